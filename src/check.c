@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * check.c - verify every invariant of a core (pym_heap_check, debugfs
+ * "check", and the random-operation tests after each batch).
+ *
+ * Arenas and pools are named by ordinal and index, never by address.
+ */
+#include "core.h"
+
+struct checker {
+	struct pym_out *out;
+	unsigned int violations;
+};
+
+#define VIOLATION(ck, fmt, ...)						\
+	do {								\
+		(ck)->violations++;					\
+		(ck)->out->print((ck)->out, "violation: " fmt "\n",	\
+				 ##__VA_ARGS__);			\
+	} while (0)
+
+static unsigned int bitmap_weight(const unsigned long *map)
+{
+	unsigned int i, w = 0;
+
+	for (i = 0; i < PYM_BITMAP_LONGS; i++)
+		w += hweight_long(map[i]);
+	return w;
+}
+
+static void check_pool(struct checker *ck, const struct pym_arena *a,
+		       const struct pym_pool *pool)
+{
+	unsigned int size = pym_class_size(pool->cls);
+	unsigned int cap = pym_class_capacity[pool->cls];
+	unsigned int weight = bitmap_weight(pool->inuse), nfree = 0, slot;
+	const char *b;
+
+	if (pool->state != PYM_POOL_USED && pool->state != PYM_POOL_FULL) {
+		if (pool->ref || weight)
+			VIOLATION(ck, "arena %llu pool %u: empty pool with ref %u, %u bits set",
+				  a->id, pool->index, pool->ref, weight);
+		return;
+	}
+	if (pool->cls >= PYM_NR_CLASSES) {
+		VIOLATION(ck, "arena %llu pool %u: bad class %u", a->id,
+			  pool->index, pool->cls);
+		return;
+	}
+	if (weight != pool->ref)
+		VIOLATION(ck, "arena %llu pool %u: ref %u but %u blocks marked allocated",
+			  a->id, pool->index, pool->ref, weight);
+	if (pool->state == PYM_POOL_USED ? !pool->ref || pool->ref >= cap :
+					   pool->ref != cap)
+		VIOLATION(ck, "arena %llu pool %u: state %u with ref %u of %u",
+			  a->id, pool->index, pool->state, pool->ref, cap);
+	if (pool->nextoffset % size || pool->nextoffset > cap * size)
+		VIOLATION(ck, "arena %llu pool %u: next offset %u for size %u",
+			  a->id, pool->index, pool->nextoffset, size);
+	for (slot = 0; slot < PYM_POOL_SLOTS; slot++) {
+		unsigned int off = slot << PYM_ALIGN_SHIFT;
+
+		if (test_bit(slot, pool->inuse) &&
+		    (off % size || off >= pool->nextoffset))
+			VIOLATION(ck, "arena %llu pool %u: offset %u marked allocated",
+				  a->id, pool->index, off);
+	}
+	/* Bounded walk: a cycle shows up as too many free blocks. */
+	for (b = pool->freeblock; b; b = *(char * const *)b) {
+		unsigned int off = (unsigned int)(b - pool->base);
+
+		if (b < pool->base || off >= pool->nextoffset || off % size) {
+			VIOLATION(ck, "arena %llu pool %u: free list leaves the pool",
+				  a->id, pool->index);
+			return;
+		}
+		if (test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse))
+			VIOLATION(ck, "arena %llu pool %u: allocated block at offset %u on the free list",
+				  a->id, pool->index, off);
+		if (++nfree > cap) {
+			VIOLATION(ck, "arena %llu pool %u: free list has a cycle",
+				  a->id, pool->index);
+			return;
+		}
+	}
+	if (nfree + pool->ref != pool->nextoffset / size)
+		VIOLATION(ck, "arena %llu pool %u: %u free + %u allocated blocks, %u carved",
+			  a->id, pool->index, nfree, pool->ref,
+			  pool->nextoffset / size);
+}
+
+static void check_arena(struct checker *ck, const struct pym_core *core,
+			const struct pym_arena *a, unsigned int *nkept)
+{
+	unsigned int i, nfree = 0, nfresh = 0, ncached = 0, listed = 0;
+	const struct pym_pool *pool;
+
+	if (a->core != core)
+		VIOLATION(ck, "arena %llu: belongs to another heap", a->id);
+	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
+		pool = &a->pools[i];
+		if (pool->index != i ||
+		    pool->base != a->base + i * PYM_POOL_SIZE)
+			VIOLATION(ck, "arena %llu pool %u: wrong index or base",
+				  a->id, i);
+		if ((pool->state == PYM_POOL_FRESH) != (i >= a->nextfresh))
+			VIOLATION(ck, "arena %llu pool %u: fresh state disagrees with next fresh %u",
+				  a->id, i, a->nextfresh);
+		nfresh += pool->state == PYM_POOL_FRESH;
+		nfree += pool->state == PYM_POOL_FREE;
+		ncached += pool->state == PYM_POOL_CACHED;
+		check_pool(ck, a, pool);
+	}
+	for (pool = a->freepools; pool && listed <= nfree;
+	     pool = pool->nextfree, listed++)
+		if (pool->state != PYM_POOL_FREE)
+			VIOLATION(ck, "arena %llu pool %u: on freepools in state %u",
+				  a->id, pool->index, pool->state);
+	if (listed != nfree)
+		VIOLATION(ck, "arena %llu: %u pools on freepools, %u free",
+			  a->id, listed, nfree);
+	if (a->nfreepools != nfree + nfresh)
+		VIOLATION(ck, "arena %llu: nfreepools %u, counted %u",
+			  a->id, a->nfreepools, nfree + nfresh);
+	if (a->ncached != ncached)
+		VIOLATION(ck, "arena %llu: ncached %u, counted %u", a->id,
+			  a->ncached, ncached);
+	if (a->kept) {
+		(*nkept)++;
+		if (nfree + nfresh + ncached != PYM_POOLS_PER_ARENA)
+			VIOLATION(ck, "arena %llu: kept but not empty", a->id);
+	}
+}
+
+static unsigned int check_usable(struct checker *ck,
+				 const struct pym_core *core,
+				 unsigned int narenas)
+{
+	const struct pym_arena *last[PYM_POOLS_PER_ARENA + 1] = { NULL };
+	const struct pym_arena *a, *prev = NULL;
+	unsigned int n = 0, k;
+
+	for (a = core->usable_arenas; a; prev = a, a = a->nextarena) {
+		if (++n > narenas) {
+			VIOLATION(ck, "usable_arenas is longer than the arena count");
+			return n;
+		}
+		if (a->prevarena != prev)
+			VIOLATION(ck, "arena %llu: broken usable_arenas back link", a->id);
+		if (!a->nfreepools || a->nfreepools > PYM_POOLS_PER_ARENA) {
+			VIOLATION(ck, "arena %llu: on usable_arenas with %u free pools",
+				  a->id, a->nfreepools);
+			continue;
+		}
+		if (prev && prev->nfreepools > a->nfreepools)
+			VIOLATION(ck, "usable_arenas out of order: %u free pools before %u",
+				  prev->nfreepools, a->nfreepools);
+		last[a->nfreepools] = a;
+	}
+	for (k = 0; k <= PYM_POOLS_PER_ARENA; k++)
+		if (core->nfp2lasta[k] != last[k])
+			VIOLATION(ck, "nfp2lasta[%u] is not the last arena with %u free pools",
+				  k, k);
+	return n;
+}
+
+static unsigned int check_usedpools(struct checker *ck,
+				    const struct pym_core *core,
+				    unsigned int limit)
+{
+	unsigned int c, n = 0;
+
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		const struct pym_link *head = &core->usedpools[c], *l;
+		unsigned int cached = 0;
+
+		for (l = head->next; l != head; l = l->next) {
+			const struct pym_pool *pool =
+				container_of(l, struct pym_pool, link);
+
+			if (++n > limit) {
+				VIOLATION(ck, "usedpools[%u] has a cycle", c);
+				return n;
+			}
+			if (l->next->prev != l)
+				VIOLATION(ck, "usedpools[%u]: broken back link", c);
+			if (pool->cls != c)
+				VIOLATION(ck, "usedpools[%u]: pool of class %u", c, pool->cls);
+			if (pool->state == PYM_POOL_CACHED)
+				cached++;
+			else if (pool->state != PYM_POOL_USED)
+				VIOLATION(ck, "usedpools[%u]: pool in state %u", c,
+					  pool->state);
+		}
+		if (cached > 1)
+			VIOLATION(ck, "usedpools[%u]: %u cached pools", c, cached);
+	}
+	return n;
+}
+
+unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
+{
+	struct checker ck = { .out = out };
+	unsigned int narenas = 0, nkept = 0, nusable = 0, listed, i;
+	unsigned int onlists = 0;
+	const struct pym_link *l;
+
+	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next) {
+		const struct pym_arena *a = container_of(l, struct pym_arena, all);
+
+		if (l->next->prev != l) {
+			VIOLATION(&ck, "all_arenas: broken back link");
+			break;
+		}
+		if (++narenas > core->cnt.arenas_current) {
+			VIOLATION(&ck, "more arenas listed than counted (%llu)",
+				  (unsigned long long)core->cnt.arenas_current);
+			return ck.violations;
+		}
+		check_arena(&ck, core, a, &nkept);
+		nusable += a->nfreepools > 0;
+		for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
+			onlists += a->pools[i].state == PYM_POOL_USED ||
+				   a->pools[i].state == PYM_POOL_CACHED;
+	}
+	if (narenas != core->cnt.arenas_current)
+		VIOLATION(&ck, "%u arenas listed, %llu counted", narenas,
+			  (unsigned long long)core->cnt.arenas_current);
+	if (nkept != core->nkept || nkept > core->keep_empty)
+		VIOLATION(&ck, "%u arenas kept, counter says %u, limit %u",
+			  nkept, core->nkept, core->keep_empty);
+	listed = check_usable(&ck, core, narenas);
+	if (listed != nusable)
+		VIOLATION(&ck, "%u arenas on usable_arenas, %u have free pools",
+			  listed, nusable);
+	if (check_usedpools(&ck, core, onlists + 1) != onlists)
+		VIOLATION(&ck, "usedpools[] do not hold exactly the used and cached pools");
+	return ck.violations;
+}

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * core.c - arenas, pools and blocks: the obmalloc algorithms.
+ *
+ * Locking: none here; see core.h. Everything below runs under the lock of
+ * the struct pym_core it is given.
+ *
+ * Differences from CPython's obmalloc, and why:
+ *
+ *  - Pool headers are out of line (struct pym_pool inside struct pym_arena)
+ *    so blocks start at offset 0 of their pool: power-of-two sizes come out
+ *    naturally aligned, as kernel code expects of kmalloc, and no pool loses
+ *    48 bytes to a header (a 512-byte pool holds 8 blocks, not 7).
+ *
+ *  - Every pool keeps a bitmap of allocated blocks. A double free or a free
+ *    of a block that was never handed out is then refused with a bit test
+ *    instead of corrupting the free list, at a cost of one bit operation on
+ *    each path and 64 bytes per pool.
+ *
+ *  - The last pool of a size class is not returned to its arena when it
+ *    empties; it stays on usedpools[] as a CACHED pool. CPython returns it,
+ *    so a lone malloc/free pair re-initialises a pool and re-sorts the arena
+ *    list every time ("pool ping-pong"). A cached pool still counts as empty
+ *    when deciding whether its whole arena can be given back.
+ *
+ *  - Full detection compares ref with a per-class capacity instead of
+ *    threading one block ahead, so a pool's memory is touched only for the
+ *    block being handed out.
+ */
+#include "core.h"
+
+#define PYM_SIZE(c)	(((c) + 1) << PYM_ALIGN_SHIFT)
+#define PYM_CAP(c)	((u16)(PYM_POOL_SIZE / PYM_SIZE(c)))
+/* floor(2^32 / size) + 1: exact quotient for every offset below 4096. */
+#define PYM_REC(c)	((u32)((1ULL << 32) / PYM_SIZE(c) + 1))
+#define PYM_X8(m, c)	m(c), m((c) + 1), m((c) + 2), m((c) + 3), \
+			m((c) + 4), m((c) + 5), m((c) + 6), m((c) + 7)
+#define PYM_X64(m)	PYM_X8(m, 0), PYM_X8(m, 8), PYM_X8(m, 16), PYM_X8(m, 24), \
+			PYM_X8(m, 32), PYM_X8(m, 40), PYM_X8(m, 48), PYM_X8(m, 56)
+
+const u16 pym_class_capacity[PYM_NR_CLASSES] = { PYM_X64(PYM_CAP) };
+const u32 pym_class_reciprocal[PYM_NR_CLASSES] = { PYM_X64(PYM_REC) };
+
+static inline void link_init(struct pym_link *head)
+{
+	head->next = head;
+	head->prev = head;
+}
+
+static inline void link_add_front(struct pym_link *head, struct pym_link *n)
+{
+	n->next = head->next;
+	n->prev = head;
+	head->next->prev = n;
+	head->next = n;
+}
+
+static inline void link_del(struct pym_link *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+}
+
+static inline struct pym_arena *pool_arena(struct pym_pool *pool)
+{
+	return container_of(pool - pool->index, struct pym_arena, pools[0]);
+}
+
+void pym_core_init(struct pym_core *core, unsigned int keep_empty)
+{
+	unsigned int c;
+
+	memset(core, 0, sizeof(*core));
+	for (c = 0; c < PYM_NR_CLASSES; c++)
+		link_init(&core->usedpools[c]);
+	link_init(&core->all_arenas);
+	core->keep_empty = keep_empty;
+}
+
+/* Remove a from usable_arenas, where it sits under key a->nfreepools. */
+static void usable_remove(struct pym_core *core, struct pym_arena *a)
+{
+	unsigned int nf = a->nfreepools;
+
+	if (core->nfp2lasta[nf] == a) {
+		struct pym_arena *p = a->prevarena;
+
+		core->nfp2lasta[nf] = p && p->nfreepools == nf ? p : NULL;
+	}
+	if (a->prevarena)
+		a->prevarena->nextarena = a->nextarena;
+	else
+		core->usable_arenas = a->nextarena;
+	if (a->nextarena)
+		a->nextarena->prevarena = a->prevarena;
+	a->nextarena = NULL;
+	a->prevarena = NULL;
+}
+
+/*
+ * Insert a under key a->nfreepools (> 0) after the last arena whose key is
+ * not larger. The walk down nfp2lasta[] is bounded by the pools per arena,
+ * never by the number of arenas.
+ */
+static void usable_insert(struct pym_core *core, struct pym_arena *a)
+{
+	unsigned int nf = a->nfreepools, k;
+	struct pym_arena *after = NULL;
+
+	for (k = nf; k > 0 && !after; k--)
+		after = core->nfp2lasta[k];
+	a->prevarena = after;
+	a->nextarena = after ? after->nextarena : core->usable_arenas;
+	if (a->nextarena)
+		a->nextarena->prevarena = a;
+	if (after)
+		after->nextarena = a;
+	else
+		core->usable_arenas = a;
+	core->nfp2lasta[nf] = a;
+}
+
+/*
+ * One more free pool in a. This is CPython's O(1) re-sort: a moves right
+ * only past the arenas that had its old count, and nfp2lasta[old] marks
+ * exactly where that run ends.
+ */
+static void arena_pool_freed(struct pym_core *core, struct pym_arena *a)
+{
+	unsigned int nf = a->nfreepools;
+	struct pym_arena *lastnf;
+
+	if (nf == 0) {
+		/* It was on no list; 1 is the smallest key, so it goes first. */
+		a->nfreepools = 1;
+		a->prevarena = NULL;
+		a->nextarena = core->usable_arenas;
+		if (a->nextarena)
+			a->nextarena->prevarena = a;
+		core->usable_arenas = a;
+		if (!core->nfp2lasta[1])
+			core->nfp2lasta[1] = a;
+		return;
+	}
+
+	lastnf = core->nfp2lasta[nf];
+	if (lastnf == a) {
+		struct pym_arena *p = a->prevarena;
+
+		core->nfp2lasta[nf] = p && p->nfreepools == nf ? p : NULL;
+	}
+	a->nfreepools = ++nf;
+	if (!core->nfp2lasta[nf])
+		core->nfp2lasta[nf] = a;
+	/* The last of the old count is still in order after the increment. */
+	if (a == lastnf)
+		return;
+
+	/* a had the old count and lastnf lies to its right: move a there. */
+	if (a->prevarena)
+		a->prevarena->nextarena = a->nextarena;
+	else
+		core->usable_arenas = a->nextarena;
+	a->nextarena->prevarena = a->prevarena;
+
+	a->prevarena = lastnf;
+	a->nextarena = lastnf->nextarena;
+	if (a->nextarena)
+		a->nextarena->prevarena = a;
+	lastnf->nextarena = a;
+}
+
+static inline void arena_unkeep(struct pym_core *core, struct pym_arena *a)
+{
+	if (unlikely(a->kept)) {
+		a->kept = false;
+		core->nkept--;
+	}
+}
+
+/* Take a pool for a new size class from the fullest usable arena. */
+static struct pym_pool *arena_take_pool(struct pym_core *core)
+{
+	struct pym_arena *a = core->usable_arenas;
+	unsigned int nf = a->nfreepools;
+	struct pym_pool *pool;
+
+	/* a is first, so it was also the last with key nf unless others follow. */
+	if (core->nfp2lasta[nf] == a)
+		core->nfp2lasta[nf] = NULL;
+	a->nfreepools = --nf;
+	if (nf == 0) {
+		core->usable_arenas = a->nextarena;
+		if (a->nextarena)
+			a->nextarena->prevarena = NULL;
+		a->nextarena = NULL;
+	} else {
+		/* Smallest key before, smallest after: a stays first. */
+		core->nfp2lasta[nf] = a;
+	}
+
+	pool = a->freepools;
+	if (pool)
+		a->freepools = pool->nextfree;
+	else
+		pool = &a->pools[a->nextfresh++];
+	arena_unkeep(core, a);
+	return pool;
+}
+
+static void pool_init(struct pym_core *core, struct pym_pool *pool,
+		      unsigned int cls)
+{
+	pool->cls = cls;
+	pool->state = PYM_POOL_USED;
+	pool->ref = 0;
+	pool->freeblock = NULL;
+	pool->nextoffset = 0;
+	link_add_front(&core->usedpools[cls], &pool->link);
+	core->cnt.pool_inits++;
+}
+
+static void pool_uncache(struct pym_core *core, struct pym_pool *pool)
+{
+	struct pym_arena *a = pool_arena(pool);
+
+	pool->state = PYM_POOL_USED;
+	a->ncached--;
+	arena_unkeep(core, a);
+}
+
+static __always_inline void *pool_take_block(struct pym_pool *pool,
+					     unsigned int cls)
+{
+	char *b = pool->freeblock;
+
+	if (b) {
+		pool->freeblock = *(void **)b;
+	} else {
+		b = pool->base + pool->nextoffset;
+		pool->nextoffset += pym_class_size(cls);
+	}
+	__set_bit((unsigned int)(b - pool->base) >> PYM_ALIGN_SHIFT, pool->inuse);
+	if (unlikely(++pool->ref == pym_class_capacity[cls])) {
+		link_del(&pool->link);
+		pool->state = PYM_POOL_FULL;
+	}
+	return b;
+}
+
+/* The pool the next block of cls comes from, or NULL without arenas. */
+static __always_inline struct pym_pool *class_pool(struct pym_core *core,
+						   unsigned int cls)
+{
+	struct pym_link *head = &core->usedpools[cls];
+	struct pym_pool *pool;
+
+	if (likely(head->next != head)) {
+		pool = container_of(head->next, struct pym_pool, link);
+		if (unlikely(pool->state == PYM_POOL_CACHED))
+			pool_uncache(core, pool);
+		return pool;
+	}
+	if (unlikely(!core->usable_arenas))
+		return NULL;
+	pool = arena_take_pool(core);
+	pool_init(core, pool, cls);
+	return pool;
+}
+
+void *pym_core_alloc(struct pym_core *core, unsigned int cls)
+{
+	struct pym_pool *pool = class_pool(core, cls);
+
+	return likely(pool) ? pool_take_block(pool, cls) : NULL;
+}
+
+unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
+				 unsigned int n, void **out)
+{
+	unsigned int got = 0;
+
+	while (got < n) {
+		struct pym_pool *pool = class_pool(core, cls);
+
+		if (!pool)
+			break;
+		/* Drain this pool before looking at the list again. */
+		do {
+			out[got++] = pool_take_block(pool, cls);
+		} while (got < n && pool->state == PYM_POOL_USED);
+	}
+	return got;
+}
+
+void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
+			void *base, int nid)
+{
+	unsigned int i;
+
+	memset(a, 0, sizeof(*a));
+	a->base = base;
+	a->core = core;
+	a->nid = nid;
+	a->id = core->cnt.arenas_allocated;
+	a->nfreepools = PYM_POOLS_PER_ARENA;
+	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
+		a->pools[i].base = a->base + i * PYM_POOL_SIZE;
+		a->pools[i].index = i;
+		a->pools[i].state = PYM_POOL_FRESH;
+	}
+	link_add_front(&core->all_arenas, &a->all);
+	usable_insert(core, a);
+
+	core->cnt.arenas_allocated++;
+	if (++core->cnt.arenas_current > core->cnt.arenas_highwater)
+		core->cnt.arenas_highwater = core->cnt.arenas_current;
+}
+
+static void arena_release(struct pym_core *core, struct pym_arena *a,
+			  struct pym_arena **release)
+{
+	unsigned int i;
+
+	for (i = 0; a->ncached && i < PYM_POOLS_PER_ARENA; i++) {
+		if (a->pools[i].state == PYM_POOL_CACHED) {
+			link_del(&a->pools[i].link);
+			a->pools[i].state = PYM_POOL_FREE;
+			a->ncached--;
+		}
+	}
+	if (a->nfreepools)
+		usable_remove(core, a);
+	arena_unkeep(core, a);
+	link_del(&a->all);
+	a->release_next = *release;
+	*release = a;
+	core->cnt.arenas_current--;
+	core->cnt.arenas_reclaimed++;
+}
+
+static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
+			 struct pym_arena **release)
+{
+	struct pym_arena *a = pool_arena(pool);
+	struct pym_link *head = &core->usedpools[pool->cls];
+
+	if (head->next == &pool->link && head->prev == &pool->link) {
+		pool->state = PYM_POOL_CACHED;
+		a->ncached++;
+	} else {
+		link_del(&pool->link);
+		pool->state = PYM_POOL_FREE;
+		pool->nextfree = a->freepools;
+		a->freepools = pool;
+		arena_pool_freed(core, a);
+	}
+
+	if (a->nfreepools + a->ncached < PYM_POOLS_PER_ARENA)
+		return;
+	/* Wholly empty: keep a few against alloc/free cycles of whole arenas. */
+	if (core->nkept < core->keep_empty) {
+		a->kept = true;
+		core->nkept++;
+		return;
+	}
+	arena_release(core, a, release);
+}
+
+static __always_inline enum pym_block_status
+block_check(const struct pym_pool *pool, unsigned int off)
+{
+	unsigned int cls, idx;
+
+	if (unlikely(pool->ref == 0))
+		return PYM_BLOCK_NOT_ALLOCATED;
+	cls = pool->cls;
+	idx = (unsigned int)(((u64)off * pym_class_reciprocal[cls]) >> 32);
+	if (unlikely(idx * pym_class_size(cls) != off))
+		return PYM_BLOCK_INTERIOR;
+	if (unlikely(!test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse)))
+		return PYM_BLOCK_NOT_ALLOCATED;
+	return PYM_BLOCK_OK;
+}
+
+enum pym_block_status pym_core_free(struct pym_core *core, struct pym_arena *a,
+				    void *p, struct pym_arena **release)
+{
+	struct pym_pool *pool = pym_pool_of(a, p);
+	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	enum pym_block_status st = block_check(pool, off);
+
+	if (unlikely(st != PYM_BLOCK_OK)) {
+		core->cnt.invalid_frees++;
+		return st;
+	}
+	__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
+	*(void **)p = pool->freeblock;
+	pool->freeblock = p;
+	if (unlikely(pool->state == PYM_POOL_FULL)) {
+		/* First free from a full pool: it serves the next allocation. */
+		link_add_front(&core->usedpools[pool->cls], &pool->link);
+		pool->state = PYM_POOL_USED;
+	}
+	if (unlikely(--pool->ref == 0))
+		pool_emptied(core, pool, release);
+	return PYM_BLOCK_OK;
+}
+
+unsigned int pym_core_block_size(struct pym_arena *a, const void *p,
+				 enum pym_block_status *status)
+{
+	const struct pym_pool *pool = pym_pool_of(a, p);
+
+	*status = block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1));
+	return *status == PYM_BLOCK_OK ? pym_class_size(pool->cls) : 0;
+}
+
+unsigned int pym_core_trim(struct pym_core *core, struct pym_arena **release)
+{
+	struct pym_link *l, *next;
+	unsigned int n = 0;
+
+	for (l = core->all_arenas.next; l != &core->all_arenas; l = next) {
+		struct pym_arena *a = container_of(l, struct pym_arena, all);
+
+		next = l->next;
+		if (a->nfreepools + a->ncached == PYM_POOLS_PER_ARENA) {
+			arena_release(core, a, release);
+			n++;
+		}
+	}
+	return n;
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * core.h - the obmalloc-style allocator core: arenas, pools and blocks.
+ *
+ * The core is single-threaded by contract: every function taking a
+ * struct pym_core must be called with that core's lock held by the caller
+ * (heap.c in the kernel, the test harness in user space). It never sleeps,
+ * never allocates memory and never prints; when it runs out of arenas it
+ * says so and the caller obtains one outside the lock. This keeps locking,
+ * page allocation and reporting policy out of the algorithms, and lets a
+ * per-CPU front end sit on top of the batch interface later.
+ *
+ * Geometry (see Documentation/pymalloc.rst for the reasoning):
+ *
+ *   arena  256 KiB, naturally aligned, 64 pools
+ *   pool   4 KiB, serves one size class, blocks start at offset 0
+ *   class  c serves sizes 8c+1 .. 8c+8, block size 8(c+1), c = 0..63
+ *
+ * Pool and arena metadata live out of line, in struct pym_arena. Blocks
+ * therefore start at pool offset 0, which makes every power-of-two block
+ * naturally aligned and lets 512-byte pools hold 8 blocks instead of 7.
+ */
+#ifndef _PYM_CORE_H
+#define _PYM_CORE_H
+
+#include "pym_env.h"
+
+#define PYM_ALIGN_SHIFT		3
+#define PYM_ALIGN		(1U << PYM_ALIGN_SHIFT)
+#define PYM_SMALL_MAX		512U
+#define PYM_NR_CLASSES		(PYM_SMALL_MAX >> PYM_ALIGN_SHIFT)
+#define PYM_POOL_SHIFT		12
+#define PYM_POOL_SIZE		(1UL << PYM_POOL_SHIFT)
+#define PYM_ARENA_SHIFT		18
+#define PYM_ARENA_SIZE		(1UL << PYM_ARENA_SHIFT)
+#define PYM_ARENA_ORDER		(PYM_ARENA_SHIFT - PYM_PAGE_SHIFT)
+#define PYM_POOLS_PER_ARENA	(1U << (PYM_ARENA_SHIFT - PYM_POOL_SHIFT))
+/* One bit per possible block start: block offsets are multiples of 8. */
+#define PYM_POOL_SLOTS		(PYM_POOL_SIZE >> PYM_ALIGN_SHIFT)
+#define PYM_BITMAP_LONGS	(PYM_POOL_SLOTS / BITS_PER_LONG)
+
+struct pym_link {
+	struct pym_link *next, *prev;
+};
+
+enum pym_pool_state {
+	PYM_POOL_FRESH,		/* never used since the arena was obtained */
+	PYM_POOL_FREE,		/* empty, on its arena's freepools */
+	PYM_POOL_USED,		/* some blocks allocated, on usedpools[cls] */
+	PYM_POOL_FULL,		/* every block allocated, on no list */
+	PYM_POOL_CACHED,	/* empty but kept on usedpools[cls], see below */
+};
+
+/*
+ * A pool descriptor. Invariants, all checked by pym_core_check():
+ *  - ref == number of bits set in inuse[] == blocks handed out;
+ *  - blocks below nextoffset are either allocated or on freeblock;
+ *    blocks at or above nextoffset have never been touched;
+ *  - state USED <=> 0 < ref < capacity, on usedpools[cls];
+ *    state FULL <=> ref == capacity, on no list;
+ *    state FREE/FRESH/CACHED => ref == 0 and inuse[] all zero.
+ */
+struct pym_pool {
+	struct pym_link link;		/* usedpools[cls] ring while USED/CACHED */
+	struct pym_pool *nextfree;	/* arena freepools while FREE */
+	void *freeblock;		/* freed blocks, link stored in the block */
+	char *base;
+	u16 ref;
+	u16 nextoffset;
+	u8 cls;
+	u8 state;
+	u8 index;			/* position in the arena */
+	unsigned long inuse[PYM_BITMAP_LONGS];
+};
+
+struct pym_core;
+
+/*
+ * An arena descriptor. nfreepools counts pools a new size class can take
+ * (FREE and FRESH); CACHED pools are empty but count as in use here, so
+ * an arena is wholly empty when nfreepools + ncached == PYM_POOLS_PER_ARENA.
+ */
+struct pym_arena {
+	char *base;
+	struct pym_core *core;
+	struct pym_arena *nextarena, *prevarena;	/* usable_arenas */
+	struct pym_link all;				/* every arena of the core */
+	struct pym_arena *release_next;		/* handed back to the caller */
+	struct pym_pool *freepools;
+	u16 nfreepools;
+	u16 ncached;
+	u16 nextfresh;
+	bool kept;			/* wholly empty, kept against thrashing */
+	int nid;
+	u64 id;				/* ordinal for reports, never an address */
+	void *owner;			/* free for the environment's use */
+	struct pym_pool pools[PYM_POOLS_PER_ARENA];
+};
+
+/* Event counters; state figures (blocks, pools, bytes) are computed. */
+struct pym_core_counters {
+	u64 arenas_allocated;
+	u64 arenas_reclaimed;
+	u64 arenas_highwater;
+	u64 arenas_current;
+	u64 alloc_failures;
+	u64 invalid_frees;
+	u64 pool_inits;
+};
+
+struct pym_core {
+	struct pym_link usedpools[PYM_NR_CLASSES];
+	/* Sorted by ascending nfreepools: allocations drain the fullest. */
+	struct pym_arena *usable_arenas;
+	/* nfp2lasta[n]: last arena on usable_arenas with n free pools. */
+	struct pym_arena *nfp2lasta[PYM_POOLS_PER_ARENA + 1];
+	struct pym_link all_arenas;
+	unsigned int keep_empty;	/* wholly empty arenas to keep */
+	unsigned int nkept;
+	struct pym_core_counters cnt;
+};
+
+enum pym_block_status {
+	PYM_BLOCK_OK,
+	PYM_BLOCK_INTERIOR,		/* points inside a block, not at its start */
+	PYM_BLOCK_NOT_ALLOCATED,	/* already free, or never handed out */
+};
+
+extern const u16 pym_class_capacity[PYM_NR_CLASSES];
+extern const u32 pym_class_reciprocal[PYM_NR_CLASSES];
+
+static __always_inline unsigned int pym_size_class(size_t size)
+{
+	return (unsigned int)((size - 1) >> PYM_ALIGN_SHIFT);
+}
+
+static __always_inline unsigned int pym_class_size(unsigned int cls)
+{
+	return (cls + 1) << PYM_ALIGN_SHIFT;
+}
+
+static __always_inline struct pym_pool *pym_pool_of(struct pym_arena *a,
+						    const void *p)
+{
+	return &a->pools[((const char *)p - a->base) >> PYM_POOL_SHIFT];
+}
+
+/* Arena of an address that is known to lie inside some arena. */
+static __always_inline char *pym_arena_base(const void *p)
+{
+	return (char *)((unsigned long)p & ~(PYM_ARENA_SIZE - 1));
+}
+
+void pym_core_init(struct pym_core *core, unsigned int keep_empty);
+
+/*
+ * Allocation. Each returns NULL (or a short count) only when every arena is
+ * exhausted; the caller then adds an arena and calls again.
+ */
+void *pym_core_alloc(struct pym_core *core, unsigned int cls);
+unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
+				 unsigned int n, void **out);
+
+/*
+ * Adopt the PYM_ARENA_SIZE bytes at base (naturally aligned, untouched) with
+ * the descriptor a. The descriptor need not be initialised.
+ */
+void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
+			void *base, int nid);
+
+/*
+ * Free a block of arena a (the caller found a from the address). On
+ * success, arenas that became releasable are chained on *release through
+ * release_next; the caller returns their memory after dropping the lock.
+ */
+enum pym_block_status pym_core_free(struct pym_core *core, struct pym_arena *a,
+				    void *p, struct pym_arena **release);
+
+/* Usable size of an allocated block, or 0 with *status saying why not. */
+unsigned int pym_core_block_size(struct pym_arena *a, const void *p,
+				 enum pym_block_status *status);
+
+/* Give back every wholly empty arena, including the kept ones. */
+unsigned int pym_core_trim(struct pym_core *core, struct pym_arena **release);
+
+/* A sink for text: seq_file in debugfs, the log, or stdio in user space. */
+struct pym_out {
+	__printf(2, 3) void (*print)(struct pym_out *out, const char *fmt, ...);
+};
+
+struct pym_class_stats {
+	u64 pools;		/* pools holding blocks of this class */
+	u64 blocks;		/* blocks allocated */
+	u64 avail;		/* free blocks in those pools */
+};
+
+/* A consistent snapshot, computed by walking the pools (check.c). */
+struct pym_core_stats {
+	struct pym_core_counters cnt;
+	u64 pools_used;		/* holding at least one block */
+	u64 pools_empty;	/* empty, including cached ones */
+	u64 pools_cached;
+	u64 blocks_in_use;
+	u64 bytes_in_use;
+	u64 bytes_available;
+	u64 bytes_quantization;	/* pool tails too small for a block */
+	struct pym_class_stats cls[PYM_NR_CLASSES];
+};
+
+void pym_core_collect(const struct pym_core *core, struct pym_core_stats *st);
+void pym_core_print_stats(const struct pym_core_stats *st, struct pym_out *out);
+void pym_core_print_classes(const struct pym_core_stats *st,
+			    struct pym_out *out);
+void pym_core_print_arenas(const struct pym_core *core, struct pym_out *out);
+
+/* Check every invariant; print each violation; return how many. */
+unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out);
+
+#endif /* _PYM_CORE_H */

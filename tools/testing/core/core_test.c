@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * core_test.c - unit tests of the allocator core in user space, run under
+ * ASan and UBSan by `make -C tools/testing/core test`. Output is TAP.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "uheap.h"
+
+static int test_failed;
+static unsigned int test_checks;
+
+#define EXPECT(cond, ...)						\
+	do {								\
+		test_checks++;						\
+		if (!(cond)) {						\
+			test_failed = 1;				\
+			printf("# %s:%d: expected %s: ", __FILE__,	\
+			       __LINE__, #cond);			\
+			printf(__VA_ARGS__);				\
+			printf("\n");					\
+		}							\
+	} while (0)
+
+/* xorshift64: reproducible without libc's rand() state. */
+static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
+
+static unsigned long long rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static struct pym_pool *pool_of(void *p)
+{
+	return pym_pool_of(uheap_arena_of(p), p);
+}
+
+static void test_size_classes(void)
+{
+	unsigned int size, c, off;
+
+	for (size = 1; size <= PYM_SMALL_MAX; size++) {
+		c = pym_size_class(size);
+		EXPECT(pym_class_size(c) >= size && pym_class_size(c) - size < 8,
+		       "size %u -> class %u", size, c);
+		EXPECT(c == (size + 7) / 8 - 1, "size %u -> class %u", size, c);
+	}
+	/* The reciprocal must give exact quotients for every block offset. */
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		unsigned int s = pym_class_size(c);
+
+		EXPECT(pym_class_capacity[c] == PYM_POOL_SIZE / s, "class %u", c);
+		for (off = 0; off < PYM_POOL_SIZE; off += 8) {
+			unsigned int q = (unsigned int)(((u64)off *
+					 pym_class_reciprocal[c]) >> 32);
+
+			EXPECT(q == off / s, "class %u offset %u: %u", c, off, q);
+		}
+	}
+}
+
+static void test_alignment(void)
+{
+	struct uheap h;
+	unsigned int size, i;
+
+	uheap_init(&h, 1);
+	for (size = 1; size <= PYM_SMALL_MAX; size++) {
+		for (i = 0; i < 3; i++) {
+			void *p = uheap_alloc(&h, size);
+			unsigned long a = (unsigned long)p;
+			unsigned int bs = pym_class_size(pym_size_class(size));
+
+			EXPECT(p && a % 8 == 0, "size %u", size);
+			if ((bs & (bs - 1)) == 0)
+				EXPECT(a % bs == 0, "size %u at %#lx", size, a);
+			memset(p, 0x5a, size);
+		}
+	}
+	EXPECT(uheap_check(&h) == 0, "check");
+	uheap_destroy(&h);
+}
+
+static void test_pool_states(void)
+{
+	struct uheap h;
+	unsigned int cap = pym_class_capacity[pym_size_class(64)], i;
+	void *blocks[65];
+	struct pym_pool *pool;
+
+	uheap_init(&h, 1);
+	blocks[0] = uheap_alloc(&h, 64);
+	pool = pool_of(blocks[0]);
+	EXPECT(pool->state == PYM_POOL_USED && pool->ref == 1, "used after one");
+	EXPECT(h.core.usedpools[7].next == &pool->link, "on usedpools");
+	for (i = 1; i < cap; i++)
+		blocks[i] = uheap_alloc(&h, 64);
+	EXPECT(pool->state == PYM_POOL_FULL && pool->ref == cap, "full");
+	EXPECT(h.core.usedpools[7].next == &h.core.usedpools[7], "full pool left the list");
+	/* A second pool for the class while the first is full. */
+	blocks[cap] = uheap_alloc(&h, 64);
+	EXPECT(pool_of(blocks[cap]) != pool, "new pool");
+	EXPECT(uheap_free(&h, blocks[3]) == 0, "free");
+	EXPECT(pool->state == PYM_POOL_USED, "full -> used on first free");
+	EXPECT(h.core.usedpools[7].next == &pool->link, "relinked at the front");
+	EXPECT(uheap_alloc(&h, 64) == blocks[3], "LIFO reuse of the freed block");
+	for (i = 0; i < cap; i++)
+		EXPECT(uheap_free(&h, blocks[i]) == 0, "free %u", i);
+	/* Not the only pool of the class: it goes back to the arena. */
+	EXPECT(pool->state == PYM_POOL_FREE, "used -> free, state %u", pool->state);
+	EXPECT(uheap_arena_of(blocks[0])->freepools == pool, "on freepools");
+	EXPECT(uheap_free(&h, blocks[cap]) == 0, "free last");
+	pool = pool_of(blocks[cap]);
+	EXPECT(pool->state == PYM_POOL_CACHED, "last pool of a class is cached");
+	EXPECT(uheap_check(&h) == 0, "check");
+	uheap_destroy(&h);
+}
+
+static void test_lazy_carving(void)
+{
+	struct uheap h;
+	unsigned char *p, *q, *c, *end;
+	struct pym_pool *pool;
+
+	uheap_init(&h, 1);
+	h.fresh_pattern = 0xa5;
+	p = uheap_alloc(&h, 100);
+	pool = pool_of(p);
+	EXPECT(pool->nextoffset == 104, "one block carved: %u", pool->nextoffset);
+	q = uheap_alloc(&h, 100);
+	EXPECT(q == p + 104 && pool->nextoffset == 208, "second block follows");
+	/* Nothing past the carved blocks, nor in other pools, was written. */
+	end = (unsigned char *)pym_arena_base(p) + PYM_ARENA_SIZE;
+	for (c = (unsigned char *)pool->base + 208; c < end && *c == 0xa5; c++)
+		;
+	EXPECT(c == end, "memory touched at arena offset %ld",
+	       (long)(c - (unsigned char *)pym_arena_base(p)));
+	uheap_free(&h, q);
+	uheap_free(&h, p);
+	uheap_destroy(&h);
+}
+
+static void test_arena_release_and_keep(unsigned int keep)
+{
+	struct uheap h;
+	unsigned int n = 3 * PYM_POOLS_PER_ARENA * pym_class_capacity[63], i;
+	void **v = malloc(n * sizeof(*v));
+
+	uheap_init(&h, keep);
+	for (i = 0; i < n; i++)
+		v[i] = uheap_alloc(&h, 512);
+	EXPECT(h.core.cnt.arenas_current == 3, "3 arenas, got %llu",
+	       (unsigned long long)h.core.cnt.arenas_current);
+	for (i = 0; i < n; i++)
+		uheap_free(&h, v[i]);
+	EXPECT(h.core.cnt.arenas_current == keep, "keep %u: %llu left", keep,
+	       (unsigned long long)h.core.cnt.arenas_current);
+	EXPECT(h.core.cnt.arenas_reclaimed == 3 - keep, "reclaimed");
+	EXPECT(uheap_check(&h) == 0, "check");
+	/* The kept arena serves the next allocation: no new arena. */
+	v[0] = uheap_alloc(&h, 512);
+	EXPECT(h.core.cnt.arenas_allocated == 3 + !keep, "reuse");
+	uheap_free(&h, v[0]);
+	{
+		struct pym_arena *release = NULL;
+
+		EXPECT(pym_core_trim(&h.core, &release) == keep, "trim");
+		EXPECT(h.core.cnt.arenas_current == 0, "trimmed");
+		uheap_destroy(&h);
+		while (release) {
+			struct pym_arena *next = release->release_next;
+
+			free(release->base);
+			free(release);
+			release = next;
+		}
+	}
+	free(v);
+}
+
+static void test_no_ping_pong(void)
+{
+	struct uheap h;
+	void *keep, *p;
+	unsigned int i;
+
+	uheap_init(&h, 1);
+	keep = uheap_alloc(&h, 32);
+	p = uheap_alloc(&h, 16);
+	uheap_free(&h, p);
+	for (i = 0; i < 1000; i++) {
+		p = uheap_alloc(&h, 16);
+		uheap_free(&h, p);
+	}
+	EXPECT(h.core.cnt.pool_inits == 2, "pool inits %llu",
+	       (unsigned long long)h.core.cnt.pool_inits);
+	uheap_free(&h, keep);
+	uheap_destroy(&h);
+}
+
+static void test_bad_frees(void)
+{
+	struct uheap h;
+	char *p, *q;
+
+	uheap_init(&h, 1);
+	p = uheap_alloc(&h, 48);
+	q = uheap_alloc(&h, 48);
+	EXPECT(uheap_free(&h, p + 8) == PYM_BLOCK_INTERIOR, "interior");
+	EXPECT(uheap_free(&h, q + 48) == PYM_BLOCK_NOT_ALLOCATED, "never allocated");
+	EXPECT(uheap_free(&h, p) == 0, "free");
+	EXPECT(uheap_free(&h, p) == PYM_BLOCK_NOT_ALLOCATED, "double free");
+	EXPECT(uheap_free(&h, p + PYM_POOL_SIZE) == PYM_BLOCK_NOT_ALLOCATED,
+	       "pointer into a fresh pool");
+	EXPECT(h.core.cnt.invalid_frees == 4, "counted %llu",
+	       (unsigned long long)h.core.cnt.invalid_frees);
+	EXPECT(uheap_check(&h) == 0, "still consistent");
+	EXPECT(uheap_alloc(&h, 48) == p, "free list intact");
+	uheap_free(&h, p);
+	uheap_free(&h, q);
+	uheap_destroy(&h);
+}
+
+static void test_bulk(void)
+{
+	struct uheap h;
+	void *v[300];
+	unsigned int got, i;
+
+	uheap_init(&h, 1);
+	EXPECT(pym_core_alloc_bulk(&h.core, 1, 300, v) == 0, "no arena yet");
+	uheap_free(&h, uheap_alloc(&h, 16));
+	got = pym_core_alloc_bulk(&h.core, 1, 300, v);
+	EXPECT(got == 300, "bulk got %u", got);
+	for (i = 1; i < got; i++)
+		EXPECT(v[i] != v[i - 1], "distinct");
+	EXPECT(uheap_check(&h) == 0, "check");
+	for (i = 0; i < got; i++)
+		EXPECT(uheap_free(&h, v[i]) == 0, "free");
+	uheap_destroy(&h);
+}
+
+struct live {
+	unsigned char *p;
+	unsigned int size;
+	unsigned char tag;
+};
+
+/* Random alloc/free with content checks; the full check after each batch. */
+static void test_random(unsigned int ops, unsigned int maxlive)
+{
+	struct live *l = calloc(maxlive, sizeof(*l));
+	struct pym_core_stats st;
+	unsigned int n = 0, i, j, bad = 0;
+	struct uheap h;
+
+	uheap_init(&h, 1);
+	for (i = 0; i < ops; i++) {
+		int do_alloc = n == 0 || (n < maxlive && rnd() % 100 < 55);
+
+		if (do_alloc) {
+			l[n].size = 1 + rnd() % PYM_SMALL_MAX;
+			l[n].tag = (unsigned char)rnd();
+			l[n].p = uheap_alloc(&h, l[n].size);
+			memset(l[n].p, l[n].tag, l[n].size);
+			n++;
+		} else {
+			unsigned int k = rnd() % n;
+
+			for (j = 0; j < l[k].size; j++)
+				bad += l[k].p[j] != l[k].tag;
+			EXPECT(uheap_free(&h, l[k].p) == 0, "free");
+			l[k] = l[--n];
+		}
+		if (i % 5000 == 4999) {
+			unsigned int v = uheap_check(&h);
+
+			EXPECT(v == 0, "%u violations after %u ops", v, i + 1);
+			pym_core_collect(&h.core, &st);
+			EXPECT(st.blocks_in_use == n, "blocks %llu live %u",
+			       (unsigned long long)st.blocks_in_use, n);
+			EXPECT(st.bytes_in_use + st.bytes_available +
+			       st.pools_empty * PYM_POOL_SIZE + st.bytes_quantization ==
+			       st.cnt.arenas_current * PYM_ARENA_SIZE, "Total identity");
+			/* Random phases: sometimes drain most of the live set. */
+			if (rnd() % 4 == 0)
+				while (n > maxlive / 10) {
+					uheap_free(&h, l[n - 1].p);
+					n--;
+				}
+		}
+	}
+	EXPECT(bad == 0, "%u corrupted bytes", bad);
+	while (n)
+		uheap_free(&h, l[--n].p);
+	EXPECT(h.core.cnt.arenas_current <= 1, "empty arenas released");
+	EXPECT(uheap_check(&h) == 0, "check at end");
+	uheap_destroy(&h);
+	free(l);
+}
+
+static void test_arena_failure(void)
+{
+	void *v[PYM_POOLS_PER_ARENA * 8 + 1];
+	unsigned int n = 0;
+	struct uheap h;
+
+	uheap_init(&h, 1);
+	h.arena_fail_after = 1;
+	while (n < PYM_POOLS_PER_ARENA * 8 + 1 && (v[n] = uheap_alloc(&h, 512)))
+		n++;
+	EXPECT(n == PYM_POOLS_PER_ARENA * 8, "one arena's worth: %u", n);
+	EXPECT(h.core.cnt.alloc_failures == 1, "failure counted");
+	EXPECT(uheap_check(&h) == 0, "consistent after failure");
+	EXPECT(uheap_alloc(&h, 8) == NULL, "other classes need a pool too");
+	while (n)
+		EXPECT(uheap_free(&h, v[--n]) == 0, "free");
+	EXPECT(h.core.cnt.arenas_current == 1, "arena kept");
+	uheap_destroy(&h);
+}
+
+struct test {
+	const char *name;
+	void (*fn)(void);
+};
+
+static void release_keep0(void) { test_arena_release_and_keep(0); }
+static void release_keep1(void) { test_arena_release_and_keep(1); }
+static void random_small(void) { test_random(200000, 3000); }
+static void random_large(void) { test_random(400000, 60000); }
+
+static const struct test tests[] = {
+	{ "size_classes", test_size_classes },
+	{ "alignment", test_alignment },
+	{ "pool_states", test_pool_states },
+	{ "lazy_carving", test_lazy_carving },
+	{ "arena_release_keep0", release_keep0 },
+	{ "arena_release_keep1", release_keep1 },
+	{ "no_ping_pong", test_no_ping_pong },
+	{ "bad_frees", test_bad_frees },
+	{ "bulk", test_bulk },
+	{ "arena_failure", test_arena_failure },
+	{ "random_small_live_set", random_small },
+	{ "random_large_live_set", random_large },
+};
+
+int main(int argc, char **argv)
+{
+	unsigned int i, n = sizeof(tests) / sizeof(tests[0]), failed = 0;
+
+	printf("TAP version 13\n1..%u\n", n);
+	for (i = 0; i < n; i++) {
+		if (argc > 1 && !strstr(tests[i].name, argv[1])) {
+			printf("ok %u %s # SKIP filtered out\n", i + 1, tests[i].name);
+			continue;
+		}
+		test_failed = 0;
+		tests[i].fn();
+		failed += test_failed;
+		printf("%sok %u %s\n", test_failed ? "not " : "", i + 1,
+		       tests[i].name);
+	}
+	printf("# %u checks\n", test_checks);
+	return failed ? 1 : 0;
+}
