@@ -333,6 +333,7 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 		usable_remove(core, a);
 	arena_unkeep(core, a);
 	link_del(&a->all);
+	WRITE_ONCE(a->core, NULL);
 	a->release_next = *release;
 	*release = a;
 	core->cnt.arenas_current--;
@@ -384,7 +385,8 @@ block_check(const struct pym_pool *pool, unsigned int off)
 }
 
 enum pym_block_status pym_core_free(struct pym_core *core, struct pym_arena *a,
-				    void *p, struct pym_arena **release)
+				    void *p, bool wipe,
+				    struct pym_arena **release)
 {
 	struct pym_pool *pool = pym_pool_of(a, p);
 	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
@@ -395,6 +397,8 @@ enum pym_block_status pym_core_free(struct pym_core *core, struct pym_arena *a,
 		return st;
 	}
 	__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
+	if (unlikely(wipe))
+		memset(p, 0, pym_class_size(pool->cls));
 	*(void **)p = pool->freeblock;
 	pool->freeblock = p;
 	if (unlikely(pool->state == PYM_POOL_FULL)) {

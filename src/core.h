@@ -27,8 +27,8 @@
 
 #define PYM_ALIGN_SHIFT		3
 #define PYM_ALIGN		(1U << PYM_ALIGN_SHIFT)
-#define PYM_SMALL_MAX		512U
-#define PYM_NR_CLASSES		(PYM_SMALL_MAX >> PYM_ALIGN_SHIFT)
+#define PYM_SMALL_THRESHOLD		512U
+#define PYM_NR_CLASSES		(PYM_SMALL_THRESHOLD >> PYM_ALIGN_SHIFT)
 #define PYM_POOL_SHIFT		12
 #define PYM_POOL_SIZE		(1UL << PYM_POOL_SHIFT)
 #define PYM_ARENA_SHIFT		18
@@ -82,7 +82,7 @@ struct pym_core;
  */
 struct pym_arena {
 	char *base;
-	struct pym_core *core;
+	struct pym_core *core;		/* NULL once released */
 	struct pym_arena *nextarena, *prevarena;	/* usable_arenas */
 	struct pym_link all;				/* every arena of the core */
 	struct pym_arena *release_next;		/* handed back to the caller */
@@ -93,7 +93,6 @@ struct pym_arena {
 	bool kept;			/* wholly empty, kept against thrashing */
 	int nid;
 	u64 id;				/* ordinal for reports, never an address */
-	void *owner;			/* free for the environment's use */
 	struct pym_pool pools[PYM_POOLS_PER_ARENA];
 };
 
@@ -169,12 +168,13 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 			void *base, int nid);
 
 /*
- * Free a block of arena a (the caller found a from the address). On
- * success, arenas that became releasable are chained on *release through
+ * Free a block of arena a (the caller found a from the address), zeroing
+ * it first when wipe is set (init_on_free). On success, arenas that became releasable are chained on *release through
  * release_next; the caller returns their memory after dropping the lock.
  */
 enum pym_block_status pym_core_free(struct pym_core *core, struct pym_arena *a,
-				    void *p, struct pym_arena **release);
+				    void *p, bool wipe,
+				    struct pym_arena **release);
 
 /* Usable size of an allocated block, or 0 with *status saying why not. */
 unsigned int pym_core_block_size(struct pym_arena *a, const void *p,

@@ -65,7 +65,7 @@ void pym_core_print_stats(const struct pym_core_stats *st, struct pym_out *out)
 	unsigned int c;
 
 	out->print(out, "Small block threshold = %u, in %u size classes.\n\n",
-		   PYM_SMALL_MAX, PYM_NR_CLASSES);
+		   PYM_SMALL_THRESHOLD, PYM_NR_CLASSES);
 	out->print(out, "class   size   num pools   blocks in use  avail blocks\n");
 	out->print(out, "-----   ----   ---------   -------------  ------------\n");
 	for (c = 0; c < PYM_NR_CLASSES; c++) {

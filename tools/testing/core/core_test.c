@@ -44,7 +44,7 @@ static void test_size_classes(void)
 {
 	unsigned int size, c, off;
 
-	for (size = 1; size <= PYM_SMALL_MAX; size++) {
+	for (size = 1; size <= PYM_SMALL_THRESHOLD; size++) {
 		c = pym_size_class(size);
 		EXPECT(pym_class_size(c) >= size && pym_class_size(c) - size < 8,
 		       "size %u -> class %u", size, c);
@@ -70,7 +70,7 @@ static void test_alignment(void)
 	unsigned int size, i;
 
 	uheap_init(&h, 1);
-	for (size = 1; size <= PYM_SMALL_MAX; size++) {
+	for (size = 1; size <= PYM_SMALL_THRESHOLD; size++) {
 		for (i = 0; i < 3; i++) {
 			void *p = uheap_alloc(&h, size);
 			unsigned long a = (unsigned long)p;
@@ -264,7 +264,7 @@ static void test_random(unsigned int ops, unsigned int maxlive)
 		int do_alloc = n == 0 || (n < maxlive && rnd() % 100 < 55);
 
 		if (do_alloc) {
-			l[n].size = 1 + rnd() % PYM_SMALL_MAX;
+			l[n].size = 1 + rnd() % PYM_SMALL_THRESHOLD;
 			l[n].tag = (unsigned char)rnd();
 			l[n].p = uheap_alloc(&h, l[n].size);
 			memset(l[n].p, l[n].tag, l[n].size);

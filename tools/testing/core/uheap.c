@@ -116,7 +116,7 @@ void *uheap_alloc(struct uheap *h, size_t size)
 	unsigned int cls;
 	void *p;
 
-	if (size == 0 || size > PYM_SMALL_MAX)
+	if (size == 0 || size > PYM_SMALL_THRESHOLD)
 		return malloc(size ? size : 1);
 	cls = pym_size_class(size);
 	while (!(p = pym_core_alloc(&h->core, cls)))
@@ -136,7 +136,7 @@ int uheap_free(struct uheap *h, void *p)
 	}
 	if (a->core != &h->core)
 		return -1;
-	st = pym_core_free(&h->core, a, p, &release);
+	st = pym_core_free(&h->core, a, p, false, &release);
 	release_arenas(release);
 	return st;
 }

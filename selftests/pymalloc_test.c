@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pymalloc_test.c - kselftest for pymalloc: loads the module, drives a
+ * workload through test_pymalloc.ko, reads and parses every debugfs file,
+ * checks the statistics identities and that only root may read them.
+ *
+ * The modules are taken from $PYM_MODDIR (default: the current directory).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#define DBG		"/sys/kernel/debug/pymalloc"
+#define HEAP		DBG "/default"
+#define CTL		"/sys/kernel/debug/test_pymalloc/ctl"
+#define ARENA_BYTES	262144ULL
+
+static const char *const files[] = { "stats", "classes", "arenas", "check" };
+
+static int load(const char *name)
+{
+	const char *dir = getenv("PYM_MODDIR") ?: ".";
+	char path[4096];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s.ko", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+static int unload(const char *name)
+{
+	return syscall(__NR_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+/* The whole file as a string; NULL on error. */
+static char *slurp(const char *path)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap);
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || !buf) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (len + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int ctl(const char *cmd)
+{
+	int fd = open(CTL, O_WRONLY), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, cmd, strlen(cmd)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static unsigned long long ctl_value(const char *key)
+{
+	char *s = slurp(CTL), *p;
+	unsigned long long v = ~0ULL;
+
+	p = s ? strstr(s, key) : NULL;
+	if (p)
+		sscanf(p + strlen(key), " %llu", &v);
+	free(s);
+	return v;
+}
+
+/* The number after '=' on the line starting with label; commas ignored. */
+static unsigned long long stat_value(const char *text, const char *label)
+{
+	const char *p = text;
+	unsigned long long v = 0;
+	size_t n = strlen(label);
+
+	while (p && *p) {
+		if (!strncmp(p, label, n) && (p[n] == ' ' || p[n] == '=')) {
+			p = strchr(p, '=');
+			for (p++; *p && *p != '\n'; p++)
+				if (*p >= '0' && *p <= '9')
+					v = v * 10 + (*p - '0');
+			return v;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return ~0ULL;
+}
+
+struct parsed {
+	unsigned long long arenas, total, blocks, table_blocks, invalid;
+	unsigned long long class_rows, class_blocks, class_bytes, bytes;
+	unsigned long long arena_rows, bad_maps;
+};
+
+static void parse_all(struct __test_metadata *_metadata, struct parsed *r)
+{
+	char *stats = slurp(HEAP "/stats"), *classes = slurp(HEAP "/classes");
+	char *arenas = slurp(HEAP "/arenas"), *line, *save;
+	unsigned int c, size, per, n;
+	unsigned long long pools, blocks, avail, bytes, reserved;
+
+	ASSERT_NE(NULL, stats);
+	ASSERT_NE(NULL, classes);
+	ASSERT_NE(NULL, arenas);
+	memset(r, 0, sizeof(*r));
+	r->arenas = stat_value(stats, "# arenas allocated current");
+	r->total = stat_value(stats, "Total");
+	r->bytes = stat_value(stats, "# bytes in allocated blocks");
+	r->invalid = stat_value(stats, "# invalid frees refused");
+	ASSERT_NE(~0ULL, r->arenas);
+	ASSERT_NE(~0ULL, r->total);
+	/* The class table: rows of five numbers after the dashes. */
+	for (line = strtok_r(strstr(stats, "-----"), "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%u %u %llu %llu %llu", &c, &size, &pools,
+			   &blocks, &avail) == 5)
+			r->table_blocks += blocks;
+		else if (line[0] == '#')
+			break;
+	}
+	for (line = strtok_r(classes, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%u %u %u %llu %llu %llu %llu %llu", &c, &size,
+			   &per, &pools, &blocks, &avail, &bytes, &reserved) != 8)
+			continue;
+		r->class_rows++;
+		r->class_blocks += blocks;
+		r->class_bytes += bytes;
+	}
+	for (line = strtok_r(arenas, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char map[80] = "";
+
+		if (!strncmp(line, " arena", 6))
+			continue;
+		r->arena_rows++;
+		n = sscanf(line, "%*u %*d %*u %*u %*s %79s", map);
+		if (n != 1 || strlen(map) != 64 ||
+		    strspn(map, ".c0123456789#") != 64)
+			r->bad_maps++;
+	}
+	free(stats);
+	free(classes);
+	free(arenas);
+}
+
+TEST(load_and_unload)
+{
+	struct stat st;
+
+	if (getuid())
+		SKIP(return, "needs root");
+	ASSERT_EQ(0, load("pymalloc"));
+	ASSERT_EQ(0, stat(HEAP "/stats", &st));
+	ASSERT_EQ(0, unload("pymalloc"));
+	ASSERT_EQ(-1, stat(DBG, &st));
+	ASSERT_EQ(ENOENT, errno);
+}
+
+FIXTURE(pym) {
+	int loaded;
+};
+
+FIXTURE_SETUP(pym)
+{
+	if (getuid())
+		SKIP(return, "needs root");
+	ASSERT_EQ(0, load("pymalloc"));
+	ASSERT_EQ(0, load("test_pymalloc"));
+	self->loaded = 1;
+}
+
+FIXTURE_TEARDOWN(pym)
+{
+	struct stat st;
+
+	if (!self->loaded)
+		return;
+	EXPECT_EQ(0, unload("test_pymalloc"));
+	EXPECT_EQ(0, unload("pymalloc"));
+	EXPECT_EQ(-1, stat(DBG, &st));
+}
+
+TEST_F(pym, files_root_only)
+{
+	char path[256];
+	struct stat st;
+	unsigned int i;
+	pid_t pid;
+	int status;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), HEAP "/%s", files[i]);
+		ASSERT_EQ(0, stat(path, &st));
+		EXPECT_EQ(0400, st.st_mode & 07777);
+		EXPECT_EQ(0, st.st_uid);
+	}
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int refused = 0;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), HEAP "/%s", files[i]);
+			refused += open(path, O_RDONLY) < 0 &&
+				   (errno == EACCES || errno == EPERM);
+		}
+		_exit(refused == sizeof(files) / sizeof(files[0]) ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(pym, identities_after_random_workload)
+{
+	unsigned long long live;
+	struct parsed r;
+	char *check;
+	int round;
+
+	for (round = 1; round <= 4; round++) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "random %d %d", 20000 * round, round);
+		ASSERT_EQ(0, ctl(cmd));
+		live = ctl_value("live");
+		parse_all(_metadata, &r);
+		EXPECT_EQ(r.arenas * ARENA_BYTES, r.total);
+		EXPECT_EQ(live, r.table_blocks);
+		EXPECT_EQ(live, r.class_blocks);
+		EXPECT_EQ(r.bytes, r.class_bytes);
+		EXPECT_EQ(64, r.class_rows);
+		EXPECT_EQ(r.arenas, r.arena_rows);
+		EXPECT_EQ(0, r.bad_maps);
+		EXPECT_EQ(0, ctl_value("corrupt"));
+		check = slurp(HEAP "/check");
+		ASSERT_NE(NULL, check);
+		EXPECT_STREQ("ok\n", check);
+		free(check);
+		if (round % 2 == 0)
+			ASSERT_EQ(0, ctl("freeall"));
+	}
+}
+
+TEST_F(pym, arenas_released_after_free)
+{
+	struct parsed r;
+	char *stats;
+
+	ASSERT_EQ(0, ctl("alloc 5000 512"));
+	parse_all(_metadata, &r);
+	EXPECT_GE(r.arenas, 10);
+	ASSERT_EQ(0, ctl("freeall"));
+	parse_all(_metadata, &r);
+	EXPECT_EQ(0, r.table_blocks);
+	/* One wholly empty arena is kept by default, no more. */
+	EXPECT_LE(r.arenas, 1);
+	stats = slurp(HEAP "/stats");
+	ASSERT_NE(NULL, stats);
+	EXPECT_GE(stat_value(stats, "# arenas reclaimed"), 9);
+	free(stats);
+}
+
+TEST_F(pym, bad_frees_refused)
+{
+	struct parsed before, after;
+	char *check;
+
+	parse_all(_metadata, &before);
+	ASSERT_EQ(0, ctl("badfree"));
+	parse_all(_metadata, &after);
+	EXPECT_EQ(before.invalid + 3, after.invalid);
+	check = slurp(HEAP "/check");
+	ASSERT_NE(NULL, check);
+	EXPECT_STREQ("ok\n", check);
+	free(check);
+}
+
+TEST_HARNESS_MAIN

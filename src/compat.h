@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.h - the kernel API differences between the kernels pymalloc
+ * builds against (Debian's 6.1 and 6.12, and the 6.12 debug kernel).
+ */
+#ifndef _PYM_COMPAT_H
+#define _PYM_COMPAT_H
+
+#include <linux/shrinker.h>
+#include <linux/version.h>
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include <kunit/visibility.h>
+#endif
+#ifndef EXPORT_SYMBOL_IF_KUNIT
+#define EXPORT_SYMBOL_IF_KUNIT(symbol)
+#endif
+
+/* 6.7 turned shrinkers into separately allocated, refcounted objects. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+static inline struct shrinker *
+pym_shrinker_register(unsigned long (*count)(struct shrinker *,
+					     struct shrink_control *),
+		      unsigned long (*scan)(struct shrinker *,
+					    struct shrink_control *))
+{
+	struct shrinker *s = shrinker_alloc(0, "pymalloc");
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void pym_shrinker_unregister(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+static struct shrinker pym_shrinker_static;
+
+static inline struct shrinker *
+pym_shrinker_register(unsigned long (*count)(struct shrinker *,
+					     struct shrink_control *),
+		      unsigned long (*scan)(struct shrinker *,
+					    struct shrink_control *))
+{
+	pym_shrinker_static.count_objects = count;
+	pym_shrinker_static.scan_objects = scan;
+	pym_shrinker_static.seeks = DEFAULT_SEEKS;
+	return register_shrinker(&pym_shrinker_static, "pymalloc") ?
+	       NULL : &pym_shrinker_static;
+}
+
+static inline void pym_shrinker_unregister(struct shrinker *s)
+{
+	unregister_shrinker(s);
+}
+#endif
+
+#endif /* _PYM_COMPAT_H */

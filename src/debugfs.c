@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs.c - /sys/kernel/debug/pymalloc/<heap>/{stats,classes,arenas,check}
+ *
+ * Files are root-only (0400) and never show kernel addresses: arenas are
+ * named by ordinal.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+static struct dentry *pym_debugfs_root;
+
+struct seq_out {
+	struct pym_out out;
+	struct seq_file *m;
+};
+
+static __printf(2, 3) void seq_out_print(struct pym_out *out,
+					  const char *fmt, ...)
+{
+	struct seq_out *so = container_of(out, struct seq_out, out);
+	va_list args;
+
+	va_start(args, fmt);
+	seq_vprintf(so->m, fmt, args);
+	va_end(args);
+}
+
+#define SEQ_OUT(seq) { .out.print = seq_out_print, .m = (seq) }
+
+static int with_stats(struct seq_file *m,
+		      void (*show)(const struct pym_core_stats *,
+				   struct pym_out *))
+{
+	struct seq_out so = SEQ_OUT(m);
+	struct pym_core_stats *st = kmalloc(sizeof(*st), GFP_KERNEL);
+
+	if (!st)
+		return -ENOMEM;
+	pym_heap_collect(m->private, st);
+	show(st, &so.out);
+	kfree(st);
+	return 0;
+}
+
+static int stats_show(struct seq_file *m, void *v)
+{
+	return with_stats(m, pym_core_print_stats);
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
+static int classes_show(struct seq_file *m, void *v)
+{
+	return with_stats(m, pym_core_print_classes);
+}
+DEFINE_SHOW_ATTRIBUTE(classes);
+
+static int arenas_show(struct seq_file *m, void *v)
+{
+	struct pym_heap *heap = m->private;
+	struct seq_out so = SEQ_OUT(m);
+	unsigned long flags;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	pym_core_print_arenas(&heap->core, &so.out);
+	spin_unlock_irqrestore(&heap->lock, flags);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(arenas);
+
+static int check_show(struct seq_file *m, void *v)
+{
+	struct pym_heap *heap = m->private;
+	struct seq_out so = SEQ_OUT(m);
+	unsigned long flags;
+	unsigned int n;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	n = pym_core_check(&heap->core, &so.out);
+	spin_unlock_irqrestore(&heap->lock, flags);
+	if (n)
+		pr_err("pymalloc: heap %s: check found %u violations\n",
+		       heap->name, n);
+	else
+		seq_puts(m, "ok\n");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(check);
+
+void pym_debugfs_add_heap(struct pym_heap *heap)
+{
+	struct dentry *d = debugfs_create_dir(heap->name, pym_debugfs_root);
+
+	heap->debugfs = d;
+	debugfs_create_file("stats", 0400, d, heap, &stats_fops);
+	debugfs_create_file("classes", 0400, d, heap, &classes_fops);
+	debugfs_create_file("arenas", 0400, d, heap, &arenas_fops);
+	debugfs_create_file("check", 0400, d, heap, &check_fops);
+}
+
+void pym_debugfs_remove_heap(struct pym_heap *heap)
+{
+	debugfs_remove(heap->debugfs);
+	heap->debugfs = NULL;
+}
+
+int pym_debugfs_init(void)
+{
+	pym_debugfs_root = debugfs_create_dir("pymalloc", NULL);
+	return 0;
+}
+
+void pym_debugfs_exit(void)
+{
+	debugfs_remove(pym_debugfs_root);
+}

@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heap.c - heaps, the exported allocation API, and bad-input reports.
+ *
+ * A heap is one struct pym_core under one irq-safe spinlock. Arenas come
+ * from the page allocator outside that lock, so GFP_KERNEL callers may
+ * sleep and atomic callers never wait for reclaim.
+ *
+ * Finding the arena of a pointer never reads the pointed-to memory: the
+ * arena number (physical address / 256 KiB) indexes an xarray, so foreign
+ * and stale pointers are recognised from our own data alone. Arena and heap
+ * descriptors are freed after an RCU grace period, and every lookup
+ * re-checks under the heap lock that the arena still belongs to the heap,
+ * so a bogus free racing with an arena's release sees "not allocated"
+ * instead of freed memory.
+ */
+#include <linux/ctype.h>
+#include <linux/kmemleak.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "compat.h"
+#include "internal.h"
+
+/* The kernel's wrapper around the core's arena descriptor. */
+struct pym_karena {
+	struct rcu_head rcu;
+	struct pym_arena a;
+};
+
+static DEFINE_XARRAY_FLAGS(pym_arena_map, XA_FLAGS_LOCK_IRQ);
+
+struct pym_heap *pym_default_heap;
+EXPORT_SYMBOL_IF_KUNIT(pym_default_heap);
+LIST_HEAD(pym_heaps);
+DEFINE_SPINLOCK(pym_heaps_lock);
+
+static inline unsigned long arena_key(const void *p)
+{
+	return __pa(p) >> PYM_ARENA_SHIFT;
+}
+
+static inline struct pym_heap *core_heap(struct pym_core *core)
+{
+	return container_of(core, struct pym_heap, core);
+}
+
+/* Caller holds rcu_read_lock(); the result is stable until it drops it. */
+struct pym_arena *pym_arena_lookup(const void *p)
+{
+	if (!virt_addr_valid(p))
+		return NULL;
+	return xa_load(&pym_arena_map, arena_key(p));
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_arena_lookup);
+
+static const char *const pym_bad_text[PYM_BAD_NR] = {
+	[PYM_BAD_DOUBLE_FREE] = "double free, or free of a block never allocated",
+	[PYM_BAD_INTERIOR] = "free of a pointer into the middle of a block",
+	[PYM_BAD_FOREIGN] = "free of a pointer neither pymalloc nor kmalloc owns",
+	[PYM_BAD_SIZE] = "size query of a pointer that is not an allocated block",
+};
+
+/*
+ * One line per kind and heap: a buggy caller in a loop must not flood the
+ * log, and invalid_frees still counts every occurrence.
+ */
+static void report(struct pym_heap *heap, enum pym_bad kind, const void *p,
+		   unsigned long caller)
+{
+	if (test_and_set_bit(kind, &heap->reported))
+		return;
+	pr_err("pymalloc: heap %s: %s (%p) from %pS; refused, further reports of this kind suppressed\n",
+	       heap->name, pym_bad_text[kind], p, (void *)caller);
+}
+
+static void release_arenas(struct pym_arena *a)
+{
+	unsigned long flags;
+
+	while (a) {
+		struct pym_arena *next = a->release_next;
+
+		xa_lock_irqsave(&pym_arena_map, flags);
+		__xa_erase(&pym_arena_map, arena_key(a->base));
+		xa_unlock_irqrestore(&pym_arena_map, flags);
+		free_pages((unsigned long)a->base, PYM_ARENA_ORDER);
+		kfree_rcu(container_of(a, struct pym_karena, a), rcu);
+		a = next;
+	}
+}
+
+/* Obtain one arena for heap, outside its lock; -ENOMEM is counted. */
+static int heap_grow(struct pym_heap *heap, gfp_t gfp)
+{
+	gfp_t g = (gfp & ~__GFP_ZERO) | __GFP_NOWARN;
+	int nid = numa_mem_id();
+	struct pym_karena *ka;
+	unsigned long flags;
+	struct page *page;
+	void *base;
+	int err;
+
+	ka = kmalloc_node(sizeof(*ka), g, nid);
+	if (!ka)
+		goto fail;
+	/* Order 6 is costly: fail fast rather than thrash, and count it. */
+	page = alloc_pages_node(nid, g | __GFP_NORETRY, PYM_ARENA_ORDER);
+	if (!page)
+		goto fail_desc;
+	base = page_address(page);
+	/* Published before it serves blocks, so every block can be found. */
+	ka->a.core = NULL;
+	xa_lock_irqsave(&pym_arena_map, flags);
+	err = xa_err(__xa_store(&pym_arena_map, arena_key(base), &ka->a, g));
+	xa_unlock_irqrestore(&pym_arena_map, flags);
+	if (err)
+		goto fail_pages;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	pym_core_add_arena(&heap->core, &ka->a, base, page_to_nid(page));
+	spin_unlock_irqrestore(&heap->lock, flags);
+	return 0;
+
+fail_pages:
+	__free_pages(page, PYM_ARENA_ORDER);
+fail_desc:
+	kfree(ka);
+fail:
+	spin_lock_irqsave(&heap->lock, flags);
+	heap->core.cnt.alloc_failures++;
+	spin_unlock_irqrestore(&heap->lock, flags);
+	return -ENOMEM;
+}
+
+static void *heap_alloc_small(struct pym_heap *heap, size_t size, gfp_t gfp)
+{
+	unsigned int cls = pym_size_class(size);
+	unsigned long flags;
+	void *p;
+
+	might_alloc(gfp);
+	for (;;) {
+		spin_lock_irqsave(&heap->lock, flags);
+		p = pym_core_alloc(&heap->core, cls);
+		spin_unlock_irqrestore(&heap->lock, flags);
+		if (likely(p))
+			break;
+		if (heap_grow(heap, gfp))
+			return NULL;
+	}
+	if (unlikely(want_init_on_alloc(gfp)))
+		memset(p, 0, pym_class_size(cls));
+	else if (unlikely(want_init_on_free()))
+		*(void **)p = NULL;	/* the one word written after the wipe */
+	kmemleak_alloc(p, pym_class_size(cls), 1, gfp);
+	return p;
+}
+
+/**
+ * pym_heap_alloc() - allocate memory from a heap
+ * @heap: the heap, or NULL for the default heap
+ * @size: bytes wanted; 1..512 come from the heap's pools, more from kmalloc
+ * @gfp: allocation flags; honours __GFP_ZERO and init_on_alloc/init_on_free
+ *
+ * Blocks of 2^n bytes (n <= 9) are 2^n-aligned, every block is 8-aligned.
+ * Context: any, as far as @gfp allows; GFP_KERNEL may sleep for an arena.
+ * Return: the block, ZERO_SIZE_PTR for @size 0, or NULL when memory or an
+ * arena could not be had (counted in alloc_failures).
+ */
+void *pym_heap_alloc(struct pym_heap *heap, size_t size, gfp_t gfp)
+{
+	if (unlikely(!size))
+		return ZERO_SIZE_PTR;
+	if (unlikely(size > PYM_SMALL_MAX))
+		return kmalloc(size, gfp);
+	return heap_alloc_small(heap ?: pym_default_heap, size, gfp);
+}
+EXPORT_SYMBOL_GPL(pym_heap_alloc);
+
+/**
+ * pym_alloc() - allocate memory from the default heap
+ * @size: bytes wanted; 1..512 come from pools, more from kmalloc
+ * @gfp: allocation flags, as for kmalloc()
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the block, ZERO_SIZE_PTR for @size 0, or NULL on failure.
+ */
+void *pym_alloc(size_t size, gfp_t gfp)
+{
+	return pym_heap_alloc(pym_default_heap, size, gfp);
+}
+EXPORT_SYMBOL_GPL(pym_alloc);
+
+/**
+ * pym_zalloc() - allocate zeroed memory from the default heap
+ * @size: bytes wanted
+ * @gfp: allocation flags; __GFP_ZERO is implied
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the zeroed block, ZERO_SIZE_PTR for @size 0, or NULL on failure.
+ */
+void *pym_zalloc(size_t size, gfp_t gfp)
+{
+	return pym_heap_alloc(pym_default_heap, size, gfp | __GFP_ZERO);
+}
+EXPORT_SYMBOL_GPL(pym_zalloc);
+
+/**
+ * pym_calloc() - allocate a zeroed array from the default heap
+ * @n: number of elements
+ * @size: size of one element
+ * @gfp: allocation flags; __GFP_ZERO is implied
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the zeroed array, NULL when @n * @size overflows or on failure.
+ */
+void *pym_calloc(size_t n, size_t size, gfp_t gfp)
+{
+	size_t bytes;
+
+	if (unlikely(check_mul_overflow(n, size, &bytes)))
+		return NULL;
+	return pym_zalloc(bytes, gfp);
+}
+EXPORT_SYMBOL_GPL(pym_calloc);
+
+/* A slab object, or a page-allocator block in kmalloc_large()'s shape. */
+static bool is_kmalloc_object(const void *p)
+{
+	struct folio *folio;
+
+	if (!virt_addr_valid(p))
+		return false;
+	folio = virt_to_folio(p);
+	return folio_test_slab(folio) ||
+	       (folio_test_large(folio) && folio_address(folio) == p);
+}
+
+static void refuse_foreign(const void *p, unsigned long caller)
+{
+	struct pym_heap *heap = pym_default_heap;
+	unsigned long flags;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	heap->core.cnt.invalid_frees++;
+	spin_unlock_irqrestore(&heap->lock, flags);
+	report(heap, PYM_BAD_FOREIGN, p, caller);
+}
+
+static void heap_drained(struct pym_heap *heap)
+{
+	pr_info("pymalloc: destroyed heap %s: last block freed, memory returned\n",
+		heap->name);
+	kfree_rcu(heap, rcu);
+}
+
+static void do_free(const void *p, unsigned long caller)
+{
+	struct pym_arena *a, *release = NULL;
+	enum pym_block_status st;
+	struct pym_core *core;
+	struct pym_heap *heap;
+	unsigned long flags;
+	bool drained = false;
+
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	core = a ? READ_ONCE(a->core) : NULL;
+	if (unlikely(!core)) {
+		rcu_read_unlock();
+		if (is_kmalloc_object(p))
+			kfree(p);
+		else
+			refuse_foreign(p, caller);
+		return;
+	}
+	heap = core_heap(core);
+	spin_lock_irqsave(&heap->lock, flags);
+	if (unlikely(a->core != core)) {
+		/* The arena was released while we looked: p is not allocated. */
+		st = PYM_BLOCK_NOT_ALLOCATED;
+		core->cnt.invalid_frees++;
+	} else {
+		if (IS_ENABLED(CONFIG_DEBUG_KMEMLEAK)) {
+			pym_core_block_size(a, p, &st);
+			if (st == PYM_BLOCK_OK)
+				kmemleak_free(p);
+		}
+		st = pym_core_free(core, a, (void *)p, want_init_on_free(),
+				   &release);
+		drained = heap->dead && !core->cnt.arenas_current;
+	}
+	spin_unlock_irqrestore(&heap->lock, flags);
+	if (unlikely(st != PYM_BLOCK_OK))
+		report(heap, st == PYM_BLOCK_INTERIOR ? PYM_BAD_INTERIOR :
+			     PYM_BAD_DOUBLE_FREE, p, caller);
+	rcu_read_unlock();
+	release_arenas(release);
+	if (unlikely(drained))
+		heap_drained(heap);
+}
+
+/**
+ * pym_free() - free memory obtained from pymalloc
+ * @p: the block; NULL and ZERO_SIZE_PTR are ignored
+ *
+ * The heap is found from the address. Objects above 512 bytes (kmalloc
+ * objects) are passed to kfree(). A double free, a pointer into the middle
+ * of a block and a pointer that neither pymalloc nor kmalloc owns are
+ * refused without touching the memory, counted in invalid_frees and
+ * reported once per heap and kind.
+ *
+ * Context: any.
+ */
+void pym_free(const void *p)
+{
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	do_free(p, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(pym_free);
+
+/*
+ * Usable size of p, or 0 after reporting why p is no allocated block.
+ * *heapp is set to p's heap, or NULL for a kmalloc object.
+ */
+static size_t block_size(const void *p, unsigned long caller,
+			 struct pym_heap **heapp)
+{
+	enum pym_block_status st = PYM_BLOCK_NOT_ALLOCATED;
+	struct pym_heap *heap = pym_default_heap;
+	struct pym_arena *a;
+	struct pym_core *core;
+	unsigned long flags;
+	size_t size = 0;
+
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	core = a ? READ_ONCE(a->core) : NULL;
+	if (core) {
+		heap = core_heap(core);
+		spin_lock_irqsave(&heap->lock, flags);
+		if (a->core == core)
+			size = pym_core_block_size(a, p, &st);
+		spin_unlock_irqrestore(&heap->lock, flags);
+	}
+	rcu_read_unlock();
+	*heapp = core ? heap : NULL;
+	if (!core && is_kmalloc_object(p))
+		return ksize(p);
+	if (!size)
+		report(heap, core ? PYM_BAD_SIZE : PYM_BAD_FOREIGN, p, caller);
+	return size;
+}
+
+/**
+ * pym_size() - usable size of a block, like ksize()
+ * @p: a block from pymalloc, or NULL / ZERO_SIZE_PTR
+ *
+ * Context: any.
+ * Return: the block size of @p's size class (or ksize() of a kmalloc
+ * object); 0 for NULL, ZERO_SIZE_PTR and, after a report, for pointers
+ * that are not allocated blocks.
+ */
+size_t pym_size(const void *p)
+{
+	struct pym_heap *heap;
+
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return 0;
+	return block_size(p, _RET_IP_, &heap);
+}
+EXPORT_SYMBOL_GPL(pym_size);
+
+/**
+ * pym_realloc() - resize a block, with krealloc() semantics
+ * @p: the block, or NULL / ZERO_SIZE_PTR to allocate afresh
+ * @new_size: the size wanted; 0 frees @p and returns ZERO_SIZE_PTR
+ * @gfp: allocation flags; with __GFP_ZERO the bytes past the old size are 0
+ *
+ * A small block stays in place when @new_size fits it and wastes less than
+ * a quarter of it (CPython's rule); otherwise the contents move to a block
+ * of the right class or to kmalloc, whichever @new_size calls for, in the
+ * heap @p came from. A kmalloc object shrinking to 512 bytes or less moves
+ * into a pool.
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the resized block; NULL on failure or for a pointer that is not
+ * an allocated block (reported), in which case @p is untouched.
+ */
+void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
+{
+	struct pym_heap *heap;
+	size_t old;
+	void *q;
+
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return pym_alloc(new_size, gfp);
+	if (unlikely(!new_size)) {
+		do_free(p, _RET_IP_);
+		return ZERO_SIZE_PTR;
+	}
+	old = block_size(p, _RET_IP_, &heap);
+	if (unlikely(!old))
+		return NULL;
+	if (!heap) {
+		if (new_size > PYM_SMALL_MAX)
+			return krealloc(p, new_size, gfp);
+	} else if (new_size <= old && 4 * new_size > 3 * old) {
+		return (void *)p;
+	}
+
+	q = pym_heap_alloc(heap, new_size, gfp);
+	if (!q)
+		return NULL;
+	memcpy(q, p, min(old, new_size));
+	do_free(p, _RET_IP_);
+	return q;
+}
+EXPORT_SYMBOL_GPL(pym_realloc);
+
+void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	pym_core_collect(&heap->core, st);
+	spin_unlock_irqrestore(&heap->lock, flags);
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_heap_collect);
+
+/**
+ * pym_heap_stats() - figures of a heap
+ * @heap: the heap, or NULL for the default heap
+ * @st: filled in
+ *
+ * The figures are one consistent snapshot taken under the heap lock; the
+ * pools are walked, so this costs O(arenas) and belongs off hot paths.
+ *
+ * Context: any.
+ * Return: 0, or -EINVAL when @st is NULL.
+ */
+int pym_heap_stats(struct pym_heap *heap, struct pym_stats *st)
+{
+	struct pym_core_stats *cs;
+
+	if (!st)
+		return -EINVAL;
+	cs = kmalloc(sizeof(*cs), GFP_ATOMIC | __GFP_NOWARN);
+	if (!cs)
+		return -ENOMEM;
+	pym_heap_collect(heap ?: pym_default_heap, cs);
+	*st = (struct pym_stats) {
+		.arenas_allocated = cs->cnt.arenas_allocated,
+		.arenas_reclaimed = cs->cnt.arenas_reclaimed,
+		.arenas_highwater = cs->cnt.arenas_highwater,
+		.arenas_current = cs->cnt.arenas_current,
+		.pools_used = cs->pools_used,
+		.pools_empty = cs->pools_empty,
+		.blocks_in_use = cs->blocks_in_use,
+		.bytes_in_use = cs->bytes_in_use,
+		.bytes_available = cs->bytes_available,
+		.alloc_failures = cs->cnt.alloc_failures,
+		.invalid_frees = cs->cnt.invalid_frees,
+		.bytes_quantization = cs->bytes_quantization,
+		.bytes_metadata = cs->cnt.arenas_current *
+				  sizeof(struct pym_karena),
+	};
+	kfree(cs);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pym_heap_stats);
+
+static __printf(2, 3) void print_log(struct pym_out *out, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_err("pymalloc: %pV", &vaf);
+	va_end(args);
+}
+
+/**
+ * pym_heap_check() - verify every invariant of a heap
+ * @heap: the heap, or NULL for the default heap
+ *
+ * Walks all arenas, pools, free lists and bitmaps under the heap lock and
+ * logs each violation found. Meant for tests and debugging: O(memory).
+ *
+ * Context: any; keeps interrupts off for the length of the walk.
+ * Return: 0 when consistent, -EUCLEAN after reporting violations.
+ */
+int pym_heap_check(struct pym_heap *heap)
+{
+	struct pym_out out = { .print = print_log };
+	unsigned long flags;
+	unsigned int n;
+
+	heap = heap ?: pym_default_heap;
+	spin_lock_irqsave(&heap->lock, flags);
+	n = pym_core_check(&heap->core, &out);
+	spin_unlock_irqrestore(&heap->lock, flags);
+	if (n)
+		pr_err("pymalloc: heap %s: %u violations\n", heap->name, n);
+	return n ? -EUCLEAN : 0;
+}
+EXPORT_SYMBOL_GPL(pym_heap_check);
+
+static bool valid_name(const char *name)
+{
+	size_t i, len = name ? strnlen(name, PYM_HEAP_NAME_MAX) : 0;
+
+	if (!len || len == PYM_HEAP_NAME_MAX || name[0] == '.')
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("_-.", name[i]))
+			return false;
+	return true;
+}
+
+static struct pym_heap *find_heap(const char *name)
+{
+	struct pym_heap *heap;
+
+	list_for_each_entry(heap, &pym_heaps, node)
+		if (!strcmp(heap->name, name))
+			return heap;
+	return NULL;
+}
+
+static struct pym_heap *heap_new(const char *name)
+{
+	struct pym_heap *heap = kzalloc(sizeof(*heap), GFP_KERNEL);
+
+	if (!heap)
+		return NULL;
+	spin_lock_init(&heap->lock);
+	pym_core_init(&heap->core, pym_keep_empty_arenas);
+	strscpy(heap->name, name, sizeof(heap->name));
+	return heap;
+}
+
+/**
+ * pym_heap_create() - create an isolated heap
+ * @name: unique name of 1..31 characters from [A-Za-z0-9_.-], not starting
+ *        with '.'; it names the heap's directory in debugfs
+ * @flags: must be 0; reserved
+ *
+ * A heap has arenas, statistics and a debugfs directory of its own.
+ * Blocks from it are freed with pym_free() like any other.
+ *
+ * Context: process context; sleeps.
+ * Return: the heap, or ERR_PTR(-EINVAL) for a bad name or flags,
+ * ERR_PTR(-EEXIST) when the name is taken, ERR_PTR(-ENOMEM).
+ */
+struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
+{
+	struct pym_heap *heap;
+
+	might_sleep();
+	if (!valid_name(name) || flags) {
+		pr_warn("pymalloc: heap_create: invalid %s\n",
+			flags ? "flags" : "name");
+		return ERR_PTR(-EINVAL);
+	}
+	heap = heap_new(name);
+	if (!heap)
+		return ERR_PTR(-ENOMEM);
+	spin_lock(&pym_heaps_lock);
+	if (find_heap(name)) {
+		spin_unlock(&pym_heaps_lock);
+		kfree(heap);
+		return ERR_PTR(-EEXIST);
+	}
+	list_add_tail(&heap->node, &pym_heaps);
+	spin_unlock(&pym_heaps_lock);
+	pym_debugfs_add_heap(heap);
+	return heap;
+}
+EXPORT_SYMBOL_GPL(pym_heap_create);
+
+/*
+ * Give back what a heap holds. Live blocks keep their arenas: the heap
+ * lingers, unlisted, until the last of them is freed.
+ */
+static void heap_retire(struct pym_heap *heap)
+{
+	struct pym_arena *release = NULL;
+	struct pym_core_stats *st = NULL;
+	unsigned long flags;
+	unsigned int c;
+	bool busy;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	pym_core_trim(&heap->core, &release);
+	busy = heap->core.cnt.arenas_current;
+	if (busy) {
+		heap->dead = true;
+		heap->core.keep_empty = 0;
+	}
+	spin_unlock_irqrestore(&heap->lock, flags);
+	release_arenas(release);
+	if (!busy) {
+		kfree_rcu(heap, rcu);
+		return;
+	}
+
+	st = kmalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return;
+	pym_heap_collect(heap, st);
+	pr_err("pymalloc: heap %s destroyed with %llu live blocks (%llu bytes); their %llu arenas stay until they are freed\n",
+	       heap->name, st->blocks_in_use, st->bytes_in_use,
+	       st->cnt.arenas_current);
+	for (c = 0; c < PYM_NR_CLASSES; c++)
+		if (st->cls[c].blocks)
+			pr_err("pymalloc: heap %s:   class %u (%u bytes): %llu live blocks\n",
+			       heap->name, c, pym_class_size(c),
+			       st->cls[c].blocks);
+	kfree(st);
+}
+
+/**
+ * pym_heap_destroy() - destroy a heap created by pym_heap_create()
+ * @heap: the heap; NULL, error pointers and the default heap are refused
+ *
+ * Empty arenas go back to the page allocator at once. If blocks are still
+ * allocated, their number per size class is reported and their memory is
+ * kept, not freed under its users; it is returned as they are freed.
+ *
+ * Context: process context; sleeps.
+ */
+void pym_heap_destroy(struct pym_heap *heap)
+{
+	might_sleep();
+	if (IS_ERR_OR_NULL(heap) || heap == pym_default_heap) {
+		pr_err("pymalloc: heap_destroy: refusing to destroy %s\n",
+		       heap ? "the default heap" : "a NULL heap");
+		return;
+	}
+	spin_lock(&pym_heaps_lock);
+	list_del(&heap->node);
+	spin_unlock(&pym_heaps_lock);
+	pym_debugfs_remove_heap(heap);
+	heap_retire(heap);
+}
+EXPORT_SYMBOL_GPL(pym_heap_destroy);
+
+unsigned long pym_heaps_reclaimable(void)
+{
+	unsigned long pages = 0;
+	struct pym_heap *heap;
+
+	spin_lock(&pym_heaps_lock);
+	list_for_each_entry(heap, &pym_heaps, node)
+		pages += READ_ONCE(heap->core.nkept) << PYM_ARENA_ORDER;
+	spin_unlock(&pym_heaps_lock);
+	return pages;
+}
+
+unsigned long pym_heaps_trim(void)
+{
+	struct pym_arena *release = NULL;
+	unsigned long flags, n = 0;
+	struct pym_heap *heap;
+
+	spin_lock(&pym_heaps_lock);
+	list_for_each_entry(heap, &pym_heaps, node) {
+		spin_lock_irqsave(&heap->lock, flags);
+		n += pym_core_trim(&heap->core, &release);
+		spin_unlock_irqrestore(&heap->lock, flags);
+	}
+	spin_unlock(&pym_heaps_lock);
+	release_arenas(release);
+	return n << PYM_ARENA_ORDER;
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_heaps_trim);
+
+int pym_heaps_init(void)
+{
+	pym_default_heap = heap_new("default");
+	if (!pym_default_heap)
+		return -ENOMEM;
+	list_add(&pym_default_heap->node, &pym_heaps);
+	pym_debugfs_add_heap(pym_default_heap);
+	return 0;
+}
+
+void pym_heaps_exit(void)
+{
+	struct pym_heap *heap, *tmp;
+
+	list_for_each_entry_safe(heap, tmp, &pym_heaps, node) {
+		if (heap != pym_default_heap)
+			pr_err("pymalloc: heap %s was never destroyed by its creator\n",
+			       heap->name);
+		list_del(&heap->node);
+		pym_debugfs_remove_heap(heap);
+		heap_retire(heap);
+	}
+	/* Heaps retired with live blocks keep their arenas for good now. */
+	rcu_barrier();
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * internal.h - what the kernel side of pymalloc shares between its files.
+ * The allocator core does not include this; it sees only core.h.
+ */
+#ifndef _PYM_INTERNAL_H
+#define _PYM_INTERNAL_H
+
+#include <linux/list.h>
+#include <linux/spinlock.h>
+
+#include <pymalloc.h>
+
+#include "core.h"
+
+#define PYM_HEAP_NAME_MAX	32
+
+/* Kinds of bad input, each reported once per heap and always counted. */
+enum pym_bad {
+	PYM_BAD_DOUBLE_FREE,
+	PYM_BAD_INTERIOR,
+	PYM_BAD_FOREIGN,
+	PYM_BAD_SIZE,
+	PYM_BAD_NR,
+};
+
+struct pym_heap {
+	spinlock_t lock;		/* protects core */
+	struct pym_core core;
+	char name[PYM_HEAP_NAME_MAX];
+	struct list_head node;		/* pym_heaps, under pym_heaps_lock */
+	struct dentry *debugfs;
+	unsigned long reported;		/* enum pym_bad bits already reported */
+	bool dead;			/* destroyed while blocks were live */
+	struct rcu_head rcu;
+};
+
+extern struct pym_heap *pym_default_heap;
+extern struct list_head pym_heaps;
+extern spinlock_t pym_heaps_lock;
+extern unsigned int pym_keep_empty_arenas;
+
+int pym_heaps_init(void);
+void pym_heaps_exit(void);
+unsigned long pym_heaps_trim(void);
+unsigned long pym_heaps_reclaimable(void);
+struct pym_heap *pym_heap_of(const void *p);
+struct pym_arena *pym_arena_lookup(const void *p);
+void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
+
+int pym_debugfs_init(void);
+void pym_debugfs_exit(void);
+void pym_debugfs_add_heap(struct pym_heap *heap);
+void pym_debugfs_remove_heap(struct pym_heap *heap);
+
+int pym_shrinker_init(void);
+void pym_shrinker_exit(void);
+
+#endif /* _PYM_INTERNAL_H */

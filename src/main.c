@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - module parameters, the shrinker, load and unload.
+ */
+#include <linux/module.h>
+
+#include "compat.h"
+#include "internal.h"
+
+unsigned int pym_keep_empty_arenas = 1;
+module_param_named(keep_empty_arenas, pym_keep_empty_arenas, uint, 0444);
+MODULE_PARM_DESC(keep_empty_arenas,
+		 "wholly empty arenas each heap keeps against alloc/free thrashing (default 1); the shrinker releases them");
+
+static struct shrinker *pym_shrinker;
+
+/* Only kept empty arenas are reclaimable: everything else holds blocks. */
+static unsigned long pym_shrink_count(struct shrinker *s,
+				      struct shrink_control *sc)
+{
+	return pym_heaps_reclaimable() ?: SHRINK_EMPTY;
+}
+
+static unsigned long pym_shrink_scan(struct shrinker *s,
+				     struct shrink_control *sc)
+{
+	return pym_heaps_trim() ?: SHRINK_STOP;
+}
+
+static int __init pymalloc_init(void)
+{
+	int err;
+
+	err = pym_debugfs_init();
+	if (err)
+		return err;
+	err = pym_heaps_init();
+	if (err)
+		goto out_debugfs;
+	pym_shrinker = pym_shrinker_register(pym_shrink_count, pym_shrink_scan);
+	if (!pym_shrinker) {
+		err = -ENOMEM;
+		goto out_heaps;
+	}
+	return 0;
+
+out_heaps:
+	pym_heaps_exit();
+out_debugfs:
+	pym_debugfs_exit();
+	return err;
+}
+
+static void __exit pymalloc_exit(void)
+{
+	pym_shrinker_unregister(pym_shrinker);
+	pym_heaps_exit();
+	pym_debugfs_exit();
+}
+
+module_init(pymalloc_init);
+module_exit(pymalloc_exit);
+MODULE_DESCRIPTION("pymalloc: CPython's obmalloc small-object allocator for the kernel");
+MODULE_AUTHOR("The pymalloc developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pymalloc_kunit.c - KUnit tests of pymalloc in the kernel: size classes,
+ * pool and arena state transitions, realloc rules, heaps, statistics,
+ * bad input, interrupt contexts and concurrency.
+ *
+ * Run: make check FILTER='pymalloc_core.*' (passed to kunit.filter_glob).
+ */
+#include <kunit/test.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "../src/internal.h"
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+
+static struct pym_heap *test_heap(struct kunit *test)
+{
+	char name[PYM_HEAP_NAME_MAX];
+	struct pym_heap *heap;
+
+	snprintf(name, sizeof(name), "kunit-%.20s", test->name);
+	heap = pym_heap_create(name, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(heap));
+	return heap;
+}
+
+static struct pym_pool *pool_of(const void *p)
+{
+	struct pym_arena *a;
+
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	rcu_read_unlock();
+	return a ? pym_pool_of(a, p) : NULL;
+}
+
+static void get_stats(struct kunit *test, struct pym_heap *heap,
+		      struct pym_stats *st)
+{
+	KUNIT_ASSERT_EQ(test, 0, pym_heap_stats(heap, st));
+}
+
+static void size_classes_and_alignment(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test);
+	size_t size;
+
+	for (size = 1; size <= PYM_SMALL_MAX; size++) {
+		u8 *p = pym_heap_alloc(heap, size, GFP_KERNEL);
+		size_t bs = round_up(size, 8);
+
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		KUNIT_EXPECT_EQ(test, pym_size(p), bs);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)p, 8));
+		if (is_power_of_2(bs))
+			KUNIT_EXPECT_TRUE_MSG(test, IS_ALIGNED((unsigned long)p, bs),
+					      "size %zu", size);
+		memset(p, 0xab, bs);
+		pym_free(p);
+	}
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+static void pool_state_transitions(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test);
+	unsigned int cap = PYM_POOL_SIZE / 128, i;
+	struct pym_pool *pool;
+	void *b[32 + 1];
+
+	b[0] = pym_heap_alloc(heap, 128, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b[0]);
+	pool = pool_of(b[0]);
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	KUNIT_EXPECT_EQ(test, pool->state, PYM_POOL_USED);
+	KUNIT_EXPECT_EQ(test, pool->ref, 1);
+	/* Lazy carving: exactly one block's worth handed out so far. */
+	KUNIT_EXPECT_EQ(test, pool->nextoffset, 128);
+	for (i = 1; i < cap; i++)
+		b[i] = pym_heap_alloc(heap, 128, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, pool->state, PYM_POOL_FULL);
+	KUNIT_EXPECT_PTR_EQ(test, heap->core.usedpools[15].next,
+			    &heap->core.usedpools[15]);
+	b[cap] = pym_heap_alloc(heap, 128, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_NE(test, pool_of(b[cap]), pool);
+	pym_free(b[5]);
+	KUNIT_EXPECT_EQ(test, pool->state, PYM_POOL_USED);
+	KUNIT_EXPECT_PTR_EQ(test, heap->core.usedpools[15].next, &pool->link);
+	KUNIT_EXPECT_PTR_EQ(test, pym_heap_alloc(heap, 128, GFP_KERNEL), b[5]);
+	for (i = 0; i < cap; i++)
+		pym_free(b[i]);
+	KUNIT_EXPECT_EQ(test, pool->state, PYM_POOL_FREE);
+	pool = pool_of(b[cap]);
+	pym_free(b[cap]);
+	KUNIT_EXPECT_EQ(test, pool->state, PYM_POOL_CACHED);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+static void no_pool_ping_pong(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test);
+	u64 inits;
+	int i;
+
+	pym_free(pym_heap_alloc(heap, 16, GFP_KERNEL));
+	inits = heap->core.cnt.pool_inits;
+	for (i = 0; i < 1000; i++)
+		pym_free(pym_heap_alloc(heap, 16, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, heap->core.cnt.pool_inits, inits);
+	pym_heap_destroy(heap);
+}
+
+static void arena_release_hysteresis(struct kunit *test)
+{
+	unsigned int n = 3 * PYM_POOLS_PER_ARENA * 8, i;
+	struct pym_heap *heap = test_heap(test);
+	struct pym_stats st;
+	void **v;
+
+	v = kunit_kmalloc_array(test, n, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	for (i = 0; i < n; i++) {
+		v[i] = pym_heap_alloc(heap, 512, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, v[i]);
+	}
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.arenas_current, 3);
+	KUNIT_EXPECT_EQ(test, st.pools_used, 3 * PYM_POOLS_PER_ARENA);
+	for (i = 0; i < n; i++)
+		pym_free(v[i]);
+	get_stats(test, heap, &st);
+	/* keep_empty_arenas=1: one empty arena stays against thrashing. */
+	KUNIT_EXPECT_EQ(test, st.arenas_current, 1);
+	KUNIT_EXPECT_EQ(test, st.arenas_reclaimed, 2);
+	KUNIT_EXPECT_EQ(test, st.pools_empty, PYM_POOLS_PER_ARENA);
+	/* The kept arena serves the next allocation. */
+	pym_free(pym_heap_alloc(heap, 8, GFP_KERNEL));
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.arenas_allocated, 3);
+	/* Memory pressure: the shrinker path gives the kept arena back. */
+	KUNIT_EXPECT_GE(test, pym_heaps_trim(), 1UL << PYM_ARENA_ORDER);
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.arenas_current, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+struct live {
+	u8 *p;
+	u16 size;
+	u8 tag;
+};
+
+static void random_ops_keep_order(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test);
+	unsigned int n = 0, i, max = 4000, bad = 0;
+	struct pym_stats st;
+	struct live *l;
+
+	l = kunit_kcalloc(test, max, sizeof(*l), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	for (i = 0; i < 40000; i++) {
+		if (!n || (n < max && get_random_u32_below(100) < 55)) {
+			l[n].size = 1 + get_random_u32_below(PYM_SMALL_MAX);
+			l[n].tag = get_random_u8();
+			l[n].p = pym_heap_alloc(heap, l[n].size, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, l[n].p);
+			memset(l[n].p, l[n].tag, l[n].size);
+			n++;
+		} else {
+			unsigned int k = get_random_u32_below(n);
+
+			bad += !!memchr_inv(l[k].p, l[k].tag, l[k].size);
+			pym_free(l[k].p);
+			l[k] = l[--n];
+		}
+		if (i % 4000 == 3999) {
+			KUNIT_ASSERT_EQ(test, 0, pym_heap_check(heap));
+			get_stats(test, heap, &st);
+			KUNIT_EXPECT_EQ(test, st.blocks_in_use, n);
+			KUNIT_EXPECT_EQ(test, st.bytes_in_use + st.bytes_available +
+					st.pools_empty * PYM_POOL_SIZE +
+					st.bytes_quantization,
+					st.arenas_current * PYM_ARENA_SIZE);
+			if (get_random_u32_below(3) == 0)
+				while (n > max / 8)
+					pym_free(l[--n].p);
+			cond_resched();
+		}
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	while (n)
+		pym_free(l[--n].p);
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_LE(test, st.arenas_current, 1);
+	pym_heap_destroy(heap);
+}
+
+static void realloc_rules(struct kunit *test)
+{
+	u8 *p, *q, *r;
+	unsigned int i;
+
+	p = pym_alloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	for (i = 0; i < 64; i++)
+		p[i] = i;
+	/* Less than a quarter wasted: stays in place. */
+	KUNIT_EXPECT_PTR_EQ(test, pym_realloc(p, 49, GFP_KERNEL), p);
+	KUNIT_EXPECT_PTR_EQ(test, pym_realloc(p, 64, GFP_KERNEL), p);
+	/* 48 of 64 wastes a quarter: moves to the 48-byte class. */
+	q = pym_realloc(p, 48, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_PTR_NE(test, q, p);
+	KUNIT_EXPECT_EQ(test, pym_size(q), 48);
+	for (i = 0; i < 48; i++)
+		KUNIT_EXPECT_EQ(test, q[i], i);
+	/* Growing past the block moves, keeping the contents. */
+	p = pym_realloc(q, 300, GFP_KERNEL | __GFP_ZERO);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_EQ(test, pym_size(p), 304);
+	KUNIT_EXPECT_EQ(test, p[47], 47);
+	KUNIT_EXPECT_NULL(test, memchr_inv(p + 48, 0, 300 - 48));
+	/* Small to large: a kmalloc object. */
+	q = pym_realloc(p, 2000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_NULL(test, pool_of(q));
+	KUNIT_EXPECT_GE(test, pym_size(q), 2000);
+	KUNIT_EXPECT_EQ(test, q[10], 10);
+	/* Large to small: back into a pool. */
+	r = pym_realloc(q, 100, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_EXPECT_NOT_NULL(test, pool_of(r));
+	KUNIT_EXPECT_EQ(test, r[10], 10);
+	/* krealloc() corner cases. */
+	KUNIT_EXPECT_PTR_EQ(test, pym_realloc(r, 0, GFP_KERNEL), ZERO_SIZE_PTR);
+	p = pym_realloc(NULL, 24, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, pym_size(p), 24);
+	pym_free(p);
+}
+
+static void large_and_zero_sizes(struct kunit *test)
+{
+	struct pym_stats before, after;
+	u8 *p;
+
+	get_stats(test, NULL, &before);
+	KUNIT_EXPECT_PTR_EQ(test, pym_alloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	pym_free(NULL);
+	pym_free(ZERO_SIZE_PTR);
+	KUNIT_EXPECT_EQ(test, pym_size(NULL), 0);
+	p = pym_alloc(513, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_NULL(test, pool_of(p));
+	KUNIT_EXPECT_EQ(test, pym_size(p), ksize(p));
+	memset(p, 1, 513);
+	pym_free(p);
+	p = pym_alloc(64 << 10, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	pym_free(p);
+	KUNIT_EXPECT_NULL(test, pym_calloc(SIZE_MAX / 2, 4, GFP_KERNEL));
+	p = pym_calloc(10, 12, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, 120));
+	pym_free(p);
+	get_stats(test, NULL, &after);
+	KUNIT_EXPECT_EQ(test, after.invalid_frees, before.invalid_frees);
+}
+
+static void zeroing(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test);
+	u8 *p = pym_heap_alloc(heap, 200, GFP_KERNEL), *q;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	memset(p, 0xff, 200);
+	pym_free(p);
+	q = pym_heap_alloc(heap, 200, GFP_KERNEL | __GFP_ZERO);
+	KUNIT_EXPECT_PTR_EQ(test, q, p);
+	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0, 208));
+	pym_free(q);
+	pym_heap_destroy(heap);
+}
+
+static void heaps_are_isolated(struct kunit *test)
+{
+	struct pym_heap *a = test_heap(test), *b;
+	struct pym_stats sa, sb;
+	void *pa, *pb;
+
+	b = pym_heap_create("kunit-other", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(b));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("kunit-other", 0)), -EEXIST);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("bad/name", 0)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("", 0)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("flags", 1)), -EINVAL);
+	pa = pym_heap_alloc(a, 40, GFP_KERNEL);
+	pb = pym_heap_alloc(b, 40, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pa);
+	KUNIT_ASSERT_NOT_NULL(test, pb);
+	KUNIT_EXPECT_PTR_NE(test, pym_arena_base(pa), pym_arena_base(pb));
+	get_stats(test, a, &sa);
+	get_stats(test, b, &sb);
+	KUNIT_EXPECT_EQ(test, sa.blocks_in_use, 1);
+	KUNIT_EXPECT_EQ(test, sb.blocks_in_use, 1);
+	pym_free(pa);
+	get_stats(test, a, &sa);
+	get_stats(test, b, &sb);
+	KUNIT_EXPECT_EQ(test, sa.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, sb.blocks_in_use, 1);
+	/* Destroyed with a live block: the block stays usable until freed. */
+	pym_heap_destroy(b);
+	memset(pb, 0x11, 40);
+	KUNIT_EXPECT_EQ(test, pym_size(pb), 40);
+	pym_free(pb);
+	pym_heap_destroy(a);
+	pym_heap_destroy(NULL);
+	pym_heap_destroy(pym_default_heap);
+}
+
+static void bad_input_refused(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test);
+	struct pym_stats st, def0, def1;
+	static int not_heap;
+	int on_stack = 0;
+	u8 *p, *q;
+	void *v;
+
+	get_stats(test, NULL, &def0);
+	p = pym_heap_alloc(heap, 96, GFP_KERNEL);
+	q = pym_heap_alloc(heap, 96, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	memset(q, 0x42, 96);
+	pym_free(p + 8);			/* interior */
+	KUNIT_EXPECT_EQ(test, pym_size(p + 8), 0);
+	pym_free(p);
+	pym_free(p);				/* double */
+	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
+	pym_free(q + 96 * 3);			/* never allocated */
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.invalid_frees, 3);
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 1);
+	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0x42, 96));
+
+	v = vmalloc(64);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	pym_free(&not_heap);			/* foreign: module data */
+	pym_free(&on_stack);			/* foreign: stack */
+	pym_free(v);				/* foreign: vmalloc */
+	KUNIT_EXPECT_EQ(test, pym_size(v), 0);
+	KUNIT_EXPECT_NULL(test, pym_realloc(v, 10, GFP_KERNEL));
+	vfree(v);
+	get_stats(test, NULL, &def1);
+	KUNIT_EXPECT_EQ(test, def1.invalid_frees, def0.invalid_frees + 3);
+
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(NULL));
+	/* The free list is intact: the freed block comes back. */
+	KUNIT_EXPECT_PTR_EQ(test, pym_heap_alloc(heap, 96, GFP_KERNEL), p);
+	pym_free(p);
+	pym_free(q);
+	pym_heap_destroy(heap);
+}
+
+struct irq_work_ctx {
+	struct hrtimer timer;
+	struct completion done;
+	struct pym_heap *heap;
+	int ok, in_irq;
+};
+
+static void alloc_free_atomic(struct irq_work_ctx *c)
+{
+	void *v[64];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		v[i] = pym_heap_alloc(c->heap, 1 + i * 8, GFP_ATOMIC);
+		if (v[i])
+			memset(v[i], i, 1 + i * 8);
+	}
+	c->ok = 1;
+	for (i = 0; i < 64; i++) {
+		if (!v[i] || memchr_inv(v[i], i, 1 + i * 8))
+			c->ok = 0;
+		pym_free(v[i]);
+	}
+}
+
+static enum hrtimer_restart hardirq_fn(struct hrtimer *t)
+{
+	struct irq_work_ctx *c = container_of(t, struct irq_work_ctx, timer);
+
+	c->in_irq = in_hardirq();
+	alloc_free_atomic(c);
+	complete(&c->done);
+	return HRTIMER_NORESTART;
+}
+
+static void alloc_in_hardirq(struct kunit *test)
+{
+	struct irq_work_ctx c = { .heap = test_heap(test) };
+
+	/* A cold heap: the first allocation must fetch an arena atomically. */
+	init_completion(&c.done);
+	hrtimer_init(&c.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	c.timer.function = hardirq_fn;
+	hrtimer_start(&c.timer, ns_to_ktime(1000), HRTIMER_MODE_REL_HARD);
+	wait_for_completion(&c.done);
+	hrtimer_cancel(&c.timer);
+	KUNIT_EXPECT_TRUE(test, c.in_irq);
+	KUNIT_EXPECT_TRUE(test, c.ok);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(c.heap));
+	pym_heap_destroy(c.heap);
+}
+
+static struct irq_work_ctx *softirq_ctx;
+
+static void softirq_fn(struct tasklet_struct *t)
+{
+	softirq_ctx->in_irq = in_serving_softirq();
+	alloc_free_atomic(softirq_ctx);
+	complete(&softirq_ctx->done);
+}
+
+static void alloc_in_softirq(struct kunit *test)
+{
+	struct irq_work_ctx c = { .heap = test_heap(test) };
+	struct tasklet_struct t;
+
+	init_completion(&c.done);
+	softirq_ctx = &c;
+	tasklet_setup(&t, softirq_fn);
+	tasklet_schedule(&t);
+	wait_for_completion(&c.done);
+	tasklet_kill(&t);
+	KUNIT_EXPECT_TRUE(test, c.in_irq);
+	KUNIT_EXPECT_TRUE(test, c.ok);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(c.heap));
+	pym_heap_destroy(c.heap);
+}
+
+struct worker {
+	struct pym_heap *heap;
+	struct completion done;
+	unsigned long corrupt, failed;
+};
+
+static int worker_fn(void *arg)
+{
+	const unsigned int max = 256;
+	struct worker *w = arg;
+	unsigned int n = 0, i;
+	struct live *l;
+
+	l = kmalloc_array(max, sizeof(*l), GFP_KERNEL);
+	if (!l) {
+		w->failed++;
+		complete(&w->done);
+		return 0;
+	}
+	for (i = 0; i < 20000; i++) {
+		if (!n || (n < max && get_random_u32_below(2))) {
+			l[n].size = 1 + get_random_u32_below(PYM_SMALL_MAX);
+			l[n].tag = get_random_u8();
+			l[n].p = pym_heap_alloc(w->heap, l[n].size, GFP_KERNEL);
+			if (!l[n].p) {
+				w->failed++;
+				continue;
+			}
+			memset(l[n].p, l[n].tag, l[n].size);
+			n++;
+		} else {
+			unsigned int k = get_random_u32_below(n);
+
+			w->corrupt += !!memchr_inv(l[k].p, l[k].tag, l[k].size);
+			pym_free(l[k].p);
+			l[k] = l[--n];
+		}
+		if (i % 1024 == 0)
+			cond_resched();
+	}
+	while (n)
+		pym_free(l[--n].p);
+	kfree(l);
+	complete(&w->done);
+	return 0;
+}
+
+static void concurrent_kthreads(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test);
+	unsigned int cpu, nw = 0, i;
+	struct worker *w;
+	struct pym_stats st;
+
+	w = kunit_kcalloc(test, 2 * nr_cpu_ids, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	for_each_online_cpu(cpu) {
+		for (i = 0; i < 2; i++, nw++) {
+			struct task_struct *t;
+
+			w[nw].heap = heap;
+			init_completion(&w[nw].done);
+			t = kthread_create_on_cpu(worker_fn, &w[nw], cpu,
+						  "pym_kunit/%u");
+			KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+			wake_up_process(t);
+		}
+	}
+	for (i = 0; i < nw; i++) {
+		wait_for_completion(&w[i].done);
+		KUNIT_EXPECT_EQ(test, w[i].corrupt, 0);
+		KUNIT_EXPECT_EQ(test, w[i].failed, 0);
+	}
+	KUNIT_EXPECT_GE(test, nw, 2 * num_online_cpus());
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+static struct kunit_case pymalloc_core_cases[] = {
+	KUNIT_CASE(size_classes_and_alignment),
+	KUNIT_CASE(pool_state_transitions),
+	KUNIT_CASE(no_pool_ping_pong),
+	KUNIT_CASE(arena_release_hysteresis),
+	KUNIT_CASE(random_ops_keep_order),
+	KUNIT_CASE(realloc_rules),
+	KUNIT_CASE(large_and_zero_sizes),
+	KUNIT_CASE(zeroing),
+	KUNIT_CASE(heaps_are_isolated),
+	KUNIT_CASE(bad_input_refused),
+	{}
+};
+
+static struct kunit_case pymalloc_context_cases[] = {
+	KUNIT_CASE(alloc_in_hardirq),
+	KUNIT_CASE(alloc_in_softirq),
+	KUNIT_CASE(concurrent_kthreads),
+	{}
+};
+
+static struct kunit_suite pymalloc_core_suite = {
+	.name = "pymalloc_core",
+	.test_cases = pymalloc_core_cases,
+};
+
+static struct kunit_suite pymalloc_context_suite = {
+	.name = "pymalloc_context",
+	.test_cases = pymalloc_context_cases,
+};
+
+kunit_test_suites(&pymalloc_core_suite, &pymalloc_context_suite);
+
+MODULE_DESCRIPTION("KUnit tests for pymalloc");
+MODULE_LICENSE("GPL");
