@@ -1,0 +1,164 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: every test pymalloc has.
+#
+#   usertest         the allocator core in user space under ASan + UBSan
+#   debug            KUnit + kselftests on the debug kernel (KASAN, lockdep,
+#                    kmemleak, UBSAN), judged from the console log too
+#   debian-6.1       kselftests on Debian's 6.1 kernel (production config)
+#   debian-6.12      kselftests on Debian's 6.12 kernel (production config)
+#
+# SUITES="usertest debug" runs a subset; FILTER=glob is passed to
+# kunit.filter_glob (e.g. FILTER='pymalloc_core.realloc*') and to the
+# user-space test (as a substring). Ends with "N passed, N failed, N skipped"
+# and exits non-zero when anything failed or could not run.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+SUITES=${SUITES:-usertest debug debian-6.1 debian-6.12}
+FILTER=${FILTER:-}
+out="$PYM_ROOT/build/check"
+tsv="$out/results.tsv"
+rm -rf "$out"
+mkdir -p "$out"
+: >"$tsv"
+start=$(date +%s)
+
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$tsv"; }
+fatal() {
+	log "check: $*"
+	record "${stage:-setup}" setup 0 1 0 "$*"
+}
+
+want() { case " $SUITES " in *" $1 "*) return 0 ;; esac; return 1; }
+
+stage=setup
+if [ "$(id -u)" -eq 0 ]; then
+	apt-get update >"$out/apt-update.log" 2>&1 || log "check: apt-get update failed (offline?), continuing"
+	_pym_apt_updated=1
+fi
+pym_need_packages build-essential python3 qemu-system-x86 busybox-static \
+	cpio gzip kmod bc bison flex libelf-dev libssl-dev linux-source-6.12 ||
+	exit 1
+
+# Copy of the module sources, so builds for several kernels never mix objects.
+stage_sources() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests "$1/")
+}
+
+build_modules() { # name kdir -> prints the module dir
+	local name=$1 kdir=$2 dir="$out/$1/src" mods="$out/$1/modules"
+	stage_sources "$dir"
+	if ! make -C "$dir" KDIR="$kdir" W=1 >"$out/$name/build.log" 2>&1; then
+		tail -n 30 "$out/$name/build.log" >&2
+		return 1
+	fi
+	if grep -E 'warning:' "$out/$name/build.log" >&2; then
+		log "check: $name: compiler warnings (W=1) count as a failure"
+		return 1
+	fi
+	mkdir -p "$mods"
+	find "$dir" -name '*.ko' -exec cp {} "$mods/" \;
+	echo "$mods"
+}
+
+run_guest() { # name kernel moddir suites expect [cmdline]
+	local name=$1 kernel=$2 mods=$3 suites=$4 expect=$5 cmdline=${6:-} rc
+	scripts_dir="$PYM_ROOT/scripts"
+	bash "$scripts_dir/initramfs.sh" "$out/$name/initramfs.cpio.gz" "$suites" \
+		"$mods" "$out/bin" || { fatal "$name: initramfs"; return; }
+	log "check: $name: booting ($suites)"
+	bash "$scripts_dir/qemu.sh" "$kernel" "$out/$name/initramfs.cpio.gz" \
+		"$out/$name" "$cmdline"
+	rc=$?
+	python3 "$scripts_dir/judge.py" --run "$name" --console "$out/$name/console.log" \
+		--results "$out/$name/results.log" --qemu-rc $rc --tsv "$tsv" \
+		--expect "$expect"
+}
+
+if want usertest; then
+	stage=usertest
+	log "check: user-space core tests (ASan + UBSan)"
+	mkdir -p "$out/usertest"
+	make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/usertest" test \
+		FILTER="${FILTER%%.*}" >"$out/usertest/results.log" 2>&1
+	rc=$?
+	{
+		echo "PYM-SUITE-BEGIN usertest"
+		grep -v '^make' "$out/usertest/results.log"
+		echo "PYM-SUITE-END usertest rc=$rc"
+		echo "PYM-DONE"
+	} >"$out/usertest/framed.log"
+	python3 "$PYM_ROOT/scripts/judge.py" --run usertest --console /dev/null \
+		--results "$out/usertest/framed.log" --tsv "$tsv" --expect usertest
+	# The user-space run has no kernel log: drop its kernel-log row.
+	sed -i '/^usertest\tkernel-log\t/d' "$tsv"
+fi
+
+if want debug || want debian-6.1 || want debian-6.12; then
+	stage=testkernel
+	if ! kv=$(bash "$PYM_ROOT/scripts/testkernel.sh"); then
+		fatal "the debug kernel could not be built"
+	else
+		eval "$kv"
+		# The kselftest program is static: one binary for every guest.
+		mkdir -p "$out/bin"
+		if ! gcc -static -O2 -Wall -Werror -I"$KDIR/tools/testing/selftests" \
+			-o "$out/bin/pymalloc_test" "$PYM_ROOT/selftests/pymalloc_test.c" \
+			2>"$out/selftest-build.log"; then
+			cat "$out/selftest-build.log" >&2
+			fatal "the kselftest program did not build"
+		fi
+	fi
+fi
+
+if want debug && [ -n "${KDIR:-}" ]; then
+	stage=debug
+	if mods=$(build_modules debug "$KDIR"); then
+		cmd=""
+		[ -n "$FILTER" ] && cmd="kunit.filter_glob=$FILTER"
+		run_guest debug "$KERNEL" "$mods" "kunit kselftest" "kunit kselftest" "$cmd"
+	else
+		fatal "modules did not build against the debug kernel"
+	fi
+fi
+
+if [ -n "${KDIR:-}" ] && { want debian-6.1 || want debian-6.12; }; then
+	stage=distro
+	if ! distros=$(bash "$PYM_ROOT/scripts/distro.sh"); then
+		fatal "Debian kernels could not be set up"
+		distros=""
+	fi
+	while read -r name kdir img; do
+		[ -n "$name" ] && want "$name" || continue
+		stage=$name
+		if mods=$(build_modules "$name" "$kdir"); then
+			run_guest "$name" "$img" "$mods" "kselftest" "kselftest"
+		else
+			fatal "modules did not build against $name"
+		fi
+	done <<<"$distros"
+fi
+
+python3 - "$tsv" "$(($(date +%s) - start))" <<'EOF'
+import sys
+rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
+print()
+print('%-14s %-12s %7s %7s %8s  %s' % ('run', 'suite', 'passed', 'failed', 'skipped', 'note'))
+print('-' * 72)
+tp = tf = ts = 0
+for run, suite, p, f, s, note in rows:
+    p, f, s = int(p), int(f), int(s)
+    tp, tf, ts = tp + p, tf + f, ts + s
+    print('%-14s %-12s %7d %7d %8d  %s' % (run, suite, p, f, s, note))
+print('-' * 72)
+print('wall time %s s' % sys.argv[2])
+if tp + tf == 0:
+    tf = 1
+    print('nothing ran: counted as a failure')
+print('%d passed, %d failed, %d skipped' % (tp, tf, ts))
+sys.exit(1 if tf else 0)
+EOF
