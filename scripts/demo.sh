@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make demo: boot the debug test kernel in QEMU, load pymalloc and the
+# example client from samples/, run a short workload through the exported
+# API and print the debugfs statistics an operator would read.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out="$PYM_ROOT/build/demo"
+rm -rf "$out"
+mkdir -p "$out/src" "$out/modules"
+pym_need_packages build-essential qemu-system-x86 busybox-static cpio gzip
+eval "$(bash "$PYM_ROOT/scripts/testkernel.sh")"
+(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests "$out/src/")
+make -C "$out/src" KDIR="$KDIR" >"$out/build.log" 2>&1 ||
+	{ tail -n 30 "$out/build.log"; die "module build failed"; }
+find "$out/src" -name '*.ko' -exec cp {} "$out/modules/" \;
+bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" demo "$out/modules" /nonexistent
+log "demo: booting the test kernel (QEMU, TCG, 4 CPUs)..."
+rc=0
+PYM_TIMEOUT=300 bash "$PYM_ROOT/scripts/qemu.sh" "$KERNEL" "$out/initramfs.cpio.gz" "$out" || rc=$?
+sed -n '/^PYM-SUITE-BEGIN demo/,/^PYM-SUITE-END/p' "$out/results.log" | sed '1d;$d'
+if ! grep -q '^PYM-SUITE-END demo rc=0' "$out/results.log"; then
+	tail -n 30 "$out/console.log" >&2
+	die "demo did not complete (qemu status $rc); console log: $out/console.log"
+fi

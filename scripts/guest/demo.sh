@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0
+# make demo: an example client (samples/pym_intern.c) on its own heap.
+set -e
+D=/sys/kernel/debug
+insmod /lib/pym/pymalloc.ko
+insmod /lib/pym/pym_intern.ko
+echo "== pym_intern: interning 30000 pseudo-random words of 1..60 characters"
+echo 30000 > $D/pym_intern/fill
+cat $D/pym_intern/stats
+echo
+echo "== $D/pymalloc/intern/stats"
+cat $D/pymalloc/intern/stats
+echo
+echo "== $D/pymalloc/intern/classes (first 12 classes)"
+head -n 13 $D/pymalloc/intern/classes
+echo
+echo "== $D/pymalloc/intern/arenas"
+cat $D/pymalloc/intern/arenas
+echo
+echo "== $D/pymalloc/intern/check"
+cat $D/pymalloc/intern/check
+echo
+echo "== after clearing the table: empty arenas go back, one is kept"
+echo 1 > $D/pym_intern/clear
+grep -E '^# arenas|^Total' $D/pymalloc/intern/stats
+rmmod pym_intern
+rmmod pymalloc
