@@ -143,7 +143,7 @@ static ssize_t knob_write(struct file *file, const char __user *ubuf,
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	wlen = strcspn(buf, " \n");
+	wlen = strcspn(buf, "\n\t ");
 	mutex_lock(&table_lock);
 	if (!strcmp(knob, "intern"))
 		err = wlen ? intern(buf, wlen) : -EINVAL;

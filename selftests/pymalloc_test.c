@@ -218,7 +218,7 @@ TEST_F(pym, files_root_only)
 	pid_t pid;
 	int status;
 
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
 		snprintf(path, sizeof(path), HEAP "/%s", files[i]);
 		ASSERT_EQ(0, stat(path, &st));
 		EXPECT_EQ(0400, st.st_mode & 07777);
@@ -231,12 +231,12 @@ TEST_F(pym, files_root_only)
 
 		if (setgid(65534) || setuid(65534))
 			_exit(2);
-		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(files); i++) {
 			snprintf(path, sizeof(path), HEAP "/%s", files[i]);
 			refused += open(path, O_RDONLY) < 0 &&
 				   (errno == EACCES || errno == EPERM);
 		}
-		_exit(refused == sizeof(files) / sizeof(files[0]) ? 0 : 1);
+		_exit(refused == ARRAY_SIZE(files) ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));

@@ -12,12 +12,17 @@ struct checker {
 	unsigned int violations;
 };
 
-#define VIOLATION(ck, fmt, ...)						\
-	do {								\
-		(ck)->violations++;					\
-		(ck)->out->print((ck)->out, "violation: " fmt "\n",	\
-				 ##__VA_ARGS__);			\
-	} while (0)
+static __printf(2, 3) void violation(struct checker *ck, const char *fmt, ...)
+{
+	char line[160];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(line, sizeof(line), fmt, args);
+	va_end(args);
+	ck->violations++;
+	ck->out->print(ck->out, "violation: %s\n", line);
+}
 
 static unsigned int bitmap_weight(const unsigned long *map)
 {
@@ -38,31 +43,31 @@ static void check_pool(struct checker *ck, const struct pym_arena *a,
 
 	if (pool->state != PYM_POOL_USED && pool->state != PYM_POOL_FULL) {
 		if (pool->ref || weight)
-			VIOLATION(ck, "arena %llu pool %u: empty pool with ref %u, %u bits set",
+			violation(ck, "arena %llu pool %u: empty pool with ref %u, %u bits set",
 				  a->id, pool->index, pool->ref, weight);
 		return;
 	}
 	if (pool->cls >= PYM_NR_CLASSES) {
-		VIOLATION(ck, "arena %llu pool %u: bad class %u", a->id,
+		violation(ck, "arena %llu pool %u: bad class %u", a->id,
 			  pool->index, pool->cls);
 		return;
 	}
 	if (weight != pool->ref)
-		VIOLATION(ck, "arena %llu pool %u: ref %u but %u blocks marked allocated",
+		violation(ck, "arena %llu pool %u: ref %u but %u blocks marked allocated",
 			  a->id, pool->index, pool->ref, weight);
 	if (pool->state == PYM_POOL_USED ? !pool->ref || pool->ref >= cap :
 					   pool->ref != cap)
-		VIOLATION(ck, "arena %llu pool %u: state %u with ref %u of %u",
+		violation(ck, "arena %llu pool %u: state %u with ref %u of %u",
 			  a->id, pool->index, pool->state, pool->ref, cap);
 	if (pool->nextoffset % size || pool->nextoffset > cap * size)
-		VIOLATION(ck, "arena %llu pool %u: next offset %u for size %u",
+		violation(ck, "arena %llu pool %u: next offset %u for size %u",
 			  a->id, pool->index, pool->nextoffset, size);
 	for (slot = 0; slot < PYM_POOL_SLOTS; slot++) {
 		unsigned int off = slot << PYM_ALIGN_SHIFT;
 
 		if (test_bit(slot, pool->inuse) &&
 		    (off % size || off >= pool->nextoffset))
-			VIOLATION(ck, "arena %llu pool %u: offset %u marked allocated",
+			violation(ck, "arena %llu pool %u: offset %u marked allocated",
 				  a->id, pool->index, off);
 	}
 	/* Bounded walk: a cycle shows up as too many free blocks. */
@@ -70,21 +75,21 @@ static void check_pool(struct checker *ck, const struct pym_arena *a,
 		unsigned int off = (unsigned int)(b - pool->base);
 
 		if (b < pool->base || off >= pool->nextoffset || off % size) {
-			VIOLATION(ck, "arena %llu pool %u: free list leaves the pool",
+			violation(ck, "arena %llu pool %u: free list leaves the pool",
 				  a->id, pool->index);
 			return;
 		}
 		if (test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse))
-			VIOLATION(ck, "arena %llu pool %u: allocated block at offset %u on the free list",
+			violation(ck, "arena %llu pool %u: free list holds allocated offset %u",
 				  a->id, pool->index, off);
 		if (++nfree > cap) {
-			VIOLATION(ck, "arena %llu pool %u: free list has a cycle",
+			violation(ck, "arena %llu pool %u: free list has a cycle",
 				  a->id, pool->index);
 			return;
 		}
 	}
 	if (nfree + pool->ref != pool->nextoffset / size)
-		VIOLATION(ck, "arena %llu pool %u: %u free + %u allocated blocks, %u carved",
+		violation(ck, "arena %llu pool %u: %u free + %u allocated blocks, %u carved",
 			  a->id, pool->index, nfree, pool->ref,
 			  pool->nextoffset / size);
 }
@@ -94,17 +99,20 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 {
 	unsigned int i, nfree = 0, nfresh = 0, ncached = 0, listed = 0;
 	const struct pym_pool *pool;
+	bool fresh, untouched;
 
 	if (a->core != core)
-		VIOLATION(ck, "arena %llu: belongs to another heap", a->id);
+		violation(ck, "arena %llu: belongs to another heap", a->id);
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 		pool = &a->pools[i];
 		if (pool->index != i ||
 		    pool->base != a->base + i * PYM_POOL_SIZE)
-			VIOLATION(ck, "arena %llu pool %u: wrong index or base",
+			violation(ck, "arena %llu pool %u: wrong index or base",
 				  a->id, i);
-		if ((pool->state == PYM_POOL_FRESH) != (i >= a->nextfresh))
-			VIOLATION(ck, "arena %llu pool %u: fresh state disagrees with next fresh %u",
+		fresh = pool->state == PYM_POOL_FRESH;
+		untouched = i >= a->nextfresh;
+		if (fresh != untouched)
+			violation(ck, "arena %llu pool %u: fresh, next fresh is %u",
 				  a->id, i, a->nextfresh);
 		nfresh += pool->state == PYM_POOL_FRESH;
 		nfree += pool->state == PYM_POOL_FREE;
@@ -114,21 +122,21 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 	for (pool = a->freepools; pool && listed <= nfree;
 	     pool = pool->nextfree, listed++)
 		if (pool->state != PYM_POOL_FREE)
-			VIOLATION(ck, "arena %llu pool %u: on freepools in state %u",
+			violation(ck, "arena %llu pool %u: on freepools in state %u",
 				  a->id, pool->index, pool->state);
 	if (listed != nfree)
-		VIOLATION(ck, "arena %llu: %u pools on freepools, %u free",
+		violation(ck, "arena %llu: %u pools on freepools, %u free",
 			  a->id, listed, nfree);
 	if (a->nfreepools != nfree + nfresh)
-		VIOLATION(ck, "arena %llu: nfreepools %u, counted %u",
+		violation(ck, "arena %llu: nfreepools %u, counted %u",
 			  a->id, a->nfreepools, nfree + nfresh);
 	if (a->ncached != ncached)
-		VIOLATION(ck, "arena %llu: ncached %u, counted %u", a->id,
+		violation(ck, "arena %llu: ncached %u, counted %u", a->id,
 			  a->ncached, ncached);
 	if (a->kept) {
 		(*nkept)++;
 		if (nfree + nfresh + ncached != PYM_POOLS_PER_ARENA)
-			VIOLATION(ck, "arena %llu: kept but not empty", a->id);
+			violation(ck, "arena %llu: kept but not empty", a->id);
 	}
 }
 
@@ -142,24 +150,24 @@ static unsigned int check_usable(struct checker *ck,
 
 	for (a = core->usable_arenas; a; prev = a, a = a->nextarena) {
 		if (++n > narenas) {
-			VIOLATION(ck, "usable_arenas is longer than the arena count");
+			violation(ck, "usable_arenas is longer than the arena count");
 			return n;
 		}
 		if (a->prevarena != prev)
-			VIOLATION(ck, "arena %llu: broken usable_arenas back link", a->id);
+			violation(ck, "arena %llu: broken usable_arenas back link", a->id);
 		if (!a->nfreepools || a->nfreepools > PYM_POOLS_PER_ARENA) {
-			VIOLATION(ck, "arena %llu: on usable_arenas with %u free pools",
+			violation(ck, "arena %llu: on usable_arenas with %u free pools",
 				  a->id, a->nfreepools);
 			continue;
 		}
 		if (prev && prev->nfreepools > a->nfreepools)
-			VIOLATION(ck, "usable_arenas out of order: %u free pools before %u",
+			violation(ck, "usable_arenas out of order: %u free pools before %u",
 				  prev->nfreepools, a->nfreepools);
 		last[a->nfreepools] = a;
 	}
 	for (k = 0; k <= PYM_POOLS_PER_ARENA; k++)
 		if (core->nfp2lasta[k] != last[k])
-			VIOLATION(ck, "nfp2lasta[%u] is not the last arena with %u free pools",
+			violation(ck, "nfp2lasta[%u] is not the last arena with %u free pools",
 				  k, k);
 	return n;
 }
@@ -179,21 +187,21 @@ static unsigned int check_usedpools(struct checker *ck,
 				container_of(l, struct pym_pool, link);
 
 			if (++n > limit) {
-				VIOLATION(ck, "usedpools[%u] has a cycle", c);
+				violation(ck, "usedpools[%u] has a cycle", c);
 				return n;
 			}
 			if (l->next->prev != l)
-				VIOLATION(ck, "usedpools[%u]: broken back link", c);
+				violation(ck, "usedpools[%u]: broken back link", c);
 			if (pool->cls != c)
-				VIOLATION(ck, "usedpools[%u]: pool of class %u", c, pool->cls);
+				violation(ck, "usedpools[%u]: pool of class %u", c, pool->cls);
 			if (pool->state == PYM_POOL_CACHED)
 				cached++;
 			else if (pool->state != PYM_POOL_USED)
-				VIOLATION(ck, "usedpools[%u]: pool in state %u", c,
+				violation(ck, "usedpools[%u]: pool in state %u", c,
 					  pool->state);
 		}
 		if (cached > 1)
-			VIOLATION(ck, "usedpools[%u]: %u cached pools", c, cached);
+			violation(ck, "usedpools[%u]: %u cached pools", c, cached);
 	}
 	return n;
 }
@@ -209,11 +217,11 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 		const struct pym_arena *a = container_of(l, struct pym_arena, all);
 
 		if (l->next->prev != l) {
-			VIOLATION(&ck, "all_arenas: broken back link");
+			violation(&ck, "all_arenas: broken back link");
 			break;
 		}
 		if (++narenas > core->cnt.arenas_current) {
-			VIOLATION(&ck, "more arenas listed than counted (%llu)",
+			violation(&ck, "more arenas listed than counted (%llu)",
 				  (unsigned long long)core->cnt.arenas_current);
 			return ck.violations;
 		}
@@ -224,16 +232,16 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 				   a->pools[i].state == PYM_POOL_CACHED;
 	}
 	if (narenas != core->cnt.arenas_current)
-		VIOLATION(&ck, "%u arenas listed, %llu counted", narenas,
+		violation(&ck, "%u arenas listed, %llu counted", narenas,
 			  (unsigned long long)core->cnt.arenas_current);
 	if (nkept != core->nkept || nkept > core->keep_empty)
-		VIOLATION(&ck, "%u arenas kept, counter says %u, limit %u",
+		violation(&ck, "%u arenas kept, counter says %u, limit %u",
 			  nkept, core->nkept, core->keep_empty);
 	listed = check_usable(&ck, core, narenas);
 	if (listed != nusable)
-		VIOLATION(&ck, "%u arenas on usable_arenas, %u have free pools",
+		violation(&ck, "%u arenas on usable_arenas, %u have free pools",
 			  listed, nusable);
 	if (check_usedpools(&ck, core, onlists + 1) != onlists)
-		VIOLATION(&ck, "usedpools[] do not hold exactly the used and cached pools");
+		violation(&ck, "usedpools[] do not hold exactly the used and cached pools");
 	return ck.violations;
 }

@@ -7,17 +7,17 @@
 #define _PYM_COMPAT_H
 
 #include <linux/shrinker.h>
-#include <linux/version.h>
 
-#if IS_ENABLED(CONFIG_KUNIT)
+/* Kbuild defines the PYM_HAVE_* symbols by looking at the headers. */
+#ifdef PYM_HAVE_KUNIT_VISIBILITY
 #include <kunit/visibility.h>
-#endif
-#ifndef EXPORT_SYMBOL_IF_KUNIT
-#define EXPORT_SYMBOL_IF_KUNIT(symbol)
+#else
+/* No KUnit on such kernels; a redundant declaration keeps the syntax. */
+#define EXPORT_SYMBOL_IF_KUNIT(symbol) static_assert(sizeof(symbol))
 #endif
 
 /* 6.7 turned shrinkers into separately allocated, refcounted objects. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#ifdef PYM_HAVE_SHRINKER_ALLOC
 static inline struct shrinker *
 pym_shrinker_register(unsigned long (*count)(struct shrinker *,
 					     struct shrink_control *),

@@ -29,17 +29,33 @@
  */
 #include "core.h"
 
-#define PYM_SIZE(c)	(((c) + 1) << PYM_ALIGN_SHIFT)
-#define PYM_CAP(c)	((u16)(PYM_POOL_SIZE / PYM_SIZE(c)))
-/* floor(2^32 / size) + 1: exact quotient for every offset below 4096. */
-#define PYM_REC(c)	((u32)((1ULL << 32) / PYM_SIZE(c) + 1))
-#define PYM_X8(m, c)	m(c), m((c) + 1), m((c) + 2), m((c) + 3), \
-			m((c) + 4), m((c) + 5), m((c) + 6), m((c) + 7)
-#define PYM_X64(m)	PYM_X8(m, 0), PYM_X8(m, 8), PYM_X8(m, 16), PYM_X8(m, 24), \
-			PYM_X8(m, 32), PYM_X8(m, 40), PYM_X8(m, 48), PYM_X8(m, 56)
+/*
+ * Per-class constants, written out so the fast paths load rather than
+ * divide. capacity[c] = 4096 / size; reciprocal[c] = 2^32 / size + 1, which
+ * gives the exact quotient off / size as (off * reciprocal) >> 32 for every
+ * offset below 4096 (the error term stays under 4096 / 2^32 < 1 / 512).
+ * tools/testing/core checks both tables against the formulas.
+ */
+const u16 pym_class_capacity[PYM_NR_CLASSES] = {
+	512, 256, 170, 128, 102, 85, 73, 64, 56, 51, 46, 42, 39, 36, 34, 32,
+	30, 28, 26, 25, 24, 23, 22, 21, 20, 19, 18, 18, 17, 17, 16, 16,
+	15, 15, 14, 14, 13, 13, 13, 12, 12, 12, 11, 11, 11, 11, 10, 10,
+	10, 10, 10, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 8,
+};
 
-const u16 pym_class_capacity[PYM_NR_CLASSES] = { PYM_X64(PYM_CAP) };
-const u32 pym_class_reciprocal[PYM_NR_CLASSES] = { PYM_X64(PYM_REC) };
+const u32 pym_class_reciprocal[PYM_NR_CLASSES] = {
+	536870913, 268435457, 178956971, 134217729, 107374183, 89478486,
+	76695845, 67108865, 59652324, 53687092, 48806447, 44739243,
+	41297763, 38347923, 35791395, 33554433, 31580642, 29826162,
+	28256364, 26843546, 25565282, 24403224, 23342214, 22369622,
+	21474837, 20648882, 19884108, 19173962, 18512791, 17895698,
+	17318417, 16777217, 16268816, 15790321, 15339169, 14913081,
+	14510025, 14128182, 13765921, 13421773, 13094413, 12782641,
+	12485371, 12201612, 11930465, 11671107, 11422786, 11184811,
+	10956550, 10737419, 10526881, 10324441, 10129640, 9942054,
+	9761290, 9586981, 9418788, 9256396, 9099507, 8947849,
+	8801163, 8659209, 8521761, 8388609,
+};
 
 static inline void link_init(struct pym_link *head)
 {

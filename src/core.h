@@ -26,15 +26,15 @@
 #include "pym_env.h"
 
 #define PYM_ALIGN_SHIFT		3
-#define PYM_ALIGN		(1U << PYM_ALIGN_SHIFT)
+#define PYM_ALIGN		BIT(PYM_ALIGN_SHIFT)
 #define PYM_SMALL_THRESHOLD		512U
 #define PYM_NR_CLASSES		(PYM_SMALL_THRESHOLD >> PYM_ALIGN_SHIFT)
 #define PYM_POOL_SHIFT		12
-#define PYM_POOL_SIZE		(1UL << PYM_POOL_SHIFT)
+#define PYM_POOL_SIZE		BIT(PYM_POOL_SHIFT)
 #define PYM_ARENA_SHIFT		18
-#define PYM_ARENA_SIZE		(1UL << PYM_ARENA_SHIFT)
+#define PYM_ARENA_SIZE		BIT(PYM_ARENA_SHIFT)
 #define PYM_ARENA_ORDER		(PYM_ARENA_SHIFT - PYM_PAGE_SHIFT)
-#define PYM_POOLS_PER_ARENA	(1U << (PYM_ARENA_SHIFT - PYM_POOL_SHIFT))
+#define PYM_POOLS_PER_ARENA	(PYM_ARENA_SIZE / PYM_POOL_SIZE)
 /* One bit per possible block start: block offsets are multiples of 8. */
 #define PYM_POOL_SLOTS		(PYM_POOL_SIZE >> PYM_ALIGN_SHIFT)
 #define PYM_BITMAP_LONGS	(PYM_POOL_SLOTS / BITS_PER_LONG)
@@ -169,8 +169,9 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 
 /*
  * Free a block of arena a (the caller found a from the address), zeroing
- * it first when wipe is set (init_on_free). On success, arenas that became releasable are chained on *release through
- * release_next; the caller returns their memory after dropping the lock.
+ * it first when wipe is set (init_on_free). On success, arenas that became
+ * releasable are chained on *release through release_next; the caller
+ * returns their memory after dropping the lock.
  */
 enum pym_block_status pym_core_free(struct pym_core *core, struct pym_arena *a,
 				    void *p, bool wipe,

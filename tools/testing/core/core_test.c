@@ -312,8 +312,12 @@ static void test_arena_failure(void)
 
 	uheap_init(&h, 1);
 	h.arena_fail_after = 1;
-	while (n < PYM_POOLS_PER_ARENA * 8 + 1 && (v[n] = uheap_alloc(&h, 512)))
+	while (n < PYM_POOLS_PER_ARENA * 8 + 1) {
+		v[n] = uheap_alloc(&h, 512);
+		if (!v[n])
+			break;
 		n++;
+	}
 	EXPECT(n == PYM_POOLS_PER_ARENA * 8, "one arena's worth: %u", n);
 	EXPECT(h.core.cnt.alloc_failures == 1, "failure counted");
 	EXPECT(uheap_check(&h) == 0, "consistent after failure");
@@ -351,7 +355,7 @@ static const struct test tests[] = {
 
 int main(int argc, char **argv)
 {
-	unsigned int i, n = sizeof(tests) / sizeof(tests[0]), failed = 0;
+	unsigned int i, n = ARRAY_SIZE(tests), failed = 0;
 
 	printf("TAP version 13\n1..%u\n", n);
 	for (i = 0; i < n; i++) {

@@ -15,7 +15,7 @@
 #include "uheap.h"
 
 #define MAP_BITS	10
-#define MAP_FANOUT	(1UL << MAP_BITS)
+#define MAP_FANOUT	BIT(MAP_BITS)
 #define MAP_MASK	(MAP_FANOUT - 1)
 
 static void **map_root[MAP_FANOUT];

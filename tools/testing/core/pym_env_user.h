@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pym_env_user.h - the kernel names the allocator core uses, for user space.
+ * Included only through src/pym_env.h.
+ */
+#ifndef _PYM_ENV_USER_H
+#define _PYM_ENV_USER_H
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;		/* as in the kernel, for %llu */
+
+#define PYM_PAGE_SHIFT		12
+#define BITS_PER_LONG		(CHAR_BIT * (int)sizeof(long))
+#define BIT(n)			(1UL << (n))
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+#define __printf(a, b)		__attribute__((__format__(__printf__, a, b)))
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+static inline void __set_bit(unsigned int nr, unsigned long *map)
+{
+	map[nr / BITS_PER_LONG] |= BIT(nr % BITS_PER_LONG);
+}
+
+static inline void __clear_bit(unsigned int nr, unsigned long *map)
+{
+	map[nr / BITS_PER_LONG] &= ~BIT(nr % BITS_PER_LONG);
+}
+
+static inline bool test_bit(unsigned int nr, const unsigned long *map)
+{
+	return (map[nr / BITS_PER_LONG] >> (nr % BITS_PER_LONG)) & 1;
+}
+
+static inline unsigned int hweight_long(unsigned long w)
+{
+	return (unsigned int)__builtin_popcountl(w);
+}
+
+#endif /* _PYM_ENV_USER_H */
