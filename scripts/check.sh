@@ -4,6 +4,7 @@
 # make check: every test pymalloc has.
 #
 #   usertest         the allocator core in user space under ASan + UBSan
+#   style            checkpatch --strict on every C file, kernel-doc on exports
 #   debug            KUnit + kselftests on the debug kernel (KASAN, lockdep,
 #                    kmemleak, UBSAN), judged from the console log too
 #   debian-6.1       kselftests on Debian's 6.1 kernel (production config)
@@ -16,7 +17,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-SUITES=${SUITES:-usertest debug debian-6.1 debian-6.12}
+SUITES=${SUITES:-usertest style debug debian-6.1 debian-6.12}
 FILTER=${FILTER:-}
 out="$PYM_ROOT/build/check"
 tsv="$out/results.tsv"
@@ -65,6 +66,25 @@ build_modules() { # name kdir -> prints the module dir
 	echo "$mods"
 }
 
+# Run a host-side TAP producer as suite $1 of run $1.
+run_host_suite() { # name command...
+	local name=$1 rc
+	shift
+	mkdir -p "$out/$name"
+	"$@" >"$out/$name/results.log" 2>&1
+	rc=$?
+	{
+		echo "PYM-SUITE-BEGIN $name"
+		grep -v '^make' "$out/$name/results.log"
+		echo "PYM-SUITE-END $name rc=$rc"
+		echo "PYM-DONE"
+	} >"$out/$name/framed.log"
+	python3 "$PYM_ROOT/scripts/judge.py" --run "$name" --console /dev/null \
+		--results "$out/$name/framed.log" --tsv "$tsv" --expect "$name"
+	# A host suite has no kernel log: drop its kernel-log row.
+	sed -i "/^$name\tkernel-log\t/d" "$tsv"
+}
+
 run_guest() { # name kernel moddir suites expect [cmdline]
 	local name=$1 kernel=$2 mods=$3 suites=$4 expect=$5 cmdline=${6:-} rc
 	scripts_dir="$PYM_ROOT/scripts"
@@ -82,23 +102,11 @@ run_guest() { # name kernel moddir suites expect [cmdline]
 if want usertest; then
 	stage=usertest
 	log "check: user-space core tests (ASan + UBSan)"
-	mkdir -p "$out/usertest"
-	make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/usertest" test \
-		FILTER="${FILTER%%.*}" >"$out/usertest/results.log" 2>&1
-	rc=$?
-	{
-		echo "PYM-SUITE-BEGIN usertest"
-		grep -v '^make' "$out/usertest/results.log"
-		echo "PYM-SUITE-END usertest rc=$rc"
-		echo "PYM-DONE"
-	} >"$out/usertest/framed.log"
-	python3 "$PYM_ROOT/scripts/judge.py" --run usertest --console /dev/null \
-		--results "$out/usertest/framed.log" --tsv "$tsv" --expect usertest
-	# The user-space run has no kernel log: drop its kernel-log row.
-	sed -i '/^usertest\tkernel-log\t/d' "$tsv"
+	run_host_suite usertest make -s -C "$PYM_ROOT/tools/testing/core" \
+		OUT="$out/usertest" test FILTER="${FILTER%%.*}"
 fi
 
-if want debug || want debian-6.1 || want debian-6.12; then
+if want style || want debug || want debian-6.1 || want debian-6.12; then
 	stage=testkernel
 	if ! kv=$(bash "$PYM_ROOT/scripts/testkernel.sh"); then
 		fatal "the debug kernel could not be built"
@@ -113,6 +121,12 @@ if want debug || want debian-6.1 || want debian-6.12; then
 			fatal "the kselftest program did not build"
 		fi
 	fi
+fi
+
+if want style && [ -n "${KDIR:-}" ]; then
+	stage=style
+	log "check: checkpatch and kernel-doc"
+	run_host_suite style bash "$PYM_ROOT/scripts/style.sh" "$KDIR"
 fi
 
 if want debug && [ -n "${KDIR:-}" ]; then

@@ -23,7 +23,8 @@ typedef unsigned long long u64;		/* as in the kernel, for %llu */
 #define BIT(n)			(1UL << (n))
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
-#define __printf(a, b)		__attribute__((__format__(__printf__, a, b)))
+#define PYM_ATTRIBUTE(x)	__attribute__((x))
+#define __printf(a, b)		PYM_ATTRIBUTE(__format__(__printf__, a, b))
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)

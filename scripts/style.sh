@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# style.sh KDIR - the coding-style gate, as TAP: checkpatch --strict on every
+# C file, and kernel-doc on the exported API (every EXPORT_SYMBOL_GPL needs
+# a kernel-doc comment that kernel-doc accepts without warnings).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kdir=$1
+cd "$PYM_ROOT"
+files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests selftests samples tools -name '*.[ch]')
+echo "TAP version 13"
+echo "1..2"
+out=$(perl "$kdir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f $files 2>&1 |
+	grep -E 'ERROR|WARNING|CHECK')
+if [ -z "$out" ]; then
+	echo "ok 1 checkpatch --strict"
+else
+	echo "$out" | sed 's/^/# /'
+	echo "not ok 1 checkpatch --strict"
+fi
+exported=$(grep -ho 'EXPORT_SYMBOL_GPL([a-z_]*)' src/*.c | sed 's/.*(\(.*\))/\1/' | sort)
+documented=$(perl "$kdir/scripts/kernel-doc" -rst src/*.c 2>/dev/null |
+	sed -n 's/^\.\. c:function:: [^(]*[ *]\([a-z_][a-z_0-9]*\) (.*/\1/p' | sort)
+warnings=$(perl "$kdir/scripts/kernel-doc" -none -Wall src/*.c include/*.h 2>&1 |
+	grep -v -e 'Sphinx version' -e 'no structured comments found')
+missing=$(comm -23 <(echo "$exported") <(echo "$documented"))
+if [ -z "$missing" ] && [ -z "$warnings" ]; then
+	echo "ok 2 kernel-doc on $(echo "$exported" | wc -w) exported symbols"
+else
+	[ -n "$missing" ] && echo "# undocumented exports: $missing"
+	[ -n "$warnings" ] && echo "$warnings" | sed 's/^/# /'
+	echo "not ok 2 kernel-doc on exported symbols"
+fi
