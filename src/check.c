@@ -55,8 +55,7 @@ static void check_pool(struct checker *ck, const struct pym_arena *a,
 	if (weight != pool->ref)
 		violation(ck, "arena %llu pool %u: ref %u but %u blocks marked allocated",
 			  a->id, pool->index, pool->ref, weight);
-	if (pool->state == PYM_POOL_USED ? !pool->ref || pool->ref >= cap :
-					   pool->ref != cap)
+	if (pool->state == PYM_POOL_USED ? pool->ref >= cap : pool->ref != cap)
 		violation(ck, "arena %llu pool %u: state %u with ref %u of %u",
 			  a->id, pool->index, pool->state, pool->ref, cap);
 	if (pool->nextoffset % size || pool->nextoffset > cap * size)
@@ -116,7 +115,7 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 				  a->id, i, a->nextfresh);
 		nfresh += pool->state == PYM_POOL_FRESH;
 		nfree += pool->state == PYM_POOL_FREE;
-		ncached += pool->state == PYM_POOL_CACHED;
+		ncached += pym_pool_cached(pool);
 		check_pool(ck, a, pool);
 	}
 	for (pool = a->freepools; pool && listed <= nfree;
@@ -194,9 +193,9 @@ static unsigned int check_usedpools(struct checker *ck,
 				violation(ck, "usedpools[%u]: broken back link", c);
 			if (pool->cls != c)
 				violation(ck, "usedpools[%u]: pool of class %u", c, pool->cls);
-			if (pool->state == PYM_POOL_CACHED)
+			if (pym_pool_cached(pool))
 				cached++;
-			else if (pool->state != PYM_POOL_USED)
+			if (pool->state != PYM_POOL_USED)
 				violation(ck, "usedpools[%u]: pool in state %u", c,
 					  pool->state);
 		}
@@ -228,8 +227,7 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 		check_arena(&ck, core, a, &nkept);
 		nusable += a->nfreepools > 0;
 		for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
-			onlists += a->pools[i].state == PYM_POOL_USED ||
-				   a->pools[i].state == PYM_POOL_CACHED;
+			onlists += a->pools[i].state == PYM_POOL_USED;
 	}
 	if (narenas != core->cnt.arenas_current)
 		violation(&ck, "%u arenas listed, %llu counted", narenas,

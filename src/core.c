@@ -18,7 +18,7 @@
  *    each path and 64 bytes per pool.
  *
  *  - The last pool of a size class is not returned to its arena when it
- *    empties; it stays on usedpools[] as a CACHED pool. CPython returns it,
+ *    empties; it stays on usedpools[] with ref 0 ("cached"). CPython returns it,
  *    so a lone malloc/free pair re-initialises a pool and re-sorts the arena
  *    list every time ("pool ping-pong"). A cached pool still counts as empty
  *    when deciding whether its whole arena can be given back.
@@ -28,6 +28,7 @@
  *    block being handed out.
  */
 #include "core.h"
+
 
 /*
  * Per-class constants, written out so the fast paths load rather than
@@ -69,12 +70,6 @@ static inline void link_add_front(struct pym_link *head, struct pym_link *n)
 	n->prev = head;
 	head->next->prev = n;
 	head->next = n;
-}
-
-static inline void link_del(struct pym_link *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
 }
 
 static inline struct pym_arena *pool_arena(struct pym_pool *pool)
@@ -236,45 +231,24 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 	core->cnt.pool_inits++;
 }
 
-static void pool_uncache(struct pym_core *core, struct pym_pool *pool)
+void pym_core_pool_reused(struct pym_pool *pool)
 {
 	struct pym_arena *a = pool_arena(pool);
 
-	pool->state = PYM_POOL_USED;
 	a->ncached--;
-	arena_unkeep(core, a);
-}
-
-static __always_inline void *pool_take_block(struct pym_pool *pool,
-					     unsigned int cls)
-{
-	char *b = pool->freeblock;
-
-	if (b) {
-		pool->freeblock = *(void **)b;
-	} else {
-		b = pool->base + pool->nextoffset;
-		pool->nextoffset += pym_class_size(cls);
-	}
-	__set_bit((unsigned int)(b - pool->base) >> PYM_ALIGN_SHIFT, pool->inuse);
-	if (unlikely(++pool->ref == pym_class_capacity[cls])) {
-		link_del(&pool->link);
-		pool->state = PYM_POOL_FULL;
-	}
-	return b;
+	arena_unkeep(a->core, a);
 }
 
 /* The pool the next block of cls comes from, or NULL without arenas. */
-static __always_inline struct pym_pool *class_pool(struct pym_core *core,
-						   unsigned int cls)
+static struct pym_pool *class_pool(struct pym_core *core, unsigned int cls)
 {
 	struct pym_link *head = &core->usedpools[cls];
 	struct pym_pool *pool;
 
 	if (likely(head->next != head)) {
 		pool = container_of(head->next, struct pym_pool, link);
-		if (unlikely(pool->state == PYM_POOL_CACHED))
-			pool_uncache(core, pool);
+		if (unlikely(!pool->ref))
+			pym_core_pool_reused(pool);
 		return pool;
 	}
 	if (unlikely(!core->usable_arenas))
@@ -284,11 +258,11 @@ static __always_inline struct pym_pool *class_pool(struct pym_core *core,
 	return pool;
 }
 
-void *pym_core_alloc(struct pym_core *core, unsigned int cls)
+void *pym_core_alloc_slow(struct pym_core *core, unsigned int cls)
 {
 	struct pym_pool *pool = class_pool(core, cls);
 
-	return likely(pool) ? pool_take_block(pool, cls) : NULL;
+	return likely(pool) ? pym_pool_take_block(pool, cls) : NULL;
 }
 
 unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
@@ -303,7 +277,7 @@ unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 			break;
 		/* Drain this pool before looking at the list again. */
 		do {
-			out[got++] = pool_take_block(pool, cls);
+			out[got++] = pym_pool_take_block(pool, cls);
 		} while (got < n && pool->state == PYM_POOL_USED);
 	}
 	return got;
@@ -339,8 +313,8 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 	unsigned int i;
 
 	for (i = 0; a->ncached && i < PYM_POOLS_PER_ARENA; i++) {
-		if (a->pools[i].state == PYM_POOL_CACHED) {
-			link_del(&a->pools[i].link);
+		if (pym_pool_cached(&a->pools[i])) {
+			pym_link_del(&a->pools[i].link);
 			a->pools[i].state = PYM_POOL_FREE;
 			a->ncached--;
 		}
@@ -348,7 +322,7 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 	if (a->nfreepools)
 		usable_remove(core, a);
 	arena_unkeep(core, a);
-	link_del(&a->all);
+	pym_link_del(&a->all);
 	WRITE_ONCE(a->core, NULL);
 	a->release_next = *release;
 	*release = a;
@@ -363,10 +337,9 @@ static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 	struct pym_link *head = &core->usedpools[pool->cls];
 
 	if (head->next == &pool->link && head->prev == &pool->link) {
-		pool->state = PYM_POOL_CACHED;
 		a->ncached++;
 	} else {
-		link_del(&pool->link);
+		pym_link_del(&pool->link);
 		pool->state = PYM_POOL_FREE;
 		pool->nextfree = a->freepools;
 		a->freepools = pool;
@@ -384,47 +357,16 @@ static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 	arena_release(core, a, release);
 }
 
-static __always_inline enum pym_block_status
-block_check(const struct pym_pool *pool, unsigned int off)
+void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
+			struct pym_arena **release)
 {
-	unsigned int cls, idx;
-
-	if (unlikely(pool->ref == 0))
-		return PYM_BLOCK_NOT_ALLOCATED;
-	cls = pool->cls;
-	idx = (unsigned int)(((u64)off * pym_class_reciprocal[cls]) >> 32);
-	if (unlikely(idx * pym_class_size(cls) != off))
-		return PYM_BLOCK_INTERIOR;
-	if (unlikely(!test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse)))
-		return PYM_BLOCK_NOT_ALLOCATED;
-	return PYM_BLOCK_OK;
-}
-
-enum pym_block_status pym_core_free(struct pym_core *core, struct pym_arena *a,
-				    void *p, bool wipe,
-				    struct pym_arena **release)
-{
-	struct pym_pool *pool = pym_pool_of(a, p);
-	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
-	enum pym_block_status st = block_check(pool, off);
-
-	if (unlikely(st != PYM_BLOCK_OK)) {
-		core->cnt.invalid_frees++;
-		return st;
-	}
-	__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
-	if (unlikely(wipe))
-		memset(p, 0, pym_class_size(pool->cls));
-	*(void **)p = pool->freeblock;
-	pool->freeblock = p;
-	if (unlikely(pool->state == PYM_POOL_FULL)) {
+	if (pool->state == PYM_POOL_FULL) {
 		/* First free from a full pool: it serves the next allocation. */
 		link_add_front(&core->usedpools[pool->cls], &pool->link);
 		pool->state = PYM_POOL_USED;
 	}
-	if (unlikely(--pool->ref == 0))
+	if (--pool->ref == 0)
 		pool_emptied(core, pool, release);
-	return PYM_BLOCK_OK;
 }
 
 unsigned int pym_core_block_size(struct pym_arena *a, const void *p,
@@ -432,7 +374,7 @@ unsigned int pym_core_block_size(struct pym_arena *a, const void *p,
 {
 	const struct pym_pool *pool = pym_pool_of(a, p);
 
-	*status = block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1));
+	*status = pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1));
 	return *status == PYM_BLOCK_OK ? pym_class_size(pool->cls) : 0;
 }
 

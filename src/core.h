@@ -39,6 +39,17 @@
 #define PYM_POOL_SLOTS		(PYM_POOL_SIZE >> PYM_ALIGN_SHIFT)
 #define PYM_BITMAP_LONGS	(PYM_POOL_SLOTS / BITS_PER_LONG)
 
+/*
+ * Only tools/testing/core's benchmark defines PYM_CORE_UNCHECKED, to count
+ * the instructions the always-on bad-free checks cost. The module and
+ * every test build the checked core.
+ */
+#ifdef PYM_CORE_UNCHECKED
+#define PYM_CHECKED	0
+#else
+#define PYM_CHECKED	1
+#endif
+
 struct pym_link {
 	struct pym_link *next, *prev;
 };
@@ -46,9 +57,8 @@ struct pym_link {
 enum pym_pool_state {
 	PYM_POOL_FRESH,		/* never used since the arena was obtained */
 	PYM_POOL_FREE,		/* empty, on its arena's freepools */
-	PYM_POOL_USED,		/* some blocks allocated, on usedpools[cls] */
+	PYM_POOL_USED,		/* on usedpools[cls], not full */
 	PYM_POOL_FULL,		/* every block allocated, on no list */
-	PYM_POOL_CACHED,	/* empty but kept on usedpools[cls], see below */
 };
 
 /*
@@ -56,12 +66,13 @@ enum pym_pool_state {
  *  - ref == number of bits set in inuse[] == blocks handed out;
  *  - blocks below nextoffset are either allocated or on freeblock;
  *    blocks at or above nextoffset have never been touched;
- *  - state USED <=> 0 < ref < capacity, on usedpools[cls];
+ *  - state USED <=> ref < capacity, on usedpools[cls]; ref == 0 there
+ *    only for the one pool per class kept against ping-pong ("cached");
  *    state FULL <=> ref == capacity, on no list;
- *    state FREE/FRESH/CACHED => ref == 0 and inuse[] all zero.
+ *    ref == 0 => inuse[] all zero.
  */
 struct pym_pool {
-	struct pym_link link;		/* usedpools[cls] ring while USED/CACHED */
+	struct pym_link link;		/* usedpools[cls] ring while USED */
 	struct pym_pool *nextfree;	/* arena freepools while FREE */
 	void *freeblock;		/* freed blocks, link stored in the block */
 	char *base;
@@ -77,7 +88,7 @@ struct pym_core;
 
 /*
  * An arena descriptor. nfreepools counts pools a new size class can take
- * (FREE and FRESH); CACHED pools are empty but count as in use here, so
+ * (FREE and FRESH); cached pools are empty but count as in use here, so
  * an arena is wholly empty when nfreepools + ncached == PYM_POOLS_PER_ARENA.
  */
 struct pym_arena {
@@ -138,6 +149,12 @@ static __always_inline unsigned int pym_class_size(unsigned int cls)
 	return (cls + 1) << PYM_ALIGN_SHIFT;
 }
 
+/* The empty pool a size class keeps on usedpools[] (see core.c). */
+static __always_inline bool pym_pool_cached(const struct pym_pool *pool)
+{
+	return pool->state == PYM_POOL_USED && pool->ref == 0;
+}
+
 static __always_inline struct pym_pool *pym_pool_of(struct pym_arena *a,
 						    const void *p)
 {
@@ -152,13 +169,109 @@ static __always_inline char *pym_arena_base(const void *p)
 
 void pym_core_init(struct pym_core *core, unsigned int keep_empty);
 
+void *pym_core_alloc_slow(struct pym_core *core, unsigned int cls);
+void pym_core_pool_reused(struct pym_pool *pool);
+void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
+			struct pym_arena **release);
+
+static __always_inline void pym_link_del(struct pym_link *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+}
+
+static __always_inline void *pym_pool_take_block(struct pym_pool *pool,
+						 unsigned int cls)
+{
+	char *b = pool->freeblock;
+
+	if (b) {
+		pool->freeblock = *(void **)b;
+	} else {
+		b = pool->base + pool->nextoffset;
+		pool->nextoffset += pym_class_size(cls);
+	}
+	if (PYM_CHECKED)
+		__set_bit((unsigned int)(b - pool->base) >> PYM_ALIGN_SHIFT,
+			  pool->inuse);
+	if (unlikely(++pool->ref == pym_class_capacity[cls])) {
+		pym_link_del(&pool->link);
+		pool->state = PYM_POOL_FULL;
+	}
+	return b;
+}
+
 /*
- * Allocation. Each returns NULL (or a short count) only when every arena is
- * exhausted; the caller then adds an arena and calls again.
+ * Allocate a block of class cls. Returns NULL only when every arena is
+ * exhausted; the caller then adds an arena and calls again. The fast path,
+ * inline here: the class has a pool on usedpools[cls], pop or carve.
  */
-void *pym_core_alloc(struct pym_core *core, unsigned int cls);
+static __always_inline void *pym_core_alloc(struct pym_core *core,
+					    unsigned int cls)
+{
+	struct pym_link *first = core->usedpools[cls].next;
+	struct pym_pool *pool = container_of(first, struct pym_pool, link);
+
+	if (unlikely(first == &core->usedpools[cls]))
+		return pym_core_alloc_slow(core, cls);
+	if (unlikely(!pool->ref))
+		pym_core_pool_reused(pool);
+	return pym_pool_take_block(pool, cls);
+}
+
 unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 				 unsigned int n, void **out);
+
+/* Is the block at offset off of pool allocated? Never reads the block. */
+static __always_inline enum pym_block_status
+pym_block_check(const struct pym_pool *pool, unsigned int off)
+{
+	unsigned int cls, idx;
+
+	if (!PYM_CHECKED)
+		return PYM_BLOCK_OK;
+	if (unlikely(pool->ref == 0))
+		return PYM_BLOCK_NOT_ALLOCATED;
+	cls = pool->cls;
+	idx = (unsigned int)(((u64)off * pym_class_reciprocal[cls]) >> 32);
+	if (unlikely(idx * pym_class_size(cls) != off))
+		return PYM_BLOCK_INTERIOR;
+	if (unlikely(!test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse)))
+		return PYM_BLOCK_NOT_ALLOCATED;
+	return PYM_BLOCK_OK;
+}
+
+/*
+ * Free a block of arena a (the caller found a from the address), zeroing
+ * it first when wipe is set (init_on_free). A refused free is counted and
+ * changes nothing else. On success, arenas that became releasable are
+ * chained on *release through release_next; the caller returns their
+ * memory after dropping the lock.
+ */
+static __always_inline enum pym_block_status
+pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
+	      struct pym_arena **release)
+{
+	struct pym_pool *pool = pym_pool_of(a, p);
+	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	enum pym_block_status st = pym_block_check(pool, off);
+
+	if (unlikely(st != PYM_BLOCK_OK)) {
+		core->cnt.invalid_frees++;
+		return st;
+	}
+	if (PYM_CHECKED)
+		__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
+	if (unlikely(wipe))
+		memset(p, 0, pym_class_size(pool->cls));
+	*(void **)p = pool->freeblock;
+	pool->freeblock = p;
+	if (likely(pool->state == PYM_POOL_USED && pool->ref > 1))
+		pool->ref--;
+	else
+		pym_core_free_slow(core, pool, release);
+	return PYM_BLOCK_OK;
+}
 
 /*
  * Adopt the PYM_ARENA_SIZE bytes at base (naturally aligned, untouched) with
@@ -167,15 +280,6 @@ unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 			void *base, int nid);
 
-/*
- * Free a block of arena a (the caller found a from the address), zeroing
- * it first when wipe is set (init_on_free). On success, arenas that became
- * releasable are chained on *release through release_next; the caller
- * returns their memory after dropping the lock.
- */
-enum pym_block_status pym_core_free(struct pym_core *core, struct pym_arena *a,
-				    void *p, bool wipe,
-				    struct pym_arena **release);
 
 /* Usable size of an allocated block, or 0 with *status saying why not. */
 unsigned int pym_core_block_size(struct pym_arena *a, const void *p,

@@ -26,7 +26,7 @@ void pym_core_collect(const struct pym_core *core, struct pym_core_stats *st)
 
 			if (pool->ref == 0) {
 				st->pools_empty++;
-				st->pools_cached += pool->state == PYM_POOL_CACHED;
+				st->pools_cached += pym_pool_cached(pool);
 				continue;
 			}
 			st->pools_used++;
@@ -136,9 +136,9 @@ void pym_core_print_classes(const struct pym_core_stats *st,
  */
 static char pool_glyph(const struct pym_pool *pool)
 {
-	switch (pool->state) {
-	case PYM_POOL_CACHED:
+	if (pym_pool_cached(pool))
 		return 'c';
+	switch (pool->state) {
 	case PYM_POOL_USED:
 		return '0' + (char)(pool->ref * 10 / pym_class_capacity[pool->cls]);
 	case PYM_POOL_FULL:

@@ -116,7 +116,7 @@ static void test_pool_states(void)
 	EXPECT(uheap_arena_of(blocks[0])->freepools == pool, "on freepools");
 	EXPECT(uheap_free(&h, blocks[cap]) == 0, "free last");
 	pool = pool_of(blocks[cap]);
-	EXPECT(pool->state == PYM_POOL_CACHED, "last pool of a class is cached");
+	EXPECT(pym_pool_cached(pool), "last pool of a class is cached");
 	EXPECT(uheap_check(&h) == 0, "check");
 	uheap_destroy(&h);
 }

@@ -14,45 +14,18 @@
 
 #include "uheap.h"
 
-#define MAP_BITS	10
-#define MAP_FANOUT	BIT(MAP_BITS)
-#define MAP_MASK	(MAP_FANOUT - 1)
+struct pym_arena **uheap_map[BIT(UHEAP_MAP_BITS)][BIT(UHEAP_MAP_BITS)];
 
-static void **map_root[MAP_FANOUT];
-
-static struct pym_arena **map_slot(const void *p, int create)
+/* Nodes are never freed, so a lookup never reads freed memory. */
+static struct pym_arena **map_slot(const void *p)
 {
 	unsigned long n = (unsigned long)p >> PYM_ARENA_SHIFT;
-	unsigned long i0 = (n >> (2 * MAP_BITS)) & MAP_MASK;
-	unsigned long i1 = (n >> MAP_BITS) & MAP_MASK;
-	void **mid;
-	struct pym_arena **leaf;
+	struct pym_arena ***leaf = &uheap_map[n >> (2 * UHEAP_MAP_BITS)]
+				   [(n >> UHEAP_MAP_BITS) & UHEAP_MAP_MASK];
 
-	/* 48-bit addresses: 30 bits of arena number, 10 per level. */
-	if (n >> (3 * MAP_BITS))
-		return NULL;
-	mid = map_root[i0];
-	if (!mid) {
-		if (!create)
-			return NULL;
-		mid = calloc(MAP_FANOUT, sizeof(void *));
-		map_root[i0] = mid;
-	}
-	leaf = mid[i1];
-	if (!leaf) {
-		if (!create)
-			return NULL;
-		leaf = calloc(MAP_FANOUT, sizeof(void *));
-		mid[i1] = leaf;
-	}
-	return &leaf[n & MAP_MASK];
-}
-
-struct pym_arena *uheap_arena_of(const void *p)
-{
-	struct pym_arena **slot = map_slot(p, 0);
-
-	return slot ? *slot : NULL;
+	if (!*leaf)
+		*leaf = calloc(BIT(UHEAP_MAP_BITS), sizeof(**leaf));
+	return &(*leaf)[n & UHEAP_MAP_MASK];
 }
 
 static void print_stdout(struct pym_out *out, const char *fmt, ...)
@@ -79,7 +52,7 @@ static void release_arenas(struct pym_arena *a)
 	while (a) {
 		struct pym_arena *next = a->release_next;
 
-		*map_slot(a->base, 0) = NULL;
+		*map_slot(a->base) = NULL;
 		free(a->base);
 		free(a);
 		a = next;
@@ -106,12 +79,12 @@ static int add_arena(struct uheap *h)
 	if (h->fresh_pattern)
 		memset(base, h->fresh_pattern, PYM_ARENA_SIZE);
 	pym_core_add_arena(&h->core, a, base, 0);
-	*map_slot(base, 1) = a;
+	*map_slot(base) = a;
 	h->arenas_supplied++;
 	return 0;
 }
 
-void *uheap_alloc(struct uheap *h, size_t size)
+void *uheap_alloc_slow(struct uheap *h, size_t size)
 {
 	unsigned int cls;
 	void *p;
@@ -125,20 +98,17 @@ void *uheap_alloc(struct uheap *h, size_t size)
 	return p;
 }
 
-int uheap_free(struct uheap *h, void *p)
+/* Foreign pointers are malloc's; p == NULL hands back released arenas. */
+int uheap_free_slow(struct uheap *h, void *p, struct pym_arena *a)
 {
-	struct pym_arena *a = uheap_arena_of(p), *release = NULL;
-	enum pym_block_status st;
-
-	if (!a) {
-		free(p);
+	if (!p) {
+		release_arenas(a);
 		return 0;
 	}
-	if (a->core != &h->core)
+	if (a)
 		return -1;
-	st = pym_core_free(&h->core, a, p, false, &release);
-	release_arenas(release);
-	return st;
+	free(p);
+	return 0;
 }
 
 unsigned int uheap_check(struct uheap *h)

@@ -16,13 +16,55 @@ struct uheap {
 	unsigned char fresh_pattern;	/* written over new arenas, 0 = none */
 };
 
+#define UHEAP_MAP_BITS		10
+#define UHEAP_MAP_MASK		(BIT(UHEAP_MAP_BITS) - 1)
+
+/* Arena number -> descriptor, three levels of 10 bits (48-bit addresses). */
+extern struct pym_arena **uheap_map[BIT(UHEAP_MAP_BITS)][BIT(UHEAP_MAP_BITS)];
+
 void uheap_init(struct uheap *h, unsigned int keep_empty);
 void uheap_destroy(struct uheap *h);
-void *uheap_alloc(struct uheap *h, size_t size);
-/* 0, or the refusal: PYM_BLOCK_* for blocks, -1 for a foreign pointer. */
-int uheap_free(struct uheap *h, void *p);
-struct pym_arena *uheap_arena_of(const void *p);
+void *uheap_alloc_slow(struct uheap *h, size_t size);
+int uheap_free_slow(struct uheap *h, void *p, struct pym_arena *a);
 unsigned int uheap_check(struct uheap *h);
+
+static inline struct pym_arena *uheap_arena_of(const void *p)
+{
+	unsigned long n = (unsigned long)p >> PYM_ARENA_SHIFT;
+	struct pym_arena **leaf;
+
+	if (n >> (3 * UHEAP_MAP_BITS))
+		return NULL;
+	leaf = uheap_map[n >> (2 * UHEAP_MAP_BITS)]
+			[(n >> UHEAP_MAP_BITS) & UHEAP_MAP_MASK];
+	return leaf ? leaf[n & UHEAP_MAP_MASK] : NULL;
+}
+
+static inline void *uheap_alloc(struct uheap *h, size_t size)
+{
+	void *p;
+
+	if (likely(size - 1 < PYM_SMALL_THRESHOLD)) {
+		p = pym_core_alloc(&h->core, pym_size_class(size));
+		if (likely(p))
+			return p;
+	}
+	return uheap_alloc_slow(h, size);
+}
+
+/* 0, or the refusal: PYM_BLOCK_* for blocks, -1 for another heap's. */
+static inline int uheap_free(struct uheap *h, void *p)
+{
+	struct pym_arena *a = uheap_arena_of(p), *release = NULL;
+	int st;
+
+	if (unlikely(!a || a->core != &h->core))
+		return uheap_free_slow(h, p, a);
+	st = pym_core_free(&h->core, a, p, false, &release);
+	if (unlikely(release))
+		uheap_free_slow(h, NULL, release);
+	return st;
+}
 
 /* struct pym_out printing to stdout with a "# " prefix, TAP style. */
 extern struct pym_out uheap_stdout;
