@@ -6,7 +6,9 @@
 #   usertest         the allocator core in user space under ASan + UBSan
 #   style            checkpatch --strict on every C file, kernel-doc on exports
 #   debug            KUnit + kselftests on the debug kernel (KASAN, lockdep,
-#                    kmemleak, UBSAN), judged from the console log too
+#                    kmemleak, UBSAN), judged from the console log too;
+#                    then the core KUnit suite again with init_on_alloc=1
+#                    init_on_free=1 (run debug-init)
 #   debian-6.1       kselftests on Debian's 6.1 kernel (production config)
 #   debian-6.12      kselftests on Debian's 6.12 kernel (production config)
 #
@@ -135,6 +137,13 @@ if want debug && [ -n "${KDIR:-}" ]; then
 		cmd=""
 		[ -n "$FILTER" ] && cmd="kunit.filter_glob=$FILTER"
 		run_guest debug "$KERNEL" "$mods" "kunit kselftest" "kunit kselftest" "$cmd"
+		# The zeroing policies only show when the kernel turns them on.
+		if [ -z "$FILTER" ]; then
+			stage=debug-init
+			mkdir -p "$out/debug-init"
+			run_guest debug-init "$KERNEL" "$mods" kunit kunit \
+				"init_on_alloc=1 init_on_free=1 kunit.filter_glob=pymalloc_core.*"
+		fi
 	else
 		fatal "modules did not build against the debug kernel"
 	fi

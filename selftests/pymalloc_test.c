@@ -293,6 +293,35 @@ TEST_F(pym, arenas_released_after_free)
 	free(stats);
 }
 
+TEST_F(pym, shrinker_releases_kept_arena)
+{
+	unsigned long long reclaimed;
+	struct parsed r;
+	char *stats;
+	int fd;
+
+	ASSERT_EQ(0, ctl("alloc 3000 256"));
+	ASSERT_EQ(0, ctl("freeall"));
+	parse_all(_metadata, &r);
+	ASSERT_EQ(1, r.arenas);
+	stats = slurp(HEAP "/stats");
+	ASSERT_NE(NULL, stats);
+	reclaimed = stat_value(stats, "# arenas reclaimed");
+	free(stats);
+	/* drop_caches=2 runs every shrinker: the kept arena must go. */
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, write(fd, "2", 1));
+	close(fd);
+	parse_all(_metadata, &r);
+	EXPECT_EQ(0, r.arenas);
+	EXPECT_EQ(0, r.total);
+	stats = slurp(HEAP "/stats");
+	ASSERT_NE(NULL, stats);
+	EXPECT_EQ(reclaimed + 1, stat_value(stats, "# arenas reclaimed"));
+	free(stats);
+}
+
 TEST_F(pym, bad_frees_refused)
 {
 	struct parsed before, after;

@@ -29,7 +29,6 @@
  */
 #include "core.h"
 
-
 /*
  * Per-class constants, written out so the fast paths load rather than
  * divide. capacity[c] = 4096 / size; reciprocal[c] = 2^32 / size + 1, which

@@ -280,7 +280,6 @@ pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
 void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 			void *base, int nid);
 
-
 /* Usable size of an allocated block, or 0 with *status saying why not. */
 unsigned int pym_core_block_size(struct pym_arena *a, const void *p,
 				 enum pym_block_status *status);

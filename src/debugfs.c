@@ -6,6 +6,7 @@
  * named by ordinal.
  */
 #include <linux/debugfs.h>
+#include <linux/fault-inject.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
@@ -110,6 +111,10 @@ void pym_debugfs_remove_heap(struct pym_heap *heap)
 int pym_debugfs_init(void)
 {
 	pym_debugfs_root = debugfs_create_dir("pymalloc", NULL);
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+	fault_create_debugfs_attr("fail_arena", pym_debugfs_root,
+				  &pym_fail_arena);
+#endif
 	return 0;
 }
 

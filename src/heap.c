@@ -15,6 +15,7 @@
  * instead of freed memory.
  */
 #include <linux/ctype.h>
+#include <linux/fault-inject.h>
 #include <linux/kmemleak.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -37,6 +38,22 @@ struct pym_heap *pym_default_heap;
 EXPORT_SYMBOL_IF_KUNIT(pym_default_heap);
 LIST_HEAD(pym_heaps);
 DEFINE_SPINLOCK(pym_heaps_lock);
+
+#ifdef CONFIG_FAULT_INJECTION
+/* debugfs pymalloc/fail_arena: make arena allocations fail on purpose. */
+struct fault_attr pym_fail_arena = FAULT_ATTR_INITIALIZER;
+EXPORT_SYMBOL_IF_KUNIT(pym_fail_arena);
+
+static bool arena_should_fail(void)
+{
+	return should_fail(&pym_fail_arena, PYM_ARENA_SIZE);
+}
+#else
+static bool arena_should_fail(void)
+{
+	return false;
+}
+#endif
 
 static inline unsigned long arena_key(const void *p)
 {
@@ -104,6 +121,8 @@ static int heap_grow(struct pym_heap *heap, gfp_t gfp)
 	void *base;
 	int err;
 
+	if (arena_should_fail())
+		goto fail;
 	ka = kmalloc_node(sizeof(*ka), g, nid);
 	if (!ka)
 		goto fail;

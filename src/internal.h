@@ -39,6 +39,9 @@ extern struct pym_heap *pym_default_heap;
 extern struct list_head pym_heaps;
 extern spinlock_t pym_heaps_lock;
 extern unsigned int pym_keep_empty_arenas;
+#ifdef CONFIG_FAULT_INJECTION
+extern struct fault_attr pym_fail_arena;
+#endif
 
 int pym_heaps_init(void);
 void pym_heaps_exit(void);

@@ -9,9 +9,11 @@
 #include <kunit/test.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
+#include <linux/fault-inject.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/kthread.h>
+#include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -250,6 +252,59 @@ static void realloc_rules(struct kunit *test)
 	pym_free(p);
 }
 
+static void arena_failure_counted(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct pym_heap *heap = test_heap(test);
+	struct pym_stats st;
+	void *p;
+
+	pym_fail_arena.verbose = 0;
+	pym_fail_arena.probability = 100;
+	pym_fail_arena.interval = 1;
+	atomic_set(&pym_fail_arena.times, 1);
+	KUNIT_EXPECT_NULL(test, pym_heap_alloc(heap, 64, GFP_KERNEL));
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.alloc_failures, 1);
+	KUNIT_EXPECT_EQ(test, st.arenas_current, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	/* The injected failure is spent: the next attempt gets an arena. */
+	p = pym_heap_alloc(heap, 64, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, p);
+	pym_fail_arena.probability = 0;
+	pym_free(p);
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.alloc_failures, 1);
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	pym_heap_destroy(heap);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
+static void init_on_alloc_and_free(struct kunit *test)
+{
+	struct pym_heap *heap;
+	u8 *p, *q;
+
+	if (!want_init_on_free() || !want_init_on_alloc(GFP_KERNEL))
+		kunit_skip(test, "needs init_on_alloc=1 init_on_free=1 (run debug-init)");
+	heap = test_heap(test);
+	p = pym_heap_alloc(heap, 200, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, 200));
+	memset(p, 0xff, 200);
+	pym_free(p);
+	/* Wiped at free; only the free-list link may be set. */
+	KUNIT_EXPECT_NULL(test, memchr_inv(p + sizeof(void *), 0,
+					   200 - sizeof(void *)));
+	q = pym_heap_alloc(heap, 200, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, q, p);
+	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0, 200));
+	pym_free(q);
+	pym_heap_destroy(heap);
+}
+
 static void large_and_zero_sizes(struct kunit *test)
 {
 	struct pym_stats before, after;
@@ -288,7 +343,7 @@ static void zeroing(struct kunit *test)
 	pym_free(p);
 	q = pym_heap_alloc(heap, 200, GFP_KERNEL | __GFP_ZERO);
 	KUNIT_EXPECT_PTR_EQ(test, q, p);
-	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0, 208));
+	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0, 200));
 	pym_free(q);
 	pym_heap_destroy(heap);
 }
@@ -472,7 +527,7 @@ static int worker_fn(void *arg)
 		complete(&w->done);
 		return 0;
 	}
-	for (i = 0; i < 20000; i++) {
+	for (i = 0; i < 10000; i++) {
 		if (!n || (n < max && get_random_u32_below(2))) {
 			l[n].size = 1 + get_random_u32_below(PYM_SMALL_MAX);
 			l[n].tag = get_random_u8();
@@ -542,6 +597,8 @@ static struct kunit_case pymalloc_core_cases[] = {
 	KUNIT_CASE(realloc_rules),
 	KUNIT_CASE(large_and_zero_sizes),
 	KUNIT_CASE(zeroing),
+	KUNIT_CASE(init_on_alloc_and_free),
+	KUNIT_CASE(arena_failure_counted),
 	KUNIT_CASE(heaps_are_isolated),
 	KUNIT_CASE(bad_input_refused),
 	{}
@@ -550,7 +607,7 @@ static struct kunit_case pymalloc_core_cases[] = {
 static struct kunit_case pymalloc_context_cases[] = {
 	KUNIT_CASE(alloc_in_hardirq),
 	KUNIT_CASE(alloc_in_softirq),
-	KUNIT_CASE(concurrent_kthreads),
+	KUNIT_CASE_SLOW(concurrent_kthreads),
 	{}
 };
 
