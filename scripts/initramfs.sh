@@ -23,7 +23,7 @@ chmod +x "$root/init"
 for s in $suites; do
 	cp "$PYM_ROOT/scripts/guest/$s.sh" "$root/suites/"
 done
-cp "$moddir"/*.ko "$root/lib/pym/"
+cp "$moddir"/*.ko "$root/lib/pym/" 2>/dev/null || true
 if [ -d "$bindir" ]; then
 	cp "$bindir"/* "$root/bin/" 2>/dev/null || true
 fi

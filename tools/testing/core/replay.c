@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * replay.c - memory held by pymalloc against kmalloc for the same requests.
+ *
+ *   replay trace < TRACE         "a <ptr> <bytes_req> <bytes_alloc>" and
+ *                                "f <ptr>" lines (capture-kmalloc-trace.sh)
+ *   replay random N MAXLIVE SEED N random allocations/frees, sizes 1..512,
+ *                                live set up to MAXLIVE
+ *
+ * kmalloc's side is the sum of bytes_alloc of live objects (the trace's own
+ * figure, or kmalloc's size classes for the random workload): a lower bound
+ * on its slab pages. pymalloc's side is what it holds from the page
+ * allocator: arenas * 256 KiB plus their descriptors (kmalloc-8k each).
+ * Requests above 512 bytes go to kmalloc either way and count on both.
+ * The figures are taken at each side's own peak.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uheap.h"
+
+#define DESCRIPTOR_BYTES	8192ULL
+
+struct obj {
+	unsigned long key;
+	void *p;
+	unsigned int req, alloc;
+	struct obj *next;
+};
+
+#define NBUCKETS	(1U << 16)
+static struct obj *bucket[NBUCKETS];
+
+static struct obj **find(unsigned long key)
+{
+	struct obj **o = &bucket[(key >> 4 ^ key >> 20) & (NBUCKETS - 1)];
+
+	while (*o && (*o)->key != key)
+		o = &(*o)->next;
+	return o;
+}
+
+struct totals {
+	unsigned long long events, small, live_k, peak_k, large_live;
+	unsigned long long peak_p, peak_arenas, small_k, peak_small_k;
+};
+
+static void sample(struct uheap *h, struct totals *t)
+{
+	unsigned long long arenas = h->core.cnt.arenas_current;
+	unsigned long long held = arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES) +
+				  t->large_live;
+
+	if (t->live_k > t->peak_k)
+		t->peak_k = t->live_k;
+	if (t->small_k > t->peak_small_k)
+		t->peak_small_k = t->small_k;
+	if (held > t->peak_p)
+		t->peak_p = held;
+	if (arenas > t->peak_arenas)
+		t->peak_arenas = arenas;
+}
+
+static void do_alloc(struct uheap *h, struct totals *t, unsigned long key,
+		     unsigned int req, unsigned int alloc)
+{
+	struct obj **slot = find(key), *o = *slot;
+
+	if (!o) {
+		o = calloc(1, sizeof(*o));
+		o->key = key;
+		*slot = o;
+	} else {
+		/* Allocated again without a traced free: forget the old one. */
+		t->live_k -= o->alloc;
+		if (o->req && o->req <= PYM_SMALL_THRESHOLD) {
+			t->small_k -= o->alloc;
+			uheap_free(h, o->p);
+		} else {
+			t->large_live -= o->alloc;
+		}
+	}
+	o->req = req;
+	o->alloc = alloc;
+	t->events++;
+	t->live_k += alloc;
+	if (req && req <= PYM_SMALL_THRESHOLD) {
+		t->small++;
+		t->small_k += alloc;
+		o->p = uheap_alloc(h, req);
+	} else {
+		t->large_live += alloc;
+	}
+	sample(h, t);
+}
+
+static void do_free(struct uheap *h, struct totals *t, unsigned long key)
+{
+	struct obj **slot = find(key), *o = *slot;
+
+	if (!o)
+		return;		/* allocated before tracing began */
+	t->events++;
+	t->live_k -= o->alloc;
+	if (o->req && o->req <= PYM_SMALL_THRESHOLD) {
+		t->small_k -= o->alloc;
+		uheap_free(h, o->p);
+	} else {
+		t->large_live -= o->alloc;
+	}
+	*slot = o->next;
+	free(o);
+	sample(h, t);
+}
+
+static unsigned int kmalloc_size(unsigned int n)
+{
+	static const unsigned int cls[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cls); i++)
+		if (n <= cls[i])
+			return cls[i];
+	return 0;
+}
+
+static unsigned long long rng = 88172645463325252ULL;
+
+static unsigned long long rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+int main(int argc, char **argv)
+{
+	struct totals t = { 0 };
+	struct uheap h;
+	char line[256];
+
+	uheap_init(&h, 1);
+	if (argc >= 2 && !strcmp(argv[1], "trace")) {
+		while (fgets(line, sizeof(line), stdin)) {
+			unsigned long key;
+			unsigned int req, alloc;
+
+			if (sscanf(line, "a %lx %u %u", &key, &req, &alloc) == 3)
+				do_alloc(&h, &t, key, req, alloc);
+			else if (sscanf(line, "f %lx", &key) == 1)
+				do_free(&h, &t, key);
+		}
+	} else if (argc >= 5 && !strcmp(argv[1], "random")) {
+		unsigned long n = strtoul(argv[2], NULL, 0), i, live = 0;
+		unsigned long maxlive = strtoul(argv[3], NULL, 0);
+		unsigned long *keys = calloc(maxlive, sizeof(*keys));
+
+		rng += strtoul(argv[4], NULL, 0);
+		for (i = 0; i < n; i++) {
+			if (!live || (live < maxlive && rnd() % 100 < 55)) {
+				unsigned int req = 1 + rnd() % PYM_SMALL_THRESHOLD;
+
+				keys[live] = i + 1;
+				do_alloc(&h, &t, i + 1, req, kmalloc_size(req));
+				live++;
+			} else {
+				unsigned long k = rnd() % live;
+
+				do_free(&h, &t, keys[k]);
+				keys[k] = keys[--live];
+			}
+		}
+		free(keys);
+	} else {
+		fprintf(stderr, "usage: replay trace < TRACE | replay random N MAXLIVE SEED\n");
+		return 2;
+	}
+	printf("events %llu, small allocations %llu\n", t.events, t.small);
+	printf("kmalloc bytes_alloc at peak        %12llu (small objects: %llu)\n",
+	       t.peak_k, t.peak_small_k);
+	printf("pymalloc pages held at peak        %12llu (small objects: %llu, %llu arenas + descriptors)\n",
+	       t.peak_p, t.peak_arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES),
+	       t.peak_arenas);
+	printf("ratio pymalloc/kmalloc              %12.3f (small objects: %.3f)\n",
+	       (double)t.peak_p / (double)t.peak_k,
+	       (double)(t.peak_arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES)) /
+	       (double)t.peak_small_k);
+	return 0;
+}
