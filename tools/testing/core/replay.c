@@ -29,7 +29,7 @@ struct obj {
 	struct obj *next;
 };
 
-#define NBUCKETS	(1U << 16)
+#define NBUCKETS	BIT(16)
 static struct obj *bucket[NBUCKETS];
 
 static struct obj **find(unsigned long key)
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 	printf("events %llu, small allocations %llu\n", t.events, t.small);
 	printf("kmalloc bytes_alloc at peak        %12llu (small objects: %llu)\n",
 	       t.peak_k, t.peak_small_k);
-	printf("pymalloc pages held at peak        %12llu (small objects: %llu, %llu arenas + descriptors)\n",
+	printf("pymalloc pages held at peak        %12llu (small objects: %llu, %llu arenas)\n",
 	       t.peak_p, t.peak_arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES),
 	       t.peak_arenas);
 	printf("ratio pymalloc/kmalloc              %12.3f (small objects: %.3f)\n",
