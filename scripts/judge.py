@@ -117,13 +117,39 @@ def judge_suite(s):
     return passed, failed, skipped, failures, notes
 
 
+EXPECT_BEGIN = 'PYM-EXPECT-REPORT-BEGIN '
+EXPECT_END = 'PYM-EXPECT-REPORT-END'
+
+
 def console_reports(lines):
-    found = []
+    """Kernel reports, except inside windows where a test announced one.
+
+    A test that provokes a report on purpose (a refcount_t warning, say)
+    prints PYM-EXPECT-REPORT-BEGIN <text> before and PYM-EXPECT-REPORT-END
+    after; reports inside are tolerated if <text> shows up there, and the
+    window is itself a failure if it does not."""
+    found, window, expect, seen = [], None, None, False
     for i, line in enumerate(lines):
+        if EXPECT_BEGIN in line:
+            window = i
+            expect = line.split(EXPECT_BEGIN, 1)[1].strip()
+            seen = False
+            continue
+        if window is not None and EXPECT_END in line:
+            if not seen:
+                found.append((window, 'expected report missing',
+                              'announced but not seen: ' + expect))
+            window = None
+            continue
+        if window is not None:
+            seen = seen or expect in line
+            continue
         for rx, what in BAD:
             if rx.search(line):
                 found.append((i, what, line))
                 break
+    if window is not None:
+        found.append((window, 'expected report unterminated', expect))
     return found
 
 

@@ -91,6 +91,13 @@ static int check_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(check);
 
+static int types_show(struct seq_file *m, void *v)
+{
+	pym_types_print(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(types);
+
 void pym_debugfs_add_heap(struct pym_heap *heap)
 {
 	struct dentry *d = debugfs_create_dir(heap->name, pym_debugfs_root);
@@ -111,6 +118,7 @@ void pym_debugfs_remove_heap(struct pym_heap *heap)
 int pym_debugfs_init(void)
 {
 	pym_debugfs_root = debugfs_create_dir("pymalloc", NULL);
+	debugfs_create_file("types", 0400, pym_debugfs_root, NULL, &types_fops);
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
 	fault_create_debugfs_attr("fail_arena", pym_debugfs_root,
 				  &pym_fail_arena);

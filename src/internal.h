@@ -7,9 +7,11 @@
 #define _PYM_INTERNAL_H
 
 #include <linux/list.h>
+#include <linux/local_lock.h>
 #include <linux/spinlock.h>
 
 #include <pymalloc.h>
+#include <pymalloc_object.h>
 
 #include "core.h"
 
@@ -56,7 +58,33 @@ void pym_debugfs_exit(void);
 void pym_debugfs_add_heap(struct pym_heap *heap);
 void pym_debugfs_remove_heap(struct pym_heap *heap);
 
-int pym_shrinker_init(void);
-void pym_shrinker_exit(void);
+/* Per CPU state of a type: only its own CPU touches it, under lock. */
+struct pym_type_pcpu {
+	local_lock_t lock;
+	struct pym_object *freelist;	/* linked through obj->type */
+	unsigned int count;
+	unsigned int cap;
+	u64 allocated;		/* objects made */
+	u64 released;		/* objects that died (release() ran) */
+	u64 freed;		/* dead objects whose memory came back */
+	u64 hits;		/* objects made from the free list */
+};
+
+struct pym_type_state {
+	struct pym_type type;		/* what objects point at */
+	struct pym_type *client;	/* NULL once the owner is gone */
+	struct module *owner;
+	struct pym_heap *heap;		/* NULL: the default heap */
+	struct pym_type_pcpu __percpu *pcpu;
+	struct list_head node;		/* pym_types, under pym_types_lock */
+	bool orphaned;
+};
+
+struct seq_file;
+int pym_types_init(void);
+void pym_types_exit(void);
+void pym_types_print(struct seq_file *m);
+unsigned long pym_types_reclaimable(void);
+unsigned long pym_types_drain(void);
 
 #endif /* _PYM_INTERNAL_H */

@@ -14,17 +14,24 @@ MODULE_PARM_DESC(keep_empty_arenas,
 
 static struct shrinker *pym_shrinker;
 
-/* Only kept empty arenas are reclaimable: everything else holds blocks. */
+/*
+ * Reclaimable: dead objects cached on the types' free lists, and the kept
+ * empty arenas (counted in pages). Everything else holds live blocks.
+ * Draining the free lists first can empty more arenas for the trim.
+ */
 static unsigned long pym_shrink_count(struct shrinker *s,
 				      struct shrink_control *sc)
 {
-	return pym_heaps_reclaimable() ?: SHRINK_EMPTY;
+	return pym_types_reclaimable() + pym_heaps_reclaimable() ?:
+	       SHRINK_EMPTY;
 }
 
 static unsigned long pym_shrink_scan(struct shrinker *s,
 				     struct shrink_control *sc)
 {
-	return pym_heaps_trim() ?: SHRINK_STOP;
+	unsigned long freed = pym_types_drain();
+
+	return freed + pym_heaps_trim() ?: SHRINK_STOP;
 }
 
 static int __init pymalloc_init(void)
@@ -37,13 +44,18 @@ static int __init pymalloc_init(void)
 	err = pym_heaps_init();
 	if (err)
 		goto out_debugfs;
+	err = pym_types_init();
+	if (err)
+		goto out_heaps;
 	pym_shrinker = pym_shrinker_register(pym_shrink_count, pym_shrink_scan);
 	if (!pym_shrinker) {
 		err = -ENOMEM;
-		goto out_heaps;
+		goto out_types;
 	}
 	return 0;
 
+out_types:
+	pym_types_exit();
 out_heaps:
 	pym_heaps_exit();
 out_debugfs:
@@ -54,6 +66,7 @@ out_debugfs:
 static void __exit pymalloc_exit(void)
 {
 	pym_shrinker_unregister(pym_shrinker);
+	pym_types_exit();
 	pym_heaps_exit();
 	pym_debugfs_exit();
 }

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pymalloc_object.h - refcounted, typed objects on pymalloc: CPython's
+ * PyObject_HEAD model for kernel code.
+ *
+ * Every object starts with a struct pym_object. pym_obj_new() returns it
+ * zeroed with one reference; when the last reference is dropped the type's
+ * release() runs at once, in the context of that final pym_obj_put(), and
+ * the memory goes to the type's bounded per-CPU free lists (reused by the
+ * next pym_obj_new() of the type) or back to the allocator.
+ *
+ * Contexts: pym_obj_new() as pymalloc's allocation functions (any context
+ * the gfp flags allow); pym_obj_get(), pym_obj_get_unless_zero(),
+ * pym_obj_put() and pym_obj_free() in any context, so a final put from
+ * softirq or hardirq context runs release() there: a type whose release()
+ * may sleep must only be put from process context. Registration and
+ * unregistration sleep.
+ */
+#ifndef _PYMALLOC_OBJECT_H
+#define _PYMALLOC_OBJECT_H
+
+#include <linux/bits.h>
+#include <linux/module.h>
+#include <linux/refcount.h>
+
+#include <pymalloc.h>
+
+/**
+ * struct pym_object - header embedded first in every object
+ * @refcnt: references; the object dies when this drops to zero
+ * @type: the registered type; pymalloc-owned, valid while the object lives
+ */
+struct pym_object {
+	refcount_t refcnt;
+	const struct pym_type *type;
+};
+
+/* Objects come from a heap of the type's own ("type-<name>"). */
+#define PYM_TYPE_OWN_HEAP	BIT(0)
+/*
+ * release() takes the object's memory over and returns it later with
+ * pym_obj_free(), e.g. from an RCU callback so that lockless readers using
+ * pym_obj_get_unless_zero() never see it reused too early.
+ */
+#define PYM_TYPE_DEFERRED_FREE	BIT(1)
+
+struct pym_type_state;
+
+/**
+ * struct pym_type - description of a type of objects
+ * @name: 1..31 printable characters without spaces, unique
+ * @size: whole object, header included; larger than 512 bytes is fine
+ * @release: optional; runs exactly once per object, at refcount zero
+ * @freelist_max: dead objects kept for reuse, over all CPUs; 0 = none
+ * @flags: PYM_TYPE_* flags
+ * @state: pymalloc's, set by pym_type_register(); do not touch
+ *
+ * pym_type_register() copies the description: obj->type points to
+ * pymalloc's copy, which outlives the registering module, so a module
+ * unloaded with live objects leaves no dangling pointer (its release() is
+ * then no longer called; the event is reported). Use pym_obj_is() to test
+ * an object's type.
+ */
+struct pym_type {
+	const char *name;
+	size_t size;
+	void (*release)(struct pym_object *obj);
+	unsigned int freelist_max;
+	unsigned int flags;
+	struct pym_type_state *state;
+};
+
+int __pym_type_register(struct pym_type *type, struct module *owner);
+#define pym_type_register(type) __pym_type_register(type, THIS_MODULE)
+int pym_type_unregister(struct pym_type *type);
+
+struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp);
+struct pym_object *pym_obj_get(struct pym_object *obj);
+bool pym_obj_get_unless_zero(struct pym_object *obj);
+void pym_obj_put(struct pym_object *obj);
+unsigned int pym_obj_refcount(const struct pym_object *obj);
+void pym_obj_free(struct pym_object *obj);
+bool pym_obj_is(const struct pym_object *obj, const struct pym_type *type);
+
+#endif /* _PYMALLOC_OBJECT_H */

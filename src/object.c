@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * object.c - refcounted typed objects and per-type free lists.
+ *
+ * A registered type is a struct pym_type_state owned by pymalloc: a copy of
+ * the caller's description (objects point at the copy, so nothing dangles
+ * when the registering module goes away), per-CPU free lists of dead
+ * objects and per-CPU counters. A CPU touches only its own list, under a
+ * local_lock with interrupts off (puts may come from hardirq context), so
+ * the fast path takes no shared lock and no atomic beyond the refcount.
+ * The bound freelist_max is split over the possible CPUs.
+ *
+ * Lists are drained, on every CPU at once, when the type is unregistered
+ * and when the shrinker asks; offline CPUs' lists are drained directly
+ * with CPU hotplug held off.
+ */
+#include <linux/cpu.h>
+#include <linux/ctype.h>
+#include <linux/local_lock.h>
+#include <linux/percpu.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+
+#include <pymalloc_object.h>
+
+#include "internal.h"
+
+static LIST_HEAD(pym_types);
+static DEFINE_MUTEX(pym_types_lock);
+
+#define PYM_TYPE_FLAGS	(PYM_TYPE_OWN_HEAP | PYM_TYPE_DEFERRED_FREE)
+
+static inline struct pym_object **freelink(struct pym_object *obj)
+{
+	return (struct pym_object **)&obj->type;
+}
+
+static struct pym_type_state *type_state(const struct pym_object *obj)
+{
+	return obj->type->state;
+}
+
+/* Hand back the dead objects of st cached on this CPU; irqs are off. */
+static struct pym_object *take_list(struct pym_type_pcpu *pc)
+{
+	struct pym_object *list = pc->freelist;
+
+	pc->freelist = NULL;
+	pc->count = 0;
+	return list;
+}
+
+static unsigned long free_list(struct pym_object *obj)
+{
+	unsigned long n = 0;
+
+	while (obj) {
+		struct pym_object *next = *freelink(obj);
+
+		pym_free(obj);
+		obj = next;
+		n++;
+	}
+	return n;
+}
+
+struct drain_ctx {
+	struct pym_type_state *only;	/* NULL: every type */
+	atomic_long_t freed;
+};
+
+static void drain_cpu(struct pym_type_state *st, int cpu, struct drain_ctx *dc)
+{
+	struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
+
+	atomic_long_add(free_list(take_list(pc)), &dc->freed);
+}
+
+static void drain_this_cpu(void *arg)
+{
+	struct drain_ctx *dc = arg;
+	struct pym_type_state *st;
+
+	if (dc->only) {
+		drain_cpu(dc->only, smp_processor_id(), dc);
+		return;
+	}
+	list_for_each_entry(st, &pym_types, node)
+		drain_cpu(st, smp_processor_id(), dc);
+}
+
+/* Caller holds pym_types_lock. */
+static unsigned long drain(struct pym_type_state *only)
+{
+	struct drain_ctx dc = { .only = only };
+	struct pym_type_state *st;
+	int cpu;
+
+	cpus_read_lock();
+	on_each_cpu(drain_this_cpu, &dc, 1);
+	for_each_possible_cpu(cpu) {
+		if (cpu_online(cpu))
+			continue;
+		if (only) {
+			drain_cpu(only, cpu, &dc);
+			continue;
+		}
+		list_for_each_entry(st, &pym_types, node)
+			drain_cpu(st, cpu, &dc);
+	}
+	cpus_read_unlock();
+	return atomic_long_read(&dc.freed);
+}
+
+struct type_counts {
+	u64 allocated, released, freed, hits, cached, cap;
+};
+
+static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
+{
+	int cpu;
+
+	memset(tc, 0, sizeof(*tc));
+	for_each_possible_cpu(cpu) {
+		struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
+
+		tc->allocated += READ_ONCE(pc->allocated);
+		tc->released += READ_ONCE(pc->released);
+		tc->freed += READ_ONCE(pc->freed);
+		tc->hits += READ_ONCE(pc->hits);
+		tc->cached += READ_ONCE(pc->count);
+		tc->cap += pc->cap;
+	}
+}
+
+static bool valid_type(const struct pym_type *type)
+{
+	size_t i, len;
+
+	if (!type->name || type->size < sizeof(struct pym_object) ||
+	    type->size > KMALLOC_MAX_SIZE || type->flags & ~PYM_TYPE_FLAGS)
+		return false;
+	len = strnlen(type->name, PYM_HEAP_NAME_MAX);
+	if (!len || len == PYM_HEAP_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isgraph(type->name[i]))
+			return false;
+	return true;
+}
+
+static struct pym_type_state *find_type(const char *name)
+{
+	struct pym_type_state *st;
+
+	list_for_each_entry(st, &pym_types, node)
+		if (!strcmp(st->type.name, name))
+			return st;
+	return NULL;
+}
+
+static void state_free(struct pym_type_state *st)
+{
+	if (st->heap)
+		pym_heap_destroy(st->heap);
+	free_percpu(st->pcpu);
+	kfree(st->type.name);
+	kfree(st);
+}
+
+static int state_init(struct pym_type_state *st, const struct pym_type *type)
+{
+	unsigned int ncpus = num_possible_cpus(), i = 0;
+	char heap_name[PYM_HEAP_NAME_MAX];
+	int cpu;
+
+	st->type = *type;
+	st->type.state = st;
+	st->type.name = kstrdup(type->name, GFP_KERNEL);
+	st->pcpu = alloc_percpu(struct pym_type_pcpu);
+	if (!st->type.name || !st->pcpu)
+		return -ENOMEM;
+	/* Split the bound exactly: the first (max % ncpus) CPUs get one more. */
+	for_each_possible_cpu(cpu) {
+		struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
+
+		local_lock_init(&pc->lock);
+		pc->cap = type->freelist_max / ncpus +
+			  (i++ < type->freelist_max % ncpus);
+	}
+	if (type->flags & PYM_TYPE_OWN_HEAP) {
+		snprintf(heap_name, sizeof(heap_name), "type-%s", type->name);
+		st->heap = pym_heap_create(heap_name, 0);
+		if (IS_ERR(st->heap)) {
+			int err = PTR_ERR(st->heap);
+
+			st->heap = NULL;
+			return err;
+		}
+	}
+	return 0;
+}
+
+/**
+ * __pym_type_register() - register a type of objects
+ * @type: the description; pymalloc keeps a copy and sets @type->state
+ * @owner: the registering module (pym_type_register() passes THIS_MODULE)
+ *
+ * Context: process context; sleeps.
+ * Return: 0; -EINVAL for a bad name, size or flags; -EEXIST when @type is
+ * registered already or its name is taken; -ENOMEM.
+ */
+int __pym_type_register(struct pym_type *type, struct module *owner)
+{
+	struct pym_type_state *st;
+	int err;
+
+	might_sleep();
+	if (!type || !valid_type(type)) {
+		pr_err("pymalloc: type_register: invalid %s\n",
+		       !type ? "NULL type" : "name, size or flags");
+		return -EINVAL;
+	}
+	if (type->state)
+		return -EEXIST;
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	err = state_init(st, type);
+	if (err)
+		goto out_free;
+	st->client = type;
+	st->owner = owner;
+	mutex_lock(&pym_types_lock);
+	if (find_type(type->name)) {
+		mutex_unlock(&pym_types_lock);
+		err = -EEXIST;
+		goto out_free;
+	}
+	list_add_tail(&st->node, &pym_types);
+	type->state = st;
+	mutex_unlock(&pym_types_lock);
+	return 0;
+
+out_free:
+	state_free(st);
+	return err;
+}
+EXPORT_SYMBOL_GPL(__pym_type_register);
+
+/*
+ * Caller holds pym_types_lock. Returns how many objects still hold memory
+ * (live, or dead and awaiting pym_obj_free()); 0 when the type is gone.
+ */
+static u64 unregister_locked(struct pym_type_state *st)
+{
+	struct type_counts tc;
+	u64 live;
+
+	drain(st);
+	sum_counts(st, &tc);
+	live = tc.allocated - tc.freed;
+	if (live)
+		return live;
+	list_del(&st->node);
+	if (st->client)
+		st->client->state = NULL;
+	state_free(st);
+	return 0;
+}
+
+/**
+ * pym_type_unregister() - unregister a type, releasing its free lists
+ * @type: a type registered with pym_type_register()
+ *
+ * Context: process context; sleeps.
+ * Return: 0; -EINVAL when @type is not registered; -EBUSY, after a report
+ * naming the type and its live objects, while objects of it are alive or
+ * await pym_obj_free() (the type then stays registered and usable).
+ */
+int pym_type_unregister(struct pym_type *type)
+{
+	u64 live;
+
+	might_sleep();
+	if (!type || !type->state) {
+		pr_err("pymalloc: type_unregister: type %s is not registered\n",
+		       type && type->name ? type->name : "(null)");
+		return -EINVAL;
+	}
+	mutex_lock(&pym_types_lock);
+	live = unregister_locked(type->state);
+	mutex_unlock(&pym_types_lock);
+	if (live) {
+		pr_err("pymalloc: type %s: cannot unregister, %llu objects still live\n",
+		       type->name, live);
+		return -EBUSY;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pym_type_unregister);
+
+/**
+ * pym_obj_new() - a new object of a registered type
+ * @type: the type
+ * @gfp: allocation flags, as for pym_alloc()
+ *
+ * The object is zeroed, has one reference and ->type set. It comes from
+ * this CPU's free list of the type when one is cached there.
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the object, or NULL (unregistered type, reported, or no memory).
+ */
+struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
+{
+	struct pym_type_state *st = type ? type->state : NULL;
+	struct pym_type_pcpu *pc;
+	struct pym_object *obj;
+	unsigned long flags;
+
+	if (unlikely(!st)) {
+		pr_err_once("pymalloc: obj_new: type %s is not registered\n",
+			    type && type->name ? type->name : "(null)");
+		return NULL;
+	}
+	local_lock_irqsave(&st->pcpu->lock, flags);
+	pc = this_cpu_ptr(st->pcpu);
+	obj = pc->freelist;
+	if (obj) {
+		pc->freelist = *freelink(obj);
+		pc->count--;
+		pc->hits++;
+	}
+	local_unlock_irqrestore(&st->pcpu->lock, flags);
+	if (!obj) {
+		obj = pym_heap_alloc(st->heap, st->type.size, gfp & ~__GFP_ZERO);
+		if (unlikely(!obj))
+			return NULL;
+	}
+	memset(obj, 0, st->type.size);
+	refcount_set(&obj->refcnt, 1);
+	obj->type = &st->type;
+	this_cpu_inc(st->pcpu->allocated);
+	return obj;
+}
+EXPORT_SYMBOL_GPL(pym_obj_new);
+
+/**
+ * pym_obj_get() - take a reference
+ * @obj: a live object
+ *
+ * refcount_t semantics: taking a reference on a dead object (refcount 0)
+ * warns and does not revive it; overflow saturates and warns.
+ *
+ * Context: any.
+ * Return: @obj.
+ */
+struct pym_object *pym_obj_get(struct pym_object *obj)
+{
+	refcount_inc(&obj->refcnt);
+	return obj;
+}
+EXPORT_SYMBOL_GPL(pym_obj_get);
+
+/**
+ * pym_obj_get_unless_zero() - take a reference unless the object is dying
+ * @obj: an object, possibly found without holding a reference (under RCU)
+ *
+ * Context: any.
+ * Return: true when a reference was taken.
+ */
+bool pym_obj_get_unless_zero(struct pym_object *obj)
+{
+	return refcount_inc_not_zero(&obj->refcnt);
+}
+EXPORT_SYMBOL_GPL(pym_obj_get_unless_zero);
+
+/**
+ * pym_obj_refcount() - current reference count, for diagnostics
+ * @obj: the object
+ *
+ * Context: any.
+ * Return: the count; it may change as soon as it is read.
+ */
+unsigned int pym_obj_refcount(const struct pym_object *obj)
+{
+	return refcount_read(&obj->refcnt);
+}
+EXPORT_SYMBOL_GPL(pym_obj_refcount);
+
+/**
+ * pym_obj_is() - is an object of a given type?
+ * @obj: the object
+ * @type: the type as registered by its owner
+ *
+ * Context: any.
+ * Return: true when @obj was made by pym_obj_new(@type).
+ */
+bool pym_obj_is(const struct pym_object *obj, const struct pym_type *type)
+{
+	return type->state && obj->type == &type->state->type;
+}
+EXPORT_SYMBOL_GPL(pym_obj_is);
+
+static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
+{
+	struct pym_type_pcpu *pc;
+	unsigned long flags;
+
+	local_lock_irqsave(&st->pcpu->lock, flags);
+	pc = this_cpu_ptr(st->pcpu);
+	pc->freed++;
+	if (pc->count < pc->cap) {
+		*freelink(obj) = pc->freelist;
+		pc->freelist = obj;
+		pc->count++;
+		obj = NULL;
+	}
+	local_unlock_irqrestore(&st->pcpu->lock, flags);
+	if (obj)
+		pym_free(obj);
+}
+
+/**
+ * pym_obj_free() - give back the memory of a dead object
+ * @obj: an object of a PYM_TYPE_DEFERRED_FREE type whose release() ran;
+ *       release() must have left ->type intact
+ *
+ * Context: any.
+ */
+void pym_obj_free(struct pym_object *obj)
+{
+	if (unlikely(refcount_read(&obj->refcnt))) {
+		pr_err_once("pymalloc: obj_free of a live %s object refused\n",
+			    obj->type->name);
+		return;
+	}
+	obj_recycle(type_state(obj), obj);
+}
+EXPORT_SYMBOL_GPL(pym_obj_free);
+
+/**
+ * pym_obj_put() - drop a reference; the last one releases the object
+ * @obj: the object
+ *
+ * At zero, the type's release() runs here, exactly once, then the memory
+ * goes to the type's free list or back to the allocator (unless the type
+ * is PYM_TYPE_DEFERRED_FREE). Dropping more references than were taken
+ * warns (refcount_t underflow) and never releases twice.
+ *
+ * Context: any; release() runs in the caller's context.
+ */
+void pym_obj_put(struct pym_object *obj)
+{
+	struct pym_type_state *st;
+	void (*release)(struct pym_object *obj);
+
+	if (!refcount_dec_and_test(&obj->refcnt))
+		return;
+	st = type_state(obj);
+	this_cpu_inc(st->pcpu->released);
+	release = READ_ONCE(st->type.release);
+	if (release)
+		release(obj);
+	if (!(st->type.flags & PYM_TYPE_DEFERRED_FREE))
+		obj_recycle(st, obj);
+}
+EXPORT_SYMBOL_GPL(pym_obj_put);
+
+/*
+ * A module is gone: types it registered and did not unregister stay, as
+ * orphans, while objects of them live; their release() is not called
+ * again, since its code is gone.
+ */
+static int pym_module_going(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	struct pym_type_state *st, *tmp;
+	struct module *mod = data;
+	u64 live;
+
+	if (action != MODULE_STATE_GOING)
+		return NOTIFY_DONE;
+	mutex_lock(&pym_types_lock);
+	list_for_each_entry_safe(st, tmp, &pym_types, node) {
+		if (st->owner != mod || st->orphaned)
+			continue;
+		live = unregister_locked(st);
+		if (!live) {
+			pr_err("pymalloc: module %s unloaded without unregistering type; released it\n",
+			       mod->name);
+			continue;
+		}
+		WRITE_ONCE(st->type.release, NULL);
+		st->client = NULL;
+		st->orphaned = true;
+		pr_err("pymalloc: module %s unloaded with %llu live objects of type %s; they stay valid, their release() will not run\n",
+		       mod->name, live, st->type.name);
+	}
+	mutex_unlock(&pym_types_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pym_module_nb = {
+	.notifier_call = pym_module_going,
+};
+
+void pym_types_print(struct seq_file *m)
+{
+	struct pym_type_state *st;
+	struct type_counts tc;
+
+	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s\n", "name",
+		   "size", "class", "live", "allocated", "released",
+		   "freelist", "bound", "hits");
+	mutex_lock(&pym_types_lock);
+	list_for_each_entry(st, &pym_types, node) {
+		char cls[8] = "kmalloc";
+
+		sum_counts(st, &tc);
+		if (st->type.size <= PYM_SMALL_MAX)
+			snprintf(cls, sizeof(cls), "%u",
+				 pym_size_class(st->type.size));
+		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu%s\n",
+			   st->type.name, st->type.size, cls,
+			   tc.allocated - tc.released, tc.allocated,
+			   tc.released, tc.cached, tc.cap, tc.hits,
+			   st->orphaned ? " orphaned" : "");
+	}
+	mutex_unlock(&pym_types_lock);
+}
+
+unsigned long pym_types_reclaimable(void)
+{
+	struct pym_type_state *st;
+	struct type_counts tc;
+	unsigned long n = 0;
+
+	if (!mutex_trylock(&pym_types_lock))
+		return 0;
+	list_for_each_entry(st, &pym_types, node) {
+		sum_counts(st, &tc);
+		n += tc.cached;
+	}
+	mutex_unlock(&pym_types_lock);
+	return n;
+}
+
+unsigned long pym_types_drain(void)
+{
+	unsigned long n;
+
+	/* Reclaim may run under our own registration path: never wait. */
+	if (!mutex_trylock(&pym_types_lock))
+		return 0;
+	n = drain(NULL);
+	mutex_unlock(&pym_types_lock);
+	return n;
+}
+
+int pym_types_init(void)
+{
+	return register_module_notifier(&pym_module_nb);
+}
+
+void pym_types_exit(void)
+{
+	struct pym_type_state *st, *tmp;
+
+	unregister_module_notifier(&pym_module_nb);
+	mutex_lock(&pym_types_lock);
+	list_for_each_entry_safe(st, tmp, &pym_types, node) {
+		u64 live = unregister_locked(st);
+
+		if (live)
+			pr_err("pymalloc: unloading with %llu live objects of type %s\n",
+			       live, st->type.name);
+	}
+	mutex_unlock(&pym_types_lock);
+}

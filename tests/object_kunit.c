@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * object_kunit.c - KUnit tests of the refcounted object layer: reference
+ * counting and release, free lists, registration, sizes, contexts.
+ */
+#include <kunit/test.h>
+#include <linux/kthread.h>
+#include <linux/rcupdate.h>
+
+#include <pymalloc_object.h>
+
+#include "../src/internal.h"
+
+struct tobj {
+	struct pym_object obj;
+	struct rcu_head rcu;
+	u32 payload[8];
+};
+
+static atomic_t releases;
+static unsigned int release_refcount;
+
+static void count_release(struct pym_object *obj)
+{
+	release_refcount = pym_obj_refcount(obj);
+	atomic_inc(&releases);
+}
+
+#define TEST_TYPE(n, sz, max) {						\
+	.name = n, .size = sz, .release = count_release,		\
+	.freelist_max = max,						\
+}
+
+static void get_stats_default(struct kunit *test, struct pym_stats *st)
+{
+	KUNIT_ASSERT_EQ(test, 0, pym_heap_stats(NULL, st));
+}
+
+static void register_or_fail(struct kunit *test, struct pym_type *t)
+{
+	KUNIT_ASSERT_EQ(test, 0, pym_type_register(t));
+}
+
+static void get_put_release_ordering(struct kunit *test)
+{
+	struct pym_type t = TEST_TYPE("kunit_order", sizeof(struct tobj), 0);
+	struct pym_object *o;
+	struct tobj *to;
+
+	register_or_fail(test, &t);
+	atomic_set(&releases, 0);
+	o = pym_obj_new(&t, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	to = container_of(o, struct tobj, obj);
+	KUNIT_EXPECT_EQ(test, pym_obj_refcount(o), 1);
+	KUNIT_EXPECT_TRUE(test, pym_obj_is(o, &t));
+	KUNIT_EXPECT_STREQ(test, o->type->name, "kunit_order");
+	KUNIT_EXPECT_NULL(test, memchr_inv(to->payload, 0, sizeof(to->payload)));
+	KUNIT_EXPECT_PTR_EQ(test, pym_obj_get(o), o);
+	KUNIT_EXPECT_TRUE(test, pym_obj_get_unless_zero(o));
+	KUNIT_EXPECT_EQ(test, pym_obj_refcount(o), 3);
+	pym_obj_put(o);
+	pym_obj_put(o);
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), 0);
+	pym_obj_put(o);
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), 1);
+	/* release() sees the object already dead. */
+	KUNIT_EXPECT_EQ(test, release_refcount, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+	KUNIT_EXPECT_NULL(test, t.state);
+}
+
+struct putter {
+	struct pym_object **objs;
+	unsigned int nobjs, puts;
+	struct completion done;
+};
+
+static int putter_fn(void *arg)
+{
+	struct putter *p = arg;
+	unsigned int i, j;
+
+	for (i = 0; i < p->nobjs; i++)
+		for (j = 0; j < p->puts; j++)
+			pym_obj_put(p->objs[i]);
+	complete(&p->done);
+	return 0;
+}
+
+static void release_once_under_concurrent_puts(struct kunit *test)
+{
+	struct pym_type t = TEST_TYPE("kunit_concurrent", 64, 16);
+	unsigned int nobjs = 64, puts = 50, cpu, n = 0, i, j;
+	struct pym_object **objs;
+	struct putter *p;
+
+	register_or_fail(test, &t);
+	atomic_set(&releases, 0);
+	objs = kunit_kcalloc(test, nobjs, sizeof(*objs), GFP_KERNEL);
+	p = kunit_kcalloc(test, nr_cpu_ids, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	for (i = 0; i < nobjs; i++) {
+		objs[i] = pym_obj_new(&t, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		/* One reference per put that every CPU will drop. */
+		for (j = 1; j < num_online_cpus() * puts; j++)
+			pym_obj_get(objs[i]);
+	}
+	for_each_online_cpu(cpu) {
+		struct task_struct *k;
+
+		p[n] = (struct putter){ .objs = objs, .nobjs = nobjs, .puts = puts };
+		init_completion(&p[n].done);
+		k = kthread_create_on_cpu(putter_fn, &p[n], cpu, "pym_put/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+		wake_up_process(k);
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		wait_for_completion(&p[i].done);
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), nobjs);
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+}
+
+static void saturation_and_underflow(struct kunit *test)
+{
+	struct pym_type t = TEST_TYPE("kunit_refcount", 32, 4);
+	struct pym_object *o;
+
+	register_or_fail(test, &t);
+	atomic_set(&releases, 0);
+	o = pym_obj_new(&t, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	/* Overflow saturates and warns. */
+	refcount_set(&o->refcnt, INT_MAX);
+	pr_info("PYM-EXPECT-REPORT-BEGIN refcount_t: saturated\n");
+	pym_obj_get(o);
+	pr_info("PYM-EXPECT-REPORT-END\n");
+	KUNIT_EXPECT_EQ(test, pym_obj_refcount(o), REFCOUNT_SATURATED);
+	/* A saturated object leaks rather than dies: a put never releases. */
+	pr_info("PYM-EXPECT-REPORT-BEGIN refcount_t: underflow\n");
+	pym_obj_put(o);
+	pr_info("PYM-EXPECT-REPORT-END\n");
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), 0);
+	KUNIT_EXPECT_EQ(test, pym_obj_refcount(o), REFCOUNT_SATURATED);
+	/* Back to one reference: it dies once; one put too many does nothing. */
+	refcount_set(&o->refcnt, 1);
+	pym_obj_put(o);
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), 1);
+	pym_obj_put(o);	/* the dead object sits on the free list: no UAF */
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), 1);
+	/* Taking a reference on a dead object warns and does not revive it. */
+	refcount_set(&o->refcnt, 0);
+	pr_info("PYM-EXPECT-REPORT-BEGIN refcount_t: addition on 0\n");
+	pym_obj_get(o);
+	pr_info("PYM-EXPECT-REPORT-END\n");
+	KUNIT_EXPECT_NE(test, pym_obj_refcount(o), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), 1);
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+}
+
+static void freelist_reuse_bound_and_drain(struct kunit *test)
+{
+	struct pym_type t = TEST_TYPE("kunit_freelist", 48, 32);
+	struct pym_object *o[40], *n[40];
+	unsigned int cap, i, hits = 0;
+	struct pym_stats before, after;
+
+	register_or_fail(test, &t);
+	get_stats_default(test, &before);
+	migrate_disable();
+	cap = this_cpu_ptr(t.state->pcpu)->cap;
+	for (i = 0; i < ARRAY_SIZE(o); i++)
+		o[i] = pym_obj_new(&t, GFP_KERNEL);
+	for (i = 0; i < ARRAY_SIZE(o); i++)
+		pym_obj_put(o[i]);
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(t.state->pcpu)->count, cap);
+	/* The first cap puts filled the list; it gives them back LIFO. */
+	for (i = 0; i < cap; i++) {
+		n[i] = pym_obj_new(&t, GFP_KERNEL);
+		hits += n[i] == o[cap - 1 - i];
+	}
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(t.state->pcpu)->hits, cap);
+	KUNIT_EXPECT_EQ(test, hits, cap);
+	for (i = 0; i < cap; i++)
+		pym_obj_put(n[i]);
+	migrate_enable();
+	KUNIT_EXPECT_LE(test, cap, 32U / num_possible_cpus() + 1);
+	/* Unregistering drains every CPU's list back to the allocator. */
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+	get_stats_default(test, &after);
+	KUNIT_EXPECT_EQ(test, after.blocks_in_use, before.blocks_in_use);
+}
+
+static void unregister_with_live_objects(struct kunit *test)
+{
+	struct pym_type t = TEST_TYPE("kunit_busy", 40, 0);
+	struct pym_object *o;
+
+	register_or_fail(test, &t);
+	KUNIT_EXPECT_EQ(test, -EEXIST, pym_type_register(&t));
+	o = pym_obj_new(&t, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	KUNIT_EXPECT_EQ(test, -EBUSY, pym_type_unregister(&t));
+	/* Still registered and usable. */
+	KUNIT_EXPECT_NOT_NULL(test, t.state);
+	pym_obj_put(o);
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_unregister(&t));
+}
+
+static void bad_types_refused(struct kunit *test)
+{
+	struct pym_type small = TEST_TYPE("kunit_small", 8, 0);
+	struct pym_type noname = TEST_TYPE(NULL, 64, 0);
+	struct pym_type spaced = TEST_TYPE("has space", 64, 0);
+	struct pym_type flags = TEST_TYPE("kunit_flags", 64, 0);
+	struct pym_type a = TEST_TYPE("kunit_dup", 64, 0);
+	struct pym_type b = TEST_TYPE("kunit_dup", 64, 0);
+
+	flags.flags = BIT(7);
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&small));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&noname));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&spaced));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&flags));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(NULL));
+	register_or_fail(test, &a);
+	KUNIT_EXPECT_EQ(test, -EEXIST, pym_type_register(&b));
+	KUNIT_EXPECT_NULL(test, pym_obj_new(&b, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&a));
+}
+
+static void every_size_class_and_large(struct kunit *test)
+{
+	static const size_t large[] = { 513, 600, 1024, 4096, 10000 };
+	struct pym_type t = TEST_TYPE("kunit_sizes", 16, 2);
+	struct pym_object *o;
+	size_t size;
+	unsigned int i;
+
+	for (i = 0; i < 64 + ARRAY_SIZE(large); i++) {
+		size = i < 64 ? max_t(size_t, 16, (i + 1) * 8) : large[i - 64];
+		t.size = size;
+		t.state = NULL;
+		register_or_fail(test, &t);
+		o = pym_obj_new(&t, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, o);
+		KUNIT_EXPECT_GE(test, pym_size(o), size);
+		KUNIT_EXPECT_NULL(test, memchr_inv((char *)o + sizeof(*o), 0,
+						   size - sizeof(*o)));
+		memset((char *)o + sizeof(*o), 0x5a, size - sizeof(*o));
+		pym_obj_put(o);
+		/* Reused from the free list: zeroed again. */
+		o = pym_obj_new(&t, GFP_KERNEL);
+		KUNIT_EXPECT_NULL(test, memchr_inv((char *)o + sizeof(*o), 0,
+						   size - sizeof(*o)));
+		pym_obj_put(o);
+		KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+	}
+}
+
+static void own_heap(struct kunit *test)
+{
+	struct pym_type t = TEST_TYPE("kunit_own", 100, 0);
+	struct pym_object *o;
+	struct pym_stats st;
+
+	t.flags = PYM_TYPE_OWN_HEAP;
+	register_or_fail(test, &t);
+	o = pym_obj_new(&t, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(t.state->heap, &st));
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 1);
+	KUNIT_EXPECT_EQ(test, st.bytes_in_use, 104);
+	pym_obj_put(o);
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+}
+
+static void free_after_grace_period(struct rcu_head *rcu)
+{
+	pym_obj_free(&container_of(rcu, struct tobj, rcu)->obj);
+}
+
+static void deferred_release(struct pym_object *obj)
+{
+	atomic_inc(&releases);
+	call_rcu(&container_of(obj, struct tobj, obj)->rcu,
+		 free_after_grace_period);
+}
+
+static void deferred_free_after_rcu(struct kunit *test)
+{
+	struct pym_type t = {
+		.name = "kunit_rcu", .size = sizeof(struct tobj),
+		.release = deferred_release, .freelist_max = 8,
+		.flags = PYM_TYPE_DEFERRED_FREE,
+	};
+	struct pym_object *o;
+	int i;
+
+	register_or_fail(test, &t);
+	atomic_set(&releases, 0);
+	for (i = 0; i < 100; i++) {
+		o = pym_obj_new(&t, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, o);
+		pym_obj_put(o);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), 100);
+	/* Unregistering before the callbacks ran would count them live. */
+	rcu_barrier();
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+}
+
+static struct kunit_case pymalloc_object_cases[] = {
+	KUNIT_CASE(get_put_release_ordering),
+	KUNIT_CASE(release_once_under_concurrent_puts),
+	KUNIT_CASE(saturation_and_underflow),
+	KUNIT_CASE(freelist_reuse_bound_and_drain),
+	KUNIT_CASE(unregister_with_live_objects),
+	KUNIT_CASE(bad_types_refused),
+	KUNIT_CASE(every_size_class_and_large),
+	KUNIT_CASE(own_heap),
+	KUNIT_CASE(deferred_free_after_rcu),
+	{}
+};
+
+static struct kunit_suite pymalloc_object_suite = {
+	.name = "pymalloc_object",
+	.test_cases = pymalloc_object_cases,
+};
+
+kunit_test_suites(&pymalloc_object_suite);
