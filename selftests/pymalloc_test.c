@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #define DBG		"/sys/kernel/debug/pymalloc"
 #define HEAP		DBG "/default"
 #define CTL		"/sys/kernel/debug/test_pymalloc/ctl"
+#define CACHE_CTL	"/sys/kernel/debug/pym_cache/ctl"
+#define TYPES		DBG "/types"
 #define ARENA_BYTES	262144ULL
 
 static const char *const files[] = { "stats", "classes", "arenas", "check" };
@@ -70,9 +73,9 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static int ctl(const char *cmd)
+static int write_str(const char *path, const char *cmd)
 {
-	int fd = open(CTL, O_WRONLY), ret;
+	int fd = open(path, O_WRONLY), ret;
 
 	if (fd < 0)
 		return -errno;
@@ -81,9 +84,14 @@ static int ctl(const char *cmd)
 	return ret;
 }
 
-static unsigned long long ctl_value(const char *key)
+static int ctl(const char *cmd)
 {
-	char *s = slurp(CTL), *p;
+	return write_str(CTL, cmd);
+}
+
+static unsigned long long file_value(const char *path, const char *key)
+{
+	char *s = slurp(path), *p;
 	unsigned long long v = ~0ULL;
 
 	p = s ? strstr(s, key) : NULL;
@@ -91,6 +99,38 @@ static unsigned long long ctl_value(const char *key)
 		sscanf(p + strlen(key), " %llu", &v);
 	free(s);
 	return v;
+}
+
+static unsigned long long ctl_value(const char *key)
+{
+	return file_value(CTL, key);
+}
+
+struct type_row {
+	unsigned long long live, allocated, released, freelist, bound, hits;
+	int found;
+};
+
+/* The row of /sys/kernel/debug/pymalloc/types for the named type. */
+static struct type_row type_row(const char *name)
+{
+	struct type_row r = { 0 };
+	char *s = slurp(TYPES), *line, *save;
+	char rname[64], cls[16];
+	size_t size;
+
+	for (line = s ? strtok_r(s, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%63s %zu %15s %llu %llu %llu %llu %llu %llu",
+			   rname, &size, cls, &r.live, &r.allocated,
+			   &r.released, &r.freelist, &r.bound, &r.hits) == 9 &&
+		    !strcmp(rname, name)) {
+			r.found = 1;
+			break;
+		}
+	}
+	free(s);
+	return r;
 }
 
 /* The number after '=' on the line starting with label; commas ignored. */
@@ -335,6 +375,93 @@ TEST_F(pym, bad_frees_refused)
 	ASSERT_NE(NULL, check);
 	EXPECT_STREQ("ok\n", check);
 	free(check);
+}
+
+FIXTURE(cache) {
+	int loaded;
+};
+
+FIXTURE_SETUP(cache)
+{
+	cpu_set_t one;
+
+	if (getuid())
+		SKIP(return, "needs root");
+	/* RCU callbacks run where they were queued: stay on one CPU. */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	ASSERT_EQ(0, load("pymalloc"));
+	ASSERT_EQ(0, load("pym_cache"));
+	self->loaded = 1;
+}
+
+FIXTURE_TEARDOWN(cache)
+{
+	if (!self->loaded)
+		return;
+	EXPECT_EQ(0, unload("pym_cache"));
+	EXPECT_EQ(0, type_row("pym_cache_record").found);
+	EXPECT_EQ(0, unload("pymalloc"));
+}
+
+TEST_F(cache, types_counts_follow_the_cache)
+{
+	struct type_row r;
+	char cmd[64];
+	int k;
+
+	r = type_row("pym_cache_record");
+	ASSERT_TRUE(r.found);
+	EXPECT_EQ(0, r.allocated);
+	EXPECT_EQ(256, r.bound);
+	ASSERT_EQ(0, write_str(CACHE_CTL, "fill 1000"));
+	r = type_row("pym_cache_record");
+	EXPECT_EQ(1000, r.live);
+	EXPECT_EQ(1000, r.allocated);
+	EXPECT_EQ(0, r.released);
+	for (k = 0; k < 100; k++) {
+		snprintf(cmd, sizeof(cmd), "delete %d", k);
+		ASSERT_EQ(0, write_str(CACHE_CTL, cmd));
+	}
+	ASSERT_EQ(0, write_str(CACHE_CTL, "sync"));
+	r = type_row("pym_cache_record");
+	EXPECT_EQ(900, r.live);
+	EXPECT_EQ(100, r.released);
+	EXPECT_GT(r.freelist, 0);
+	EXPECT_LE(r.freelist, r.bound);
+	/* 100 new records and 900 replacements: 1000 made, 900 more die. */
+	ASSERT_EQ(0, write_str(CACHE_CTL, "fill 1000"));
+	ASSERT_EQ(0, write_str(CACHE_CTL, "sync"));
+	r = type_row("pym_cache_record");
+	EXPECT_EQ(2000, r.allocated);
+	EXPECT_EQ(1000, r.released);
+	EXPECT_EQ(1000, r.live);
+	EXPECT_GT(r.hits, 0);
+	EXPECT_EQ(1000, file_value(CACHE_CTL, "records"));
+	ASSERT_EQ(0, write_str(CACHE_CTL, "clear"));
+	ASSERT_EQ(0, write_str(CACHE_CTL, "sync"));
+	r = type_row("pym_cache_record");
+	EXPECT_EQ(0, r.live);
+	EXPECT_EQ(2000, r.released);
+}
+
+TEST_F(cache, readers_share_records_under_churn)
+{
+	unsigned long long corrupt, hits;
+	struct type_row r;
+
+	ASSERT_EQ(0, write_str(CACHE_CTL, "fill 512"));
+	ASSERT_EQ(0, write_str(CACHE_CTL, "stress 4 20000"));
+	corrupt = file_value(CACHE_CTL, "corrupt");
+	hits = file_value(CACHE_CTL, "hits");
+	EXPECT_EQ(0, corrupt);
+	EXPECT_GT(hits, 0);
+	ASSERT_EQ(0, write_str(CACHE_CTL, "clear"));
+	ASSERT_EQ(0, write_str(CACHE_CTL, "sync"));
+	r = type_row("pym_cache_record");
+	EXPECT_EQ(0, r.live);
+	EXPECT_EQ(r.allocated, r.released);
 }
 
 TEST_HARNESS_MAIN

@@ -164,17 +164,22 @@ static void saturation_and_underflow(struct kunit *test)
 static void freelist_reuse_bound_and_drain(struct kunit *test)
 {
 	struct pym_type t = TEST_TYPE("kunit_freelist", 48, 32);
-	struct pym_object *o[40], *n[40];
+	const unsigned int nobj = 40;
 	unsigned int cap, i, hits = 0;
 	struct pym_stats before, after;
+	struct pym_object **o, **n;
 
+	o = kunit_kcalloc(test, nobj, sizeof(*o), GFP_KERNEL);
+	n = kunit_kcalloc(test, nobj, sizeof(*n), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	KUNIT_ASSERT_NOT_NULL(test, n);
 	register_or_fail(test, &t);
 	get_stats_default(test, &before);
 	migrate_disable();
 	cap = this_cpu_ptr(t.state->pcpu)->cap;
-	for (i = 0; i < ARRAY_SIZE(o); i++)
+	for (i = 0; i < nobj; i++)
 		o[i] = pym_obj_new(&t, GFP_KERNEL);
-	for (i = 0; i < ARRAY_SIZE(o); i++)
+	for (i = 0; i < nobj; i++)
 		pym_obj_put(o[i]);
 	KUNIT_EXPECT_EQ(test, this_cpu_ptr(t.state->pcpu)->count, cap);
 	/* The first cap puts filled the list; it gives them back LIFO. */
