@@ -6,6 +6,7 @@
 #   make [KDIR=...]     build pymalloc.ko and the test/sample modules
 #   make check          every test: user space, KUnit + kselftest in QEMU
 #   make demo           boot the test kernel, run a workload, show stats
+#   make bench          microbenchmarks against kmalloc, Debian 6.12 in QEMU
 #   make testkernel     build or reuse the cached debug kernel
 #   make usertest       the allocator core's unit tests under ASan/UBSan
 #
@@ -32,10 +33,13 @@ check:
 demo:
 	@bash scripts/demo.sh
 
+bench:
+	@bash scripts/bench.sh
+
 testkernel:
 	@bash scripts/testkernel.sh
 
 usertest:
 	$(MAKE) -C tools/testing/core test
 
-.PHONY: all modules clean check demo testkernel usertest
+.PHONY: all modules clean check demo bench testkernel usertest

@@ -49,7 +49,7 @@ pym_need_packages build-essential python3 qemu-system-x86 busybox-static \
 stage_sources() {
 	rm -rf "$1"
 	mkdir -p "$1"
-	(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests "$1/")
+	(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests bench "$1/")
 }
 
 build_modules() { # name kdir -> prints the module dir

@@ -12,7 +12,7 @@ rm -rf "$out"
 mkdir -p "$out/src" "$out/modules"
 pym_need_packages build-essential qemu-system-x86 busybox-static cpio gzip
 eval "$(bash "$PYM_ROOT/scripts/testkernel.sh")"
-(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests "$out/src/")
+(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests bench "$out/src/")
 make -C "$out/src" KDIR="$KDIR" >"$out/build.log" 2>&1 ||
 	{ tail -n 30 "$out/build.log"; die "module build failed"; }
 find "$out/src" -name '*.ko' -exec cp {} "$out/modules/" \;

@@ -23,5 +23,16 @@ echo
 echo "== after clearing the table: empty arenas go back, one is kept"
 echo 1 > $D/pym_intern/clear
 grep -E '^# arenas|^Total' $D/pymalloc/intern/stats
+echo
+echo "== pym_cache (samples/pym_cache.c): refcounted records looked up under RCU"
+insmod /lib/pym/pym_cache.ko
+echo "fill 2000" > $D/pym_cache/ctl
+echo "stress 4 20000" > $D/pym_cache/ctl
+echo sync > $D/pym_cache/ctl
+cat $D/pym_cache/ctl
+echo
+echo "== $D/pymalloc/types"
+cat $D/pymalloc/types
+rmmod pym_cache
 rmmod pym_intern
 rmmod pymalloc
