@@ -444,6 +444,12 @@ TEST_F(cache, types_counts_follow_the_cache)
 	r = type_row("pym_cache_record");
 	EXPECT_EQ(0, r.live);
 	EXPECT_EQ(2000, r.released);
+	EXPECT_GT(r.freelist, 0);
+	/* Memory pressure (drop_caches runs the shrinkers) empties the lists. */
+	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "2"));
+	r = type_row("pym_cache_record");
+	EXPECT_EQ(0, r.freelist);
+	EXPECT_EQ(0, r.live);
 }
 
 TEST_F(cache, readers_share_records_under_churn)

@@ -86,5 +86,6 @@ void pym_types_exit(void);
 void pym_types_print(struct seq_file *m);
 unsigned long pym_types_reclaimable(void);
 unsigned long pym_types_drain(void);
+void pym_types_module_gone(struct module *mod);
 
 #endif /* _PYM_INTERNAL_H */

@@ -24,6 +24,7 @@
 
 #include <pymalloc_object.h>
 
+#include "compat.h"
 #include "internal.h"
 
 static LIST_HEAD(pym_types);
@@ -473,15 +474,11 @@ EXPORT_SYMBOL_GPL(pym_obj_put);
  * orphans, while objects of them live; their release() is not called
  * again, since its code is gone.
  */
-static int pym_module_going(struct notifier_block *nb, unsigned long action,
-			    void *data)
+void pym_types_module_gone(struct module *mod)
 {
 	struct pym_type_state *st, *tmp;
-	struct module *mod = data;
 	u64 live;
 
-	if (action != MODULE_STATE_GOING)
-		return NOTIFY_DONE;
 	mutex_lock(&pym_types_lock);
 	list_for_each_entry_safe(st, tmp, &pym_types, node) {
 		if (st->owner != mod || st->orphaned)
@@ -499,7 +496,15 @@ static int pym_module_going(struct notifier_block *nb, unsigned long action,
 		       mod->name, live, st->type.name);
 	}
 	mutex_unlock(&pym_types_lock);
-	return NOTIFY_OK;
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_types_module_gone);
+
+static int pym_module_going(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	if (action == MODULE_STATE_GOING)
+		pym_types_module_gone(data);
+	return NOTIFY_DONE;
 }
 
 static struct notifier_block pym_module_nb = {

@@ -318,6 +318,29 @@ static void deferred_free_after_rcu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
 }
 
+static void owner_module_gone_with_live_objects(struct kunit *test)
+{
+	static struct module fake = { .name = "kunit_fake_owner" };
+	struct pym_type t = TEST_TYPE("kunit_orphan", 64, 4);
+	struct pym_object *o;
+
+	KUNIT_ASSERT_EQ(test, 0, __pym_type_register(&t, &fake));
+	atomic_set(&releases, 0);
+	o = pym_obj_new(&t, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	/* What the module notifier does once the owner's exit has run. */
+	pym_types_module_gone(&fake);
+	KUNIT_EXPECT_TRUE(test, o->type->state->orphaned);
+	KUNIT_EXPECT_NULL(test, o->type->release);
+	KUNIT_EXPECT_STREQ(test, o->type->name, "kunit_orphan");
+	/* The object still works; its release() is not called any more. */
+	pym_obj_get(o);
+	pym_obj_put(o);
+	pym_obj_put(o);
+	KUNIT_EXPECT_EQ(test, atomic_read(&releases), 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+}
+
 static struct kunit_case pymalloc_object_cases[] = {
 	KUNIT_CASE(get_put_release_ordering),
 	KUNIT_CASE(release_once_under_concurrent_puts),
@@ -328,6 +351,7 @@ static struct kunit_case pymalloc_object_cases[] = {
 	KUNIT_CASE(every_size_class_and_large),
 	KUNIT_CASE(own_heap),
 	KUNIT_CASE(deferred_free_after_rcu),
+	KUNIT_CASE(owner_module_gone_with_live_objects),
 	{}
 };
 
