@@ -14,6 +14,7 @@
 #include <pymalloc_object.h>
 
 #include "core.h"
+#include "objcache.h"
 
 #define PYM_HEAP_NAME_MAX	32
 
@@ -61,13 +62,7 @@ void pym_debugfs_remove_heap(struct pym_heap *heap);
 /* Per CPU state of a type: only its own CPU touches it, under lock. */
 struct pym_type_pcpu {
 	local_lock_t lock;
-	struct pym_object *freelist;	/* linked through obj->type */
-	unsigned int count;
-	unsigned int cap;
-	u64 allocated;		/* objects made */
-	u64 released;		/* objects that died (release() ran) */
-	u64 freed;		/* dead objects whose memory came back */
-	u64 hits;		/* objects made from the free list */
+	struct pym_objcache c;
 };
 
 struct pym_type_state {

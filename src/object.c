@@ -32,32 +32,17 @@ static DEFINE_MUTEX(pym_types_lock);
 
 #define PYM_TYPE_FLAGS	(PYM_TYPE_OWN_HEAP | PYM_TYPE_DEFERRED_FREE)
 
-static inline struct pym_object **freelink(struct pym_object *obj)
-{
-	return (struct pym_object **)&obj->type;
-}
-
 static struct pym_type_state *type_state(const struct pym_object *obj)
 {
 	return obj->type->state;
 }
 
-/* Hand back the dead objects of st cached on this CPU; irqs are off. */
-static struct pym_object *take_list(struct pym_type_pcpu *pc)
-{
-	struct pym_object *list = pc->freelist;
-
-	pc->freelist = NULL;
-	pc->count = 0;
-	return list;
-}
-
-static unsigned long free_list(struct pym_object *obj)
+static unsigned long free_list(void *obj)
 {
 	unsigned long n = 0;
 
 	while (obj) {
-		struct pym_object *next = *freelink(obj);
+		void *next = pym_objcache_next(obj);
 
 		pym_free(obj);
 		obj = next;
@@ -75,7 +60,7 @@ static void drain_cpu(struct pym_type_state *st, int cpu, struct drain_ctx *dc)
 {
 	struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
 
-	atomic_long_add(free_list(take_list(pc)), &dc->freed);
+	atomic_long_add(free_list(pym_objcache_take(&pc->c)), &dc->freed);
 }
 
 static void drain_this_cpu(void *arg)
@@ -126,12 +111,12 @@ static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
 	for_each_possible_cpu(cpu) {
 		struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
 
-		tc->allocated += READ_ONCE(pc->allocated);
-		tc->released += READ_ONCE(pc->released);
-		tc->freed += READ_ONCE(pc->freed);
-		tc->hits += READ_ONCE(pc->hits);
-		tc->cached += READ_ONCE(pc->count);
-		tc->cap += pc->cap;
+		tc->allocated += READ_ONCE(pc->c.allocated);
+		tc->released += READ_ONCE(pc->c.released);
+		tc->freed += READ_ONCE(pc->c.freed);
+		tc->hits += READ_ONCE(pc->c.hits);
+		tc->cached += READ_ONCE(pc->c.count);
+		tc->cap += pc->c.cap;
 	}
 }
 
@@ -187,7 +172,7 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 		struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
 
 		local_lock_init(&pc->lock);
-		pc->cap = type->freelist_max / ncpus +
+		pc->c.cap = type->freelist_max / ncpus +
 			  (i++ < type->freelist_max % ncpus);
 	}
 	if (type->flags & PYM_TYPE_OWN_HEAP) {
@@ -327,12 +312,7 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 	}
 	local_lock_irqsave(&st->pcpu->lock, flags);
 	pc = this_cpu_ptr(st->pcpu);
-	obj = pc->freelist;
-	if (obj) {
-		pc->freelist = *freelink(obj);
-		pc->count--;
-		pc->hits++;
-	}
+	obj = pym_objcache_pop(&pc->c);
 	local_unlock_irqrestore(&st->pcpu->lock, flags);
 	if (!obj) {
 		obj = pym_heap_alloc(st->heap, st->type.size, gfp & ~__GFP_ZERO);
@@ -342,7 +322,7 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 	memset(obj, 0, st->type.size);
 	refcount_set(&obj->refcnt, 1);
 	obj->type = &st->type;
-	this_cpu_inc(st->pcpu->allocated);
+	this_cpu_inc(st->pcpu->c.allocated);
 	return obj;
 }
 EXPORT_SYMBOL_GPL(pym_obj_new);
@@ -409,17 +389,13 @@ static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
 	struct pym_type_pcpu *pc;
 	unsigned long flags;
 
+	bool kept;
+
 	local_lock_irqsave(&st->pcpu->lock, flags);
 	pc = this_cpu_ptr(st->pcpu);
-	pc->freed++;
-	if (pc->count < pc->cap) {
-		*freelink(obj) = pc->freelist;
-		pc->freelist = obj;
-		pc->count++;
-		obj = NULL;
-	}
+	kept = pym_objcache_push(&pc->c, obj);
 	local_unlock_irqrestore(&st->pcpu->lock, flags);
-	if (obj)
+	if (!kept)
 		pym_free(obj);
 }
 
@@ -460,7 +436,7 @@ void pym_obj_put(struct pym_object *obj)
 	if (!refcount_dec_and_test(&obj->refcnt))
 		return;
 	st = type_state(obj);
-	this_cpu_inc(st->pcpu->released);
+	this_cpu_inc(st->pcpu->c.released);
 	release = READ_ONCE(st->type.release);
 	if (release)
 		release(obj);
@@ -566,6 +542,8 @@ unsigned long pym_types_drain(void)
 
 int pym_types_init(void)
 {
+	BUILD_BUG_ON(offsetof(struct pym_object, type) !=
+		     PYM_OBJ_LINK_WORD * sizeof(void *));
 	return register_module_notifier(&pym_module_nb);
 }
 

@@ -176,18 +176,18 @@ static void freelist_reuse_bound_and_drain(struct kunit *test)
 	register_or_fail(test, &t);
 	get_stats_default(test, &before);
 	migrate_disable();
-	cap = this_cpu_ptr(t.state->pcpu)->cap;
+	cap = this_cpu_ptr(t.state->pcpu)->c.cap;
 	for (i = 0; i < nobj; i++)
 		o[i] = pym_obj_new(&t, GFP_KERNEL);
 	for (i = 0; i < nobj; i++)
 		pym_obj_put(o[i]);
-	KUNIT_EXPECT_EQ(test, this_cpu_ptr(t.state->pcpu)->count, cap);
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(t.state->pcpu)->c.count, cap);
 	/* The first cap puts filled the list; it gives them back LIFO. */
 	for (i = 0; i < cap; i++) {
 		n[i] = pym_obj_new(&t, GFP_KERNEL);
 		hits += n[i] == o[cap - 1 - i];
 	}
-	KUNIT_EXPECT_EQ(test, this_cpu_ptr(t.state->pcpu)->hits, cap);
+	KUNIT_EXPECT_EQ(test, this_cpu_ptr(t.state->pcpu)->c.hits, cap);
 	KUNIT_EXPECT_EQ(test, hits, cap);
 	for (i = 0; i < cap; i++)
 		pym_obj_put(n[i]);

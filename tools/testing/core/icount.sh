@@ -23,12 +23,23 @@ per_pair() { # binary mode size n1 n2 [rounds1 rounds2]
 		echo $(((c - a) / (($5 - $4) * 1000)))
 	fi
 }
-printf '%-34s %8s %10s\n' "instructions per alloc+free pair" checked unchecked
+printf '%-40s %8s %10s\n' "instructions per alloc+free pair" checked unchecked
 for size in 16 64 256; do
-	printf '%-34s %8s %10s\n' "single pair, $size B" \
+	printf '%-40s %8s %10s\n' "single pair, $size B" \
 		"$(per_pair "$dir/core_bench" pair $size 1000 11000)" \
 		"$(per_pair "$dir/core_bench_unchecked" pair $size 1000 11000)"
-	printf '%-34s %8s %10s\n' "1000 allocs then LIFO frees, $size B" \
+	printf '%-40s %8s %10s\n' "1000 allocs then LIFO frees, $size B" \
 		"$(per_pair "$dir/core_bench" batch $size 1 11)" \
 		"$(per_pair "$dir/core_bench_unchecked" batch $size 1 11)"
 done
+obj() { # mode
+	local a c
+	a=$(ir "$dir/obj_bench" "$1" 1000)
+	c=$(ir "$dir/obj_bench" "$1" 11000)
+	echo $(((c - a) / 10000))
+}
+echo
+printf '%-40s %8s\n' "instructions per new+put, 64-byte object" ""
+printf '%-40s %8s\n' "pym_obj_new + pym_obj_put, free-list hits" "$(obj cache)"
+printf '%-40s %8s\n' "pym_obj_new + pym_obj_put, no free list" "$(obj nocache)"
+printf '%-40s %8s\n' "malloc + refcount + free (kmalloc + kref)" "$(obj kref)"

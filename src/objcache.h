@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * objcache.h - a bounded cache of dead objects: the object layer's free
+ * list, CPython's per-type free lists.
+ *
+ * Portable like core.h: the kernel keeps one per type and CPU (object.c,
+ * under a local lock), the user-space build one per type
+ * (tools/testing/core), so both count the same instructions. Not locked:
+ * its owner serialises access.
+ */
+#ifndef _PYM_OBJCACHE_H
+#define _PYM_OBJCACHE_H
+
+#include "pym_env.h"
+
+/*
+ * Dead objects are linked through their second word, where a live object
+ * keeps its type pointer; the first word (the refcount) stays 0, so a late
+ * pym_obj_get_unless_zero() on a dead object keeps failing.
+ */
+#define PYM_OBJ_LINK_WORD	1
+
+struct pym_objcache {
+	void *head;
+	unsigned int count;
+	unsigned int cap;
+	u64 allocated;		/* objects made */
+	u64 released;		/* objects that died */
+	u64 freed;		/* dead objects whose memory came back */
+	u64 hits;		/* objects made from the cache */
+};
+
+static __always_inline void *pym_objcache_next(void *obj)
+{
+	return ((void **)obj)[PYM_OBJ_LINK_WORD];
+}
+
+static __always_inline void *pym_objcache_pop(struct pym_objcache *c)
+{
+	void *obj = c->head;
+
+	if (likely(obj)) {
+		c->head = pym_objcache_next(obj);
+		c->count--;
+		c->hits++;
+	}
+	return obj;
+}
+
+/* Keep obj if there is room; false: the caller gives the memory back. */
+static __always_inline bool pym_objcache_push(struct pym_objcache *c,
+					      void *obj)
+{
+	c->freed++;
+	if (unlikely(c->count >= c->cap))
+		return false;
+	((void **)obj)[PYM_OBJ_LINK_WORD] = c->head;
+	c->head = obj;
+	c->count++;
+	return true;
+}
+
+/* Unlink everything cached, for draining; walk it with _next(). */
+static inline void *pym_objcache_take(struct pym_objcache *c)
+{
+	void *list = c->head;
+
+	c->head = NULL;
+	c->count = 0;
+	return list;
+}
+
+#endif /* _PYM_OBJCACHE_H */
