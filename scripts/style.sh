@@ -9,7 +9,7 @@ set -uo pipefail
 
 kdir=$1
 cd "$PYM_ROOT"
-files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests selftests samples tools -name '*.[ch]')
+files=$(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find src include tests selftests samples tools -name '*.[ch]')
 echo "TAP version 13"
 echo "1..2"
 out=$(perl "$kdir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f $files 2>&1 |

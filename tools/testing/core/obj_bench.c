@@ -28,7 +28,7 @@ static struct uheap heap;
 static struct pym_objcache cache;
 static const char type_name[] = "bench";
 
-static __attribute__((noinline)) struct obj *obj_new(void)
+static noinline struct obj *obj_new(void)
 {
 	struct obj *o = pym_objcache_pop(&cache);
 
@@ -44,7 +44,7 @@ static __attribute__((noinline)) struct obj *obj_new(void)
 	return o;
 }
 
-static __attribute__((noinline)) void obj_put(struct obj *o)
+static noinline void obj_put(struct obj *o)
 {
 	if (__atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL))
 		return;
@@ -53,7 +53,7 @@ static __attribute__((noinline)) void obj_put(struct obj *o)
 		uheap_free(&heap, o);
 }
 
-static __attribute__((noinline)) struct obj *kref_new(void)
+static noinline struct obj *kref_new(void)
 {
 	struct obj *o = calloc(1, OBJ_SIZE);
 
@@ -61,7 +61,7 @@ static __attribute__((noinline)) struct obj *kref_new(void)
 	return o;
 }
 
-static __attribute__((noinline)) void kref_put(struct obj *o)
+static noinline void kref_put(struct obj *o)
 {
 	if (!__atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL))
 		free(o);

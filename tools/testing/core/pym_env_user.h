@@ -25,6 +25,7 @@ typedef unsigned long long u64;		/* as in the kernel, for %llu */
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 #define PYM_ATTRIBUTE(x)	__attribute__((x))
 #define __printf(a, b)		PYM_ATTRIBUTE(__format__(__printf__, a, b))
+#define noinline		PYM_ATTRIBUTE(__noinline__)
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
