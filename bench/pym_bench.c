@@ -68,6 +68,52 @@ static noinline u64 pair_pymalloc(size_t size)
 	return ktime_get_ns() - t;
 }
 
+/* Allocations and frees timed apart, in batches of 16 (magazine-sized). */
+static noinline void split(void *(*alloc)(size_t, gfp_t), void (*free)(const void *),
+			   u64 *ta, u64 *tf)
+{
+	void *v[16];
+	u64 t;
+	int i, j;
+
+	*ta = 0;
+	*tf = 0;
+	for (i = 0; i < ITERS / 16; i++) {
+		t = ktime_get_ns();
+		for (j = 0; j < 16; j++)
+			v[j] = alloc(64, GFP_KERNEL);
+		*ta += ktime_get_ns() - t;
+		t = ktime_get_ns();
+		for (j = 0; j < 16; j++)
+			free(v[j]);
+		*tf += ktime_get_ns() - t;
+	}
+}
+
+static void *kmalloc_fn(size_t size, gfp_t gfp)
+{
+	return kmalloc(size, gfp);
+}
+
+static void kfree_fn(const void *p)
+{
+	kfree(p);
+}
+
+static noinline u64 size_query(void)
+{
+	void *p = pym_alloc(64, GFP_KERNEL);
+	size_t sum = 0;
+	u64 t = ktime_get_ns();
+	int i;
+
+	for (i = 0; i < ITERS; i++)
+		sum += pym_size(p);
+	t = ktime_get_ns() - t;
+	pym_free(p);
+	return sum ? t : 0;
+}
+
 static void kobj_release(struct kref *ref)
 {
 	kfree(container_of(ref, struct kobj64, ref));
@@ -110,6 +156,7 @@ static void run(void)
 	static const size_t sizes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512 };
 	char name[32];
 	unsigned int i;
+	u64 ta, tf;
 
 	migrate_disable();
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
@@ -117,6 +164,13 @@ static void run(void)
 		record(name, "kmalloc", BEST(pair_kmalloc(sizes[i])));
 		record(name, "pymalloc", BEST(pair_pymalloc(sizes[i])));
 	}
+	split(kmalloc_fn, kfree_fn, &ta, &tf);
+	record("alloc-64", "kmalloc", ta);
+	record("free-64", "kmalloc", tf);
+	split(pym_alloc, pym_free, &ta, &tf);
+	record("alloc-64", "pymalloc", ta);
+	record("free-64", "pymalloc", tf);
+	record("size-64", "pymalloc", BEST(size_query()));
 	record("object-64", "kmalloc+kref", BEST(obj_kref()));
 	record("object-64", "pym_obj", BEST(obj_pym(&type_nocache)));
 	record("object-64", "pym_obj+freelist", BEST(obj_pym(&type_cache)));

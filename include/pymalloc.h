@@ -23,6 +23,9 @@
 
 struct pym_heap;
 
+/* pym_heap_create() flags */
+#define PYM_HEAP_NOCACHE	0x1	/* no per-CPU magazines */
+
 /**
  * struct pym_stats - figures of one heap, as returned by pym_heap_stats()
  * @arenas_allocated: arenas ever obtained from the page allocator

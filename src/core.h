@@ -308,6 +308,7 @@ struct pym_core_stats {
 	u64 bytes_in_use;
 	u64 bytes_available;
 	u64 bytes_quantization;	/* pool tails too small for a block */
+	u64 blocks_cached;	/* free blocks held by a front end */
 	struct pym_class_stats cls[PYM_NR_CLASSES];
 };
 

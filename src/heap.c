@@ -7,8 +7,8 @@
  * sleep and atomic callers never wait for reclaim.
  *
  * Finding the arena of a pointer never reads the pointed-to memory: the
- * arena number (physical address / 256 KiB) indexes an xarray, so foreign
- * and stale pointers are recognised from our own data alone. Arena and heap
+ * arena map (arenamap.c) is indexed by the address alone, so foreign and
+ * stale pointers are recognised from our own data. Arena and heap
  * descriptors are freed after an RCU grace period, and every lookup
  * re-checks under the heap lock that the arena still belongs to the heap,
  * so a bogus free racing with an arena's release sees "not allocated"
@@ -21,7 +21,6 @@
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
-#include <linux/xarray.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -31,8 +30,6 @@ struct pym_karena {
 	struct rcu_head rcu;
 	struct pym_arena a;
 };
-
-static DEFINE_XARRAY_FLAGS(pym_arena_map, XA_FLAGS_LOCK_IRQ);
 
 struct pym_heap *pym_default_heap;
 EXPORT_SYMBOL_IF_KUNIT(pym_default_heap);
@@ -55,24 +52,10 @@ static bool arena_should_fail(void)
 }
 #endif
 
-static inline unsigned long arena_key(const void *p)
-{
-	return __pa(p) >> PYM_ARENA_SHIFT;
-}
-
 static inline struct pym_heap *core_heap(struct pym_core *core)
 {
 	return container_of(core, struct pym_heap, core);
 }
-
-/* Caller holds rcu_read_lock(); the result is stable until it drops it. */
-struct pym_arena *pym_arena_lookup(const void *p)
-{
-	if (!virt_addr_valid(p))
-		return NULL;
-	return xa_load(&pym_arena_map, arena_key(p));
-}
-EXPORT_SYMBOL_IF_KUNIT(pym_arena_lookup);
 
 static const char *const pym_bad_text[PYM_BAD_NR] = {
 	[PYM_BAD_DOUBLE_FREE] = "double free, or free of a block never allocated",
@@ -94,16 +77,12 @@ static void report(struct pym_heap *heap, enum pym_bad kind, const void *p,
 	       heap->name, pym_bad_text[kind], p, (void *)caller);
 }
 
-static void release_arenas(struct pym_arena *a)
+void pym_release_arenas(struct pym_arena *a)
 {
-	unsigned long flags;
-
 	while (a) {
 		struct pym_arena *next = a->release_next;
 
-		xa_lock_irqsave(&pym_arena_map, flags);
-		__xa_erase(&pym_arena_map, arena_key(a->base));
-		xa_unlock_irqrestore(&pym_arena_map, flags);
+		pym_arena_unmap(a->base);
 		free_pages((unsigned long)a->base, PYM_ARENA_ORDER);
 		kfree_rcu(container_of(a, struct pym_karena, a), rcu);
 		a = next;
@@ -133,9 +112,7 @@ static int heap_grow(struct pym_heap *heap, gfp_t gfp)
 	base = page_address(page);
 	/* Published before it serves blocks, so every block can be found. */
 	ka->a.core = NULL;
-	xa_lock_irqsave(&pym_arena_map, flags);
-	err = xa_err(__xa_store(&pym_arena_map, arena_key(base), &ka->a, g));
-	xa_unlock_irqrestore(&pym_arena_map, flags);
+	err = pym_arena_map(base, &ka->a, g);
 	if (err)
 		goto fail_pages;
 
@@ -163,9 +140,15 @@ static void *heap_alloc_small(struct pym_heap *heap, size_t size, gfp_t gfp)
 
 	might_alloc(gfp);
 	for (;;) {
-		spin_lock_irqsave(&heap->lock, flags);
-		p = pym_core_alloc(&heap->core, cls);
-		spin_unlock_irqrestore(&heap->lock, flags);
+		struct pym_pcpu __percpu *pcpu = heap->pcpu;
+
+		if (likely(pcpu)) {
+			p = pym_mag_alloc(heap, pcpu, cls);
+		} else {
+			spin_lock_irqsave(&heap->lock, flags);
+			p = pym_core_alloc(&heap->core, cls);
+			spin_unlock_irqrestore(&heap->lock, flags);
+		}
 		if (likely(p))
 			break;
 		if (heap_grow(heap, gfp))
@@ -277,9 +260,42 @@ static void heap_drained(struct pym_heap *heap)
 	kfree_rcu(heap, rcu);
 }
 
+/*
+ * Free into this CPU's magazine. The checks run without the heap lock:
+ * for a block the caller really owns, its pool's class, its bit and the
+ * fact that the pool is in use cannot change under us.
+ */
+static enum pym_block_status free_cached(struct pym_heap *heap,
+					 struct pym_pcpu __percpu *pcpu,
+					 struct pym_arena *a, void *p,
+					 struct pym_arena **release)
+{
+	struct pym_pool *pool = pym_pool_of(a, p);
+	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	enum pym_block_status st = pym_block_check(pool, off);
+	unsigned long flags;
+	unsigned int cls;
+
+	if (likely(st == PYM_BLOCK_OK) && unlikely(pym_mag_cached(p)))
+		st = PYM_BLOCK_NOT_ALLOCATED;
+	if (unlikely(st != PYM_BLOCK_OK)) {
+		spin_lock_irqsave(&heap->lock, flags);
+		heap->core.cnt.invalid_frees++;
+		spin_unlock_irqrestore(&heap->lock, flags);
+		return st;
+	}
+	cls = READ_ONCE(pool->cls);
+	kmemleak_free(p);
+	if (want_init_on_free())
+		memset(p, 0, pym_class_size(cls));
+	pym_mag_free(heap, pcpu, cls, p, release);
+	return PYM_BLOCK_OK;
+}
+
 static void do_free(const void *p, unsigned long caller)
 {
 	struct pym_arena *a, *release = NULL;
+	struct pym_pcpu __percpu *pcpu;
 	enum pym_block_status st;
 	struct pym_core *core;
 	struct pym_heap *heap;
@@ -298,6 +314,11 @@ static void do_free(const void *p, unsigned long caller)
 		return;
 	}
 	heap = core_heap(core);
+	pcpu = READ_ONCE(heap->pcpu);
+	if (likely(pcpu)) {
+		st = free_cached(heap, pcpu, a, (void *)p, &release);
+		goto out;
+	}
 	spin_lock_irqsave(&heap->lock, flags);
 	if (unlikely(a->core != core)) {
 		/* The arena was released while we looked: p is not allocated. */
@@ -314,11 +335,12 @@ static void do_free(const void *p, unsigned long caller)
 		drained = heap->dead && !core->cnt.arenas_current;
 	}
 	spin_unlock_irqrestore(&heap->lock, flags);
+out:
 	if (unlikely(st != PYM_BLOCK_OK))
 		report(heap, st == PYM_BLOCK_INTERIOR ? PYM_BAD_INTERIOR :
 			     PYM_BAD_DOUBLE_FREE, p, caller);
 	rcu_read_unlock();
-	release_arenas(release);
+	pym_release_arenas(release);
 	if (unlikely(drained))
 		heap_drained(heap);
 }
@@ -366,6 +388,11 @@ static size_t block_size(const void *p, unsigned long caller,
 		if (a->core == core)
 			size = pym_core_block_size(a, p, &st);
 		spin_unlock_irqrestore(&heap->lock, flags);
+		/* Cached in a magazine: free, whatever the core thinks. */
+		if (size && READ_ONCE(heap->pcpu) && pym_mag_cached(p)) {
+			size = 0;
+			st = PYM_BLOCK_NOT_ALLOCATED;
+		}
 	}
 	rcu_read_unlock();
 	*heapp = core ? heap : NULL;
@@ -442,13 +469,27 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 }
 EXPORT_SYMBOL_GPL(pym_realloc);
 
+/* Blocks cached per CPU are free for every figure shown outside. */
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st)
 {
+	u64 cached[PYM_NR_CLASSES];
 	unsigned long flags;
+	unsigned int c;
 
 	spin_lock_irqsave(&heap->lock, flags);
 	pym_core_collect(&heap->core, st);
 	spin_unlock_irqrestore(&heap->lock, flags);
+	pym_mag_count(heap, cached);
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		u64 bytes = cached[c] * pym_class_size(c);
+
+		st->cls[c].blocks -= cached[c];
+		st->cls[c].avail += cached[c];
+		st->blocks_in_use -= cached[c];
+		st->bytes_in_use -= bytes;
+		st->bytes_available += bytes;
+		st->blocks_cached += cached[c];
+	}
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_heap_collect);
 
@@ -554,12 +595,19 @@ static struct pym_heap *find_heap(const char *name)
 	return NULL;
 }
 
-static struct pym_heap *heap_new(const char *name)
+static struct pym_heap *heap_new(const char *name, unsigned int flags)
 {
 	struct pym_heap *heap = kzalloc(sizeof(*heap), GFP_KERNEL);
 
 	if (!heap)
 		return NULL;
+	if (!(flags & PYM_HEAP_NOCACHE)) {
+		heap->pcpu = alloc_percpu(struct pym_pcpu);
+		if (!heap->pcpu) {
+			kfree(heap);
+			return NULL;
+		}
+	}
 	spin_lock_init(&heap->lock);
 	pym_core_init(&heap->core, pym_keep_empty_arenas);
 	strscpy(heap->name, name, sizeof(heap->name));
@@ -570,7 +618,9 @@ static struct pym_heap *heap_new(const char *name)
  * pym_heap_create() - create an isolated heap
  * @name: unique name of 1..31 characters from [A-Za-z0-9_.-], not starting
  *        with '.'; it names the heap's directory in debugfs
- * @flags: must be 0; reserved
+ * @flags: 0, or PYM_HEAP_NOCACHE for a heap without per-CPU magazines
+ *         (every call takes the heap lock; the core's state is exact at
+ *         all times, which tests and debugging want)
  *
  * A heap has arenas, statistics and a debugfs directory of its own.
  * Blocks from it are freed with pym_free() like any other.
@@ -584,17 +634,18 @@ struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
 	struct pym_heap *heap;
 
 	might_sleep();
-	if (!valid_name(name) || flags) {
+	if (!valid_name(name) || flags & ~PYM_HEAP_NOCACHE) {
 		pr_warn("pymalloc: heap_create: invalid %s\n",
 			flags ? "flags" : "name");
 		return ERR_PTR(-EINVAL);
 	}
-	heap = heap_new(name);
+	heap = heap_new(name, flags);
 	if (!heap)
 		return ERR_PTR(-ENOMEM);
 	spin_lock(&pym_heaps_lock);
 	if (find_heap(name)) {
 		spin_unlock(&pym_heaps_lock);
+		free_percpu(heap->pcpu);
 		kfree(heap);
 		return ERR_PTR(-EEXIST);
 	}
@@ -611,12 +662,20 @@ EXPORT_SYMBOL_GPL(pym_heap_create);
  */
 static void heap_retire(struct pym_heap *heap)
 {
+	struct pym_pcpu __percpu *pcpu = heap->pcpu;
 	struct pym_arena *release = NULL;
 	struct pym_core_stats *st = NULL;
 	unsigned long flags;
 	unsigned int c;
 	bool busy;
 
+	if (pcpu) {
+		/* Frees from now on go to the core; wait for those that did not. */
+		WRITE_ONCE(heap->pcpu, NULL);
+		synchronize_rcu();
+		pym_mag_drain(heap, pcpu, true);
+		free_percpu(pcpu);
+	}
 	spin_lock_irqsave(&heap->lock, flags);
 	pym_core_trim(&heap->core, &release);
 	busy = heap->core.cnt.arenas_current;
@@ -625,7 +684,7 @@ static void heap_retire(struct pym_heap *heap)
 		heap->core.keep_empty = 0;
 	}
 	spin_unlock_irqrestore(&heap->lock, flags);
-	release_arenas(release);
+	pym_release_arenas(release);
 	if (!busy) {
 		kfree_rcu(heap, rcu);
 		return;
@@ -692,19 +751,21 @@ unsigned long pym_heaps_trim(void)
 
 	spin_lock(&pym_heaps_lock);
 	list_for_each_entry(heap, &pym_heaps, node) {
+		if (heap->pcpu)
+			pym_mag_drain(heap, heap->pcpu, false);
 		spin_lock_irqsave(&heap->lock, flags);
 		n += pym_core_trim(&heap->core, &release);
 		spin_unlock_irqrestore(&heap->lock, flags);
 	}
 	spin_unlock(&pym_heaps_lock);
-	release_arenas(release);
+	pym_release_arenas(release);
 	return n << PYM_ARENA_ORDER;
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_heaps_trim);
 
 int pym_heaps_init(void)
 {
-	pym_default_heap = heap_new("default");
+	pym_default_heap = heap_new("default", 0);
 	if (!pym_default_heap)
 		return -ENOMEM;
 	list_add(&pym_default_heap->node, &pym_heaps);

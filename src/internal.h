@@ -27,9 +27,22 @@ enum pym_bad {
 	PYM_BAD_NR,
 };
 
+#define PYM_MAG_MAX		32
+
+/* A CPU's stack of free blocks of one class of one heap (pcpu.c). */
+struct pym_mag {
+	unsigned int n;
+	void *blocks[PYM_MAG_MAX];
+};
+
+struct pym_pcpu {
+	struct pym_mag mags[PYM_NR_CLASSES];
+};
+
 struct pym_heap {
 	spinlock_t lock;		/* protects core */
 	struct pym_core core;
+	struct pym_pcpu __percpu *pcpu;	/* NULL: PYM_HEAP_NOCACHE, or retired */
 	char name[PYM_HEAP_NAME_MAX];
 	struct list_head node;		/* pym_heaps, under pym_heaps_lock */
 	struct dentry *debugfs;
@@ -53,6 +66,23 @@ unsigned long pym_heaps_reclaimable(void);
 struct pym_heap *pym_heap_of(const void *p);
 struct pym_arena *pym_arena_lookup(const void *p);
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
+
+void pym_release_arenas(struct pym_arena *a);
+int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp);
+void pym_arena_unmap(void *base);
+void pym_arena_map_exit(void);
+
+unsigned int pym_mag_cap(unsigned int cls);
+bool pym_mag_cached(const void *p);
+void *pym_mag_alloc(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+		    unsigned int cls);
+void pym_mag_free(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+		  unsigned int cls, void *p, struct pym_arena **release);
+void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+		   bool offline);
+void pym_mag_count(struct pym_heap *heap, u64 *cached);
+int pym_pcpu_init(void);
+void pym_pcpu_exit(void);
 
 int pym_debugfs_init(void);
 void pym_debugfs_exit(void);

@@ -38,9 +38,12 @@ static int __init pymalloc_init(void)
 {
 	int err;
 
-	err = pym_debugfs_init();
+	err = pym_pcpu_init();
 	if (err)
 		return err;
+	err = pym_debugfs_init();
+	if (err)
+		goto out_pcpu;
 	err = pym_heaps_init();
 	if (err)
 		goto out_debugfs;
@@ -60,6 +63,8 @@ out_heaps:
 	pym_heaps_exit();
 out_debugfs:
 	pym_debugfs_exit();
+out_pcpu:
+	pym_pcpu_exit();
 	return err;
 }
 
@@ -69,6 +74,9 @@ static void __exit pymalloc_exit(void)
 	pym_types_exit();
 	pym_heaps_exit();
 	pym_debugfs_exit();
+	pym_pcpu_exit();
+	/* After every heap is gone: no lookup can run any more. */
+	pym_arena_map_exit();
 }
 
 module_init(pymalloc_init);

@@ -22,13 +22,17 @@
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 
-static struct pym_heap *test_heap(struct kunit *test)
+/*
+ * A heap named after the test. PYM_HEAP_NOCACHE where a test inspects the
+ * core's exact state; with magazines elsewhere, so they get exercised too.
+ */
+static struct pym_heap *test_heap(struct kunit *test, unsigned int flags)
 {
 	char name[PYM_HEAP_NAME_MAX];
 	struct pym_heap *heap;
 
 	snprintf(name, sizeof(name), "kunit-%.20s", test->name);
-	heap = pym_heap_create(name, 0);
+	heap = pym_heap_create(name, flags);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(heap));
 	return heap;
 }
@@ -51,7 +55,7 @@ static void get_stats(struct kunit *test, struct pym_heap *heap,
 
 static void size_classes_and_alignment(struct kunit *test)
 {
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	size_t size;
 
 	for (size = 1; size <= PYM_SMALL_MAX; size++) {
@@ -73,7 +77,7 @@ static void size_classes_and_alignment(struct kunit *test)
 
 static void pool_state_transitions(struct kunit *test)
 {
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, PYM_HEAP_NOCACHE);
 	unsigned int cap = PYM_POOL_SIZE / 128, i;
 	struct pym_pool *pool;
 	void *b[32 + 1];
@@ -109,7 +113,7 @@ static void pool_state_transitions(struct kunit *test)
 
 static void no_pool_ping_pong(struct kunit *test)
 {
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, PYM_HEAP_NOCACHE);
 	u64 inits;
 	int i;
 
@@ -124,7 +128,7 @@ static void no_pool_ping_pong(struct kunit *test)
 static void arena_release_hysteresis(struct kunit *test)
 {
 	unsigned int n = 3 * PYM_POOLS_PER_ARENA * 8, i;
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, PYM_HEAP_NOCACHE);
 	struct pym_stats st;
 	void **v;
 
@@ -164,7 +168,7 @@ struct live {
 
 static void random_ops_keep_order(struct kunit *test)
 {
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, PYM_HEAP_NOCACHE);
 	unsigned int n = 0, i, max = 4000, bad = 0;
 	struct pym_stats st;
 	struct live *l;
@@ -255,7 +259,7 @@ static void realloc_rules(struct kunit *test)
 static void arena_failure_counted(struct kunit *test)
 {
 #ifdef CONFIG_FAULT_INJECTION
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st;
 	void *p;
 
@@ -289,7 +293,7 @@ static void init_on_alloc_and_free(struct kunit *test)
 
 	if (!want_init_on_free() || !want_init_on_alloc(GFP_KERNEL))
 		kunit_skip(test, "needs init_on_alloc=1 init_on_free=1 (run debug-init)");
-	heap = test_heap(test);
+	heap = test_heap(test, 0);
 	p = pym_heap_alloc(heap, 200, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, 200));
@@ -335,7 +339,7 @@ static void large_and_zero_sizes(struct kunit *test)
 
 static void zeroing(struct kunit *test)
 {
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	u8 *p = pym_heap_alloc(heap, 200, GFP_KERNEL), *q;
 
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -350,7 +354,7 @@ static void zeroing(struct kunit *test)
 
 static void heaps_are_isolated(struct kunit *test)
 {
-	struct pym_heap *a = test_heap(test), *b;
+	struct pym_heap *a = test_heap(test, 0), *b;
 	struct pym_stats sa, sb;
 	void *pa, *pb;
 
@@ -359,7 +363,7 @@ static void heaps_are_isolated(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("kunit-other", 0)), -EEXIST);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("bad/name", 0)), -EINVAL);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("", 0)), -EINVAL);
-	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("flags", 1)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create("flags", 0x100)), -EINVAL);
 	pa = pym_heap_alloc(a, 40, GFP_KERNEL);
 	pb = pym_heap_alloc(b, 40, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pa);
@@ -386,7 +390,7 @@ static void heaps_are_isolated(struct kunit *test)
 
 static void bad_input_refused(struct kunit *test)
 {
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st, def0, def1;
 	static int not_heap;
 	int on_stack = 0;
@@ -467,7 +471,7 @@ static enum hrtimer_restart hardirq_fn(struct hrtimer *t)
 
 static void alloc_in_hardirq(struct kunit *test)
 {
-	struct irq_work_ctx c = { .heap = test_heap(test) };
+	struct irq_work_ctx c = { .heap = test_heap(test, 0) };
 
 	/* A cold heap: the first allocation must fetch an arena atomically. */
 	init_completion(&c.done);
@@ -493,7 +497,7 @@ static void softirq_fn(struct tasklet_struct *t)
 
 static void alloc_in_softirq(struct kunit *test)
 {
-	struct irq_work_ctx c = { .heap = test_heap(test) };
+	struct irq_work_ctx c = { .heap = test_heap(test, 0) };
 	struct tasklet_struct t;
 
 	init_completion(&c.done);
@@ -557,7 +561,7 @@ static int worker_fn(void *arg)
 
 static void concurrent_kthreads(struct kunit *test)
 {
-	struct pym_heap *heap = test_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	unsigned int cpu, nw = 0, i;
 	struct worker *w;
 	struct pym_stats st;

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pcpu.c - per-CPU magazines in front of a heap's core.
+ *
+ * Each CPU keeps, per heap and size class, a small stack of free blocks (a
+ * magazine). Allocation pops and free pushes with interrupts off on the
+ * local CPU: no shared lock and no atomic instruction. An empty magazine is
+ * refilled with a batch from the core (pym_core_alloc_bulk) under the heap
+ * lock; a full one gives the older half back. A free from another CPU than
+ * the allocating one simply goes into the freeing CPU's magazine, so
+ * cross-CPU frees do not serialise either.
+ *
+ * The core sees cached blocks as allocated. The always-on checks still see
+ * them free: a cached block carries a marker in its first word, its own
+ * address mixed with a per-boot secret, and a free that finds the marker is
+ * refused as a double free. The marker is cleared before the block is
+ * handed out, so the secret never reaches a caller. Statistics subtract
+ * the cached blocks from "in use" and count them as available.
+ *
+ * What a CPU caches is bounded (pym_mag_cap(): at most 2 KiB per class, 32
+ * blocks) and goes back to the core when the heap is destroyed, under
+ * memory pressure (shrinker) and when the CPU goes offline.
+ */
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/mutex.h>
+#include <linux/random.h>
+#include <linux/rcupdate.h>
+#include <linux/smp.h>
+
+#include "compat.h"
+#include "internal.h"
+
+static unsigned long pym_mag_secret __read_mostly;
+static enum cpuhp_state pym_cpuhp_state;
+
+unsigned int pym_mag_cap(unsigned int cls)
+{
+	return clamp(2048U / pym_class_size(cls), 4U, (unsigned int)PYM_MAG_MAX);
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_mag_cap);
+
+static inline unsigned long marker(const void *p)
+{
+	return (unsigned long)p ^ pym_mag_secret;
+}
+
+bool pym_mag_cached(const void *p)
+{
+	return *(const unsigned long *)p == marker(p);
+}
+
+void *pym_mag_alloc(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+		    unsigned int cls)
+{
+	struct pym_mag *mag;
+	unsigned long flags;
+	void *p = NULL;
+
+	local_irq_save(flags);
+	mag = &this_cpu_ptr(pcpu)->mags[cls];
+	if (likely(mag->n)) {
+		p = mag->blocks[--mag->n];
+	} else {
+		unsigned int want = pym_mag_cap(cls) / 2 + 1;
+
+		spin_lock(&heap->lock);
+		mag->n = pym_core_alloc_bulk(&heap->core, cls, want,
+					     mag->blocks);
+		spin_unlock(&heap->lock);
+		if (mag->n)
+			p = mag->blocks[--mag->n];
+	}
+	local_irq_restore(flags);
+	if (p)
+		*(unsigned long *)p = 0;
+	return p;
+}
+
+/* Give blocks[0..n) back to the core; interrupts are off. */
+static void mag_flush(struct pym_heap *heap, void **blocks, unsigned int n,
+		      struct pym_arena **release)
+{
+	unsigned int i;
+
+	spin_lock(&heap->lock);
+	for (i = 0; i < n; i++) {
+		struct pym_arena *a = pym_arena_lookup(blocks[i]);
+
+		pym_core_free(&heap->core, a, blocks[i], false, release);
+	}
+	spin_unlock(&heap->lock);
+}
+
+/*
+ * Cache p, which the caller checked is an allocated block of heap and not
+ * cached already; the caller holds rcu_read_lock().
+ */
+void pym_mag_free(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+		  unsigned int cls, void *p, struct pym_arena **release)
+{
+	unsigned int cap = pym_mag_cap(cls), half = cap / 2;
+	struct pym_mag *mag;
+	unsigned long flags;
+
+	*(unsigned long *)p = marker(p);
+	local_irq_save(flags);
+	mag = &this_cpu_ptr(pcpu)->mags[cls];
+	if (unlikely(mag->n == cap)) {
+		/* The older half goes: the newer blocks are cache-hot. */
+		mag_flush(heap, mag->blocks, half, release);
+		memmove(mag->blocks, mag->blocks + half,
+			(cap - half) * sizeof(void *));
+		mag->n = cap - half;
+	}
+	mag->blocks[mag->n++] = p;
+	local_irq_restore(flags);
+}
+
+static void drain_cpu(struct pym_heap *heap, struct pym_pcpu *pc,
+		      struct pym_arena **release)
+{
+	unsigned int c;
+
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		mag_flush(heap, pc->mags[c].blocks, pc->mags[c].n, release);
+		pc->mags[c].n = 0;
+	}
+}
+
+struct drain_ctx {
+	struct pym_heap *heap;
+	struct pym_pcpu __percpu *pcpu;
+};
+
+/* IPI: interrupts are off, arenas can be released right here. */
+static void drain_this_cpu(void *arg)
+{
+	struct drain_ctx *dc = arg;
+	struct pym_arena *release = NULL;
+
+	drain_cpu(dc->heap, this_cpu_ptr(dc->pcpu), &release);
+	pym_release_arenas(release);
+}
+
+/*
+ * Give every block cached in pcpu back to heap's core. Online CPUs drain
+ * themselves (an IPI); with offline set, the lists of offline CPUs are
+ * drained here too, with hotplug held off. Otherwise they are empty: the
+ * hotplug callback drained them when their CPU died.
+ */
+void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+		   bool offline)
+{
+	struct drain_ctx dc = { .heap = heap, .pcpu = pcpu };
+	struct pym_arena *release = NULL;
+	unsigned long flags;
+	int cpu;
+
+	if (!offline) {
+		on_each_cpu(drain_this_cpu, &dc, 1);
+		return;
+	}
+	cpus_read_lock();
+	on_each_cpu(drain_this_cpu, &dc, 1);
+	for_each_possible_cpu(cpu) {
+		if (cpu_online(cpu))
+			continue;
+		local_irq_save(flags);
+		drain_cpu(heap, per_cpu_ptr(pcpu, cpu), &release);
+		local_irq_restore(flags);
+	}
+	cpus_read_unlock();
+	pym_release_arenas(release);
+}
+
+/* Blocks cached per class over all CPUs; racy but exact when quiet. */
+void pym_mag_count(struct pym_heap *heap, u64 *cached)
+{
+	unsigned int c;
+	int cpu;
+	struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+
+	memset(cached, 0, PYM_NR_CLASSES * sizeof(*cached));
+	if (!pcpu)
+		return;
+	for_each_possible_cpu(cpu) {
+		struct pym_pcpu *pc = per_cpu_ptr(pcpu, cpu);
+
+		for (c = 0; c < PYM_NR_CLASSES; c++)
+			cached[c] += READ_ONCE(pc->mags[c].n);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_mag_count);
+
+static int pym_cpu_dead(unsigned int cpu)
+{
+	struct pym_arena *release = NULL;
+	struct pym_heap *heap;
+	unsigned long flags;
+
+	spin_lock(&pym_heaps_lock);
+	list_for_each_entry(heap, &pym_heaps, node) {
+		if (!heap->pcpu)
+			continue;
+		local_irq_save(flags);
+		drain_cpu(heap, per_cpu_ptr(heap->pcpu, cpu), &release);
+		local_irq_restore(flags);
+	}
+	spin_unlock(&pym_heaps_lock);
+	pym_release_arenas(release);
+	return 0;
+}
+
+int pym_pcpu_init(void)
+{
+	int ret;
+
+	pym_mag_secret = get_random_long() | 1;
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "pymalloc:dead",
+					NULL, pym_cpu_dead);
+	if (ret < 0)
+		return ret;
+	pym_cpuhp_state = ret;
+	return 0;
+}
+
+void pym_pcpu_exit(void)
+{
+	cpuhp_remove_state_nocalls(pym_cpuhp_state);
+}

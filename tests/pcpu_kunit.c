@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pcpu_kunit.c - KUnit tests of the per-CPU magazines: the core is not
+ * touched by a cached alloc/free pair, caches are bounded, blocks freed
+ * on another CPU come back intact, cached blocks are still known free,
+ * and pressure and CPU hotplug give everything back.
+ */
+#include <kunit/test.h>
+#include <linux/cpu.h>
+#include <linux/kthread.h>
+
+#include "../src/internal.h"
+
+static struct pym_heap *mag_heap(struct kunit *test)
+{
+	char name[PYM_HEAP_NAME_MAX];
+	struct pym_heap *heap;
+
+	snprintf(name, sizeof(name), "kunit-%.20s", test->name);
+	heap = pym_heap_create(name, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(heap));
+	return heap;
+}
+
+static struct pym_pool *pool_of(const void *p)
+{
+	struct pym_arena *a;
+
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	rcu_read_unlock();
+	return pym_pool_of(a, p);
+}
+
+static void pair_stays_on_the_cpu(struct kunit *test)
+{
+	struct pym_heap *heap = mag_heap(test);
+	struct pym_pool *pool;
+	struct pym_stats st;
+	unsigned int ref, i;
+	void *p, *q;
+
+	migrate_disable();
+	p = pym_heap_alloc(heap, 64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	pool = pool_of(p);
+	ref = pool->ref;
+	pym_free(p);
+	for (i = 0; i < 1000; i++) {
+		q = pym_heap_alloc(heap, 64, GFP_KERNEL);
+		KUNIT_EXPECT_PTR_EQ(test, q, p);
+		pym_free(q);
+	}
+	/* The core never saw those pairs. */
+	KUNIT_EXPECT_EQ(test, pool->ref, ref);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+static void caches_are_bounded(struct kunit *test)
+{
+	struct pym_heap *heap = mag_heap(test);
+	unsigned int cls = pym_size_class(64), n = 500, i;
+	u64 *cached;
+	void **v;
+
+	cached = kunit_kcalloc(test, PYM_NR_CLASSES, sizeof(*cached), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, cached);
+	v = kunit_kcalloc(test, n, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	migrate_disable();
+	for (i = 0; i < n; i++)
+		v[i] = pym_heap_alloc(heap, 64, GFP_KERNEL);
+	for (i = 0; i < n; i++)
+		pym_free(v[i]);
+	pym_mag_count(heap, cached);
+	KUNIT_EXPECT_LE(test, cached[cls], pym_mag_cap(cls));
+	KUNIT_EXPECT_GE(test, cached[cls], pym_mag_cap(cls) / 2);
+	migrate_enable();
+	/* The rest went back: the pools hold only the cached blocks. */
+	KUNIT_EXPECT_EQ(test, heap->core.cnt.invalid_frees, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+static void cached_block_is_known_free(struct kunit *test)
+{
+	struct pym_heap *heap = mag_heap(test);
+	struct pym_stats st;
+	u8 *p;
+
+	p = pym_heap_alloc(heap, 32, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	pym_free(p);
+	pym_free(p);			/* double free of a cached block */
+	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
+	pym_free(p + 8);		/* interior */
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
+	KUNIT_EXPECT_EQ(test, st.invalid_frees, 2);
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	/* The secret marker never reaches a caller. */
+	p = pym_heap_alloc(heap, 32, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, *(unsigned long *)p, 0UL);
+	pym_free(p);
+	pym_heap_destroy(heap);
+}
+
+struct xfer {
+	struct pym_heap *heap;
+	void **blocks;
+	unsigned int n;
+	unsigned long corrupt;
+	struct completion done;
+};
+
+static int alloc_fn(void *arg)
+{
+	struct xfer *x = arg;
+	unsigned int i;
+
+	for (i = 0; i < x->n; i++) {
+		x->blocks[i] = pym_heap_alloc(x->heap, 1 + i % 512, GFP_KERNEL);
+		if (x->blocks[i])
+			memset(x->blocks[i], i & 0xff, 1 + i % 512);
+	}
+	complete(&x->done);
+	return 0;
+}
+
+static int free_fn(void *arg)
+{
+	struct xfer *x = arg;
+	unsigned int i;
+
+	for (i = 0; i < x->n; i++) {
+		if (!x->blocks[i] ||
+		    memchr_inv(x->blocks[i], i & 0xff, 1 + i % 512))
+			x->corrupt++;
+		pym_free(x->blocks[i]);
+	}
+	complete(&x->done);
+	return 0;
+}
+
+static void run_on(struct kunit *test, int (*fn)(void *), struct xfer *x,
+		   unsigned int cpu)
+{
+	struct task_struct *t;
+
+	init_completion(&x->done);
+	t = kthread_create_on_cpu(fn, x, cpu, "pym_xfer/%u");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	wake_up_process(t);
+	wait_for_completion(&x->done);
+}
+
+static void freed_on_another_cpu(struct kunit *test)
+{
+	struct xfer x = { .heap = mag_heap(test), .n = 4000 };
+	unsigned int a = cpumask_first(cpu_online_mask);
+	unsigned int b = cpumask_last(cpu_online_mask);
+	struct pym_stats st;
+
+	if (a == b)
+		kunit_skip(test, "needs two online CPUs");
+	x.blocks = kunit_kcalloc(test, x.n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, x.blocks);
+	run_on(test, alloc_fn, &x, a);
+	run_on(test, free_fn, &x, b);
+	KUNIT_EXPECT_EQ(test, x.corrupt, 0);
+	/* Reused on the allocating CPU again, then back on the other. */
+	run_on(test, alloc_fn, &x, b);
+	run_on(test, free_fn, &x, a);
+	KUNIT_EXPECT_EQ(test, x.corrupt, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(x.heap, &st));
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(x.heap));
+	pym_heap_destroy(x.heap);
+}
+
+static void pressure_drains_caches(struct kunit *test)
+{
+	struct pym_heap *heap = mag_heap(test);
+	struct pym_stats st;
+	void *v[16];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		v[i] = pym_heap_alloc(heap, 128, GFP_KERNEL);
+	for (i = 0; i < 16; i++)
+		pym_free(v[i]);
+	pym_heaps_trim();
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
+	KUNIT_EXPECT_EQ(test, st.arenas_current, 0);
+	KUNIT_EXPECT_EQ(test, st.pools_used, 0);
+	pym_heap_destroy(heap);
+}
+
+static void offline_cpu_gives_blocks_back(struct kunit *test)
+{
+	struct xfer x = { .heap = mag_heap(test), .n = 64 };
+	unsigned int cpu = cpumask_last(cpu_online_mask);
+	struct pym_stats st;
+	unsigned int c;
+	u64 *cached, total = 0;
+	int err;
+
+	cached = kunit_kcalloc(test, PYM_NR_CLASSES, sizeof(*cached), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, cached);
+	if (cpu == cpumask_first(cpu_online_mask))
+		kunit_skip(test, "needs two online CPUs");
+	x.blocks = kunit_kcalloc(test, x.n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, x.blocks);
+	run_on(test, alloc_fn, &x, cpu);
+	run_on(test, free_fn, &x, cpu);
+	pym_mag_count(x.heap, cached);
+	for (c = 0; c < PYM_NR_CLASSES; c++)
+		total += cached[c];
+	KUNIT_EXPECT_GT(test, total, 0);
+	err = remove_cpu(cpu);
+	if (err)
+		kunit_skip(test, "cannot offline CPU %u: %d", cpu, err);
+	pym_mag_count(x.heap, cached);
+	for (total = 0, c = 0; c < PYM_NR_CLASSES; c++)
+		total += cached[c];
+	KUNIT_EXPECT_EQ(test, total, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(x.heap, &st));
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, 0, add_cpu(cpu));
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(x.heap));
+	pym_heap_destroy(x.heap);
+}
+
+static struct kunit_case pymalloc_pcpu_cases[] = {
+	KUNIT_CASE(pair_stays_on_the_cpu),
+	KUNIT_CASE(caches_are_bounded),
+	KUNIT_CASE(cached_block_is_known_free),
+	KUNIT_CASE(freed_on_another_cpu),
+	KUNIT_CASE(pressure_drains_caches),
+	KUNIT_CASE(offline_cpu_gives_blocks_back),
+	{}
+};
+
+static struct kunit_suite pymalloc_pcpu_suite = {
+	.name = "pymalloc_pcpu",
+	.test_cases = pymalloc_pcpu_cases,
+};
+
+kunit_test_suites(&pymalloc_pcpu_suite);
