@@ -1,36 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pym_bench.c - in-kernel microbenchmarks, pymalloc against kmalloc.
+ * pym_bench.c - in-kernel microbenchmarks, pymalloc against kmalloc and a
+ * dedicated kmem_cache.
  *
  * Runs when loaded and keeps the table in debugfs pym_bench/results:
  * "<workload> <allocator> <ns per op>". Under QEMU's -icount shift=0 the
  * guest clock advances one nanosecond per instruction, so the same table
- * then gives instruction counts. Each workload runs in the same boot for
- * every allocator, with migration disabled, after a warm-up round; the
- * best of five rounds is kept, so that other tasks and interrupts (which
- * the clock also counts) stay out of the figures.
+ * then counts instructions (over every CPU, for the multi-CPU workloads).
+ * Each workload runs for every allocator in the same boot; single-CPU ones
+ * keep the best of five rounds, so other tasks and interrupts (which the
+ * clock also counts) stay out of the figures. Allocators are called
+ * directly, not through function pointers, so that no retpoline is timed.
  */
 #include <linux/debugfs.h>
 #include <linux/kref.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/vmstat.h>
 
 #include <pymalloc_object.h>
 
 #define ITERS	100000
 #define ROUNDS	5
+#define BATCH	1000
+#define LIVE	4096
 
-struct kobj64 {
-	struct kref ref;
-	char data[64 - sizeof(struct kref)];
-};
-
-static char results[8192];
+static char results[16384];
 static size_t results_len;
 static struct dentry *dir;
+static struct kmem_cache *cache64;
 
 static struct pym_type type_nocache = {
 	.name = "bench_nocache", .size = 64,
@@ -40,79 +44,122 @@ static struct pym_type type_cache = {
 	.name = "bench_cache", .size = 64, .freelist_max = 256,
 };
 
-static void record(const char *workload, const char *alloc, u64 ns)
+static void record(const char *workload, const char *alloc, u64 ns, u64 ops)
 {
 	results_len += scnprintf(results + results_len,
 				 sizeof(results) - results_len,
 				 "%-24s %-16s %llu.%02llu\n", workload, alloc,
-				 ns / ITERS, ns % ITERS * 100 / ITERS);
+				 ns / ops, ns % ops * 100 / ops);
 }
 
-static noinline u64 pair_kmalloc(size_t size)
+static void record_bytes(const char *workload, const char *alloc, u64 bytes)
 {
-	u64 t = ktime_get_ns();
-	int i;
-
-	for (i = 0; i < ITERS; i++)
-		kfree(kmalloc(size, GFP_KERNEL));
-	return ktime_get_ns() - t;
+	results_len += scnprintf(results + results_len,
+				 sizeof(results) - results_len,
+				 "%-24s %-16s %llu\n", workload, alloc, bytes);
 }
 
-static noinline u64 pair_pymalloc(size_t size)
-{
-	u64 t = ktime_get_ns();
-	int i;
+#define BEST(expr) ({							\
+	u64 best = U64_MAX;						\
+	int r;								\
+	for (r = 0; r < ROUNDS; r++)					\
+		best = min(best, (u64)(expr));				\
+	best;								\
+})
 
-	for (i = 0; i < ITERS; i++)
-		pym_free(pym_alloc(size, GFP_KERNEL));
-	return ktime_get_ns() - t;
+static void **vec;
+static u16 *sizes;
+
+static u64 slab_bytes(void)
+{
+	return global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B) << PAGE_SHIFT;
 }
 
-/* Allocations and frees timed apart, in batches of 16 (magazine-sized). */
-static noinline void split(void *(*alloc)(size_t, gfp_t), void (*free)(const void *),
-			   u64 *ta, u64 *tf)
-{
-	void *v[16];
-	u64 t;
-	int i, j;
+enum allocator { KMALLOC, PYMALLOC, CACHE };
 
-	*ta = 0;
-	*tf = 0;
-	for (i = 0; i < ITERS / 16; i++) {
-		t = ktime_get_ns();
-		for (j = 0; j < 16; j++)
-			v[j] = alloc(64, GFP_KERNEL);
-		*ta += ktime_get_ns() - t;
-		t = ktime_get_ns();
-		for (j = 0; j < 16; j++)
-			free(v[j]);
-		*tf += ktime_get_ns() - t;
+/* A switch, not a function pointer: the branch predicts, no retpoline. */
+static __always_inline void *b_alloc(enum allocator a, size_t size)
+{
+	switch (a) {
+	case PYMALLOC:
+		return pym_alloc(size, GFP_KERNEL);
+	case CACHE:
+		return kmem_cache_alloc(cache64, GFP_KERNEL);
+	default:
+		return kmalloc(size, GFP_KERNEL);
 	}
 }
 
-static void *kmalloc_fn(size_t size, gfp_t gfp)
+static __always_inline void b_free(enum allocator a, void *p)
 {
-	return kmalloc(size, gfp);
+	switch (a) {
+	case PYMALLOC:
+		pym_free(p);
+		break;
+	case CACHE:
+		kmem_cache_free(cache64, p);
+		break;
+	default:
+		kfree(p);
+	}
 }
 
-static void kfree_fn(const void *p)
+static noinline u64 pair(enum allocator a, size_t size)
 {
-	kfree(p);
-}
-
-static noinline u64 size_query(void)
-{
-	void *p = pym_alloc(64, GFP_KERNEL);
-	size_t sum = 0;
 	u64 t = ktime_get_ns();
 	int i;
 
 	for (i = 0; i < ITERS; i++)
-		sum += pym_size(p);
-	t = ktime_get_ns() - t;
-	pym_free(p);
-	return sum ? t : 0;
+		b_free(a, b_alloc(a, size));
+	return ktime_get_ns() - t;
 }
+
+static noinline u64 batch(enum allocator a, size_t size, bool fifo)
+{
+	u64 t = ktime_get_ns();
+	int i, r;
+
+	for (r = 0; r < ITERS / BATCH; r++) {
+		for (i = 0; i < BATCH; i++)
+			vec[i] = b_alloc(a, size);
+		for (i = 0; i < BATCH; i++)
+			b_free(a, vec[fifo ? i : BATCH - 1 - i]);
+	}
+	return ktime_get_ns() - t;
+}
+
+/* Random sizes 1..512 over a live set of up to LIVE blocks. */
+static noinline u64 random_sizes(enum allocator a, u64 *peak_slab)
+{
+	u64 t, base = slab_bytes(), peak = base;
+	int i;
+
+	memset(vec, 0, LIVE * sizeof(*vec));
+	t = ktime_get_ns();
+	for (i = 0; i < ITERS; i++) {
+		unsigned int k = sizes[i] % LIVE;
+
+		if (vec[k]) {
+			b_free(a, vec[k]);
+			vec[k] = NULL;
+		} else {
+			vec[k] = b_alloc(a, 1 + sizes[i] % 512);
+		}
+		if ((i & 1023) == 0)
+			peak = max(peak, slab_bytes());
+	}
+	t = ktime_get_ns() - t;
+	*peak_slab = max(peak, slab_bytes()) - base;
+	for (i = 0; i < LIVE; i++)
+		if (vec[i])
+			b_free(a, vec[i]);
+	return t;
+}
+
+struct kobj64 {
+	struct kref ref;
+	char data[64 - sizeof(struct kref)];
+};
 
 static void kobj_release(struct kref *ref)
 {
@@ -143,38 +190,201 @@ static noinline u64 obj_pym(struct pym_type *type)
 	return ktime_get_ns() - t;
 }
 
-#define BEST(expr) ({						\
-	u64 best = U64_MAX;						\
-	int r;								\
-	for (r = 0; r < ROUNDS; r++)					\
-		best = min(best, (u64)(expr));				\
-	best;								\
-})
+/*
+ * Producer/consumer: CPU A allocates 64-byte blocks into a ring, CPU B
+ * frees them (xmalloc-test's pattern), so every free is a remote one.
+ */
+#define RING	1024
 
-static void run(void)
+struct pc {
+	void *ring[RING];
+	unsigned long head, tail;	/* producer writes head, consumer tail */
+	enum allocator allocator;
+	struct completion done;
+};
+
+static int producer_fn(void *arg)
 {
-	static const size_t sizes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512 };
+	struct pc *pc = arg;
+	unsigned long i;
+
+	for (i = 0; i < ITERS; i++) {
+		/* Pairs with the consumer's release: its free is done. */
+		while (i - smp_load_acquire(&pc->tail) >= RING)
+			cond_resched();
+		pc->ring[i % RING] = b_alloc(pc->allocator, 64);
+		/* Publishes the slot to the consumer's acquire. */
+		smp_store_release(&pc->head, i + 1);
+	}
+	return 0;
+}
+
+static int consumer_fn(void *arg)
+{
+	struct pc *pc = arg;
+	unsigned long i;
+
+	for (i = 0; i < ITERS; i++) {
+		/* Pairs with the producer's release: the slot is filled. */
+		while (smp_load_acquire(&pc->head) == i)
+			cond_resched();
+		b_free(pc->allocator, pc->ring[i % RING]);
+		/* Hands the slot back to the producer's acquire. */
+		smp_store_release(&pc->tail, i + 1);
+	}
+	complete(&pc->done);
+	return 0;
+}
+
+static u64 producer_consumer(enum allocator allocator)
+{
+	struct pc *pc = kzalloc(sizeof(*pc), GFP_KERNEL);
+	struct task_struct *p, *c;
+	u64 t;
+
+	if (!pc)
+		return 0;
+	pc->allocator = allocator;
+	init_completion(&pc->done);
+	p = kthread_create_on_cpu(producer_fn, pc, 0, "pym_prod/%u");
+	c = kthread_create_on_cpu(consumer_fn, pc, 1, "pym_cons/%u");
+	if (IS_ERR(p) || IS_ERR(c)) {
+		if (!IS_ERR(p))
+			kthread_stop(p);
+		if (!IS_ERR(c))
+			kthread_stop(c);
+		kfree(pc);
+		return 0;
+	}
+	t = ktime_get_ns();
+	wake_up_process(c);
+	wake_up_process(p);
+	wait_for_completion(&pc->done);
+	t = ktime_get_ns() - t;
+	kfree(pc);
+	return t;
+}
+
+/*
+ * Larson-like: one thread per CPU; each op takes a random slot of a shared
+ * array, frees what another thread may have left there and puts a new
+ * block of random size 8..512 in it.
+ */
+#define SLOTS	4096
+
+struct larson {
+	void **slots;
+	enum allocator allocator;
+	atomic_t running;
+	struct completion done;
+};
+
+static int larson_fn(void *arg)
+{
+	struct larson *l = arg;
+	u32 seed = get_random_u32();
+	int i;
+
+	for (i = 0; i < ITERS / 4; i++) {
+		void *old, *p;
+
+		seed = seed * 1664525 + 1013904223;
+		p = b_alloc(l->allocator, 8 + (seed >> 8) % 505);
+		old = xchg(&l->slots[(seed >> 20) % SLOTS], p);
+		if (old)
+			b_free(l->allocator, old);
+		if ((i & 255) == 0)
+			cond_resched();
+	}
+	if (atomic_dec_and_test(&l->running))
+		complete(&l->done);
+	return 0;
+}
+
+static u64 larson(enum allocator allocator, unsigned int *threads)
+{
+	struct larson l = { .allocator = allocator };
+	unsigned int cpu, n = 0;
+	u64 t;
+	int i;
+
+	l.slots = kvcalloc(SLOTS, sizeof(void *), GFP_KERNEL);
+	if (!l.slots)
+		return 0;
+	init_completion(&l.done);
+	atomic_set(&l.running, num_online_cpus());
+	t = ktime_get_ns();
+	for_each_online_cpu(cpu) {
+		struct task_struct *k;
+
+		k = kthread_create_on_cpu(larson_fn, &l, cpu, "pym_larson/%u");
+		if (IS_ERR(k)) {
+			if (atomic_dec_and_test(&l.running))
+				complete(&l.done);
+			continue;
+		}
+		wake_up_process(k);
+		n++;
+	}
+	wait_for_completion(&l.done);
+	t = ktime_get_ns() - t;
+	for (i = 0; i < SLOTS; i++)
+		if (l.slots[i])
+			b_free(allocator, l.slots[i]);
+	kvfree(l.slots);
+	*threads = n;
+	return t;
+}
+
+static void run_single_cpu(void)
+{
+	static const size_t psizes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512 };
+	struct pym_stats before, after;
 	char name[32];
 	unsigned int i;
-	u64 ta, tf;
+	u64 peak;
 
-	migrate_disable();
-	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		snprintf(name, sizeof(name), "pair-%zu", sizes[i]);
-		record(name, "kmalloc", BEST(pair_kmalloc(sizes[i])));
-		record(name, "pymalloc", BEST(pair_pymalloc(sizes[i])));
+	for (i = 0; i < ARRAY_SIZE(psizes); i++) {
+		snprintf(name, sizeof(name), "pair-%zu", psizes[i]);
+		record(name, "kmalloc", BEST(pair(KMALLOC, psizes[i])), ITERS);
+		record(name, "pymalloc", BEST(pair(PYMALLOC, psizes[i])), ITERS);
 	}
-	split(kmalloc_fn, kfree_fn, &ta, &tf);
-	record("alloc-64", "kmalloc", ta);
-	record("free-64", "kmalloc", tf);
-	split(pym_alloc, pym_free, &ta, &tf);
-	record("alloc-64", "pymalloc", ta);
-	record("free-64", "pymalloc", tf);
-	record("size-64", "pymalloc", BEST(size_query()));
-	record("object-64", "kmalloc+kref", BEST(obj_kref()));
-	record("object-64", "pym_obj", BEST(obj_pym(&type_nocache)));
-	record("object-64", "pym_obj+freelist", BEST(obj_pym(&type_cache)));
-	migrate_enable();
+	record("pair-64", "kmem_cache", BEST(pair(CACHE, 64)), ITERS);
+	record("batch-lifo-64", "kmalloc", BEST(batch(KMALLOC, 64, false)), ITERS);
+	record("batch-lifo-64", "pymalloc", BEST(batch(PYMALLOC, 64, false)), ITERS);
+	record("batch-lifo-64", "kmem_cache", BEST(batch(CACHE, 64, false)), ITERS);
+	record("batch-fifo-64", "kmalloc", BEST(batch(KMALLOC, 64, true)), ITERS);
+	record("batch-fifo-64", "pymalloc", BEST(batch(PYMALLOC, 64, true)), ITERS);
+	record("batch-fifo-64", "kmem_cache", BEST(batch(CACHE, 64, true)), ITERS);
+
+	record("random-1-512", "kmalloc", random_sizes(KMALLOC, &peak), ITERS);
+	record_bytes("random-1-512-slab-bytes", "kmalloc", peak);
+	pym_heap_stats(NULL, &before);
+	record("random-1-512", "pymalloc", random_sizes(PYMALLOC, &peak), ITERS);
+	pym_heap_stats(NULL, &after);
+	record_bytes("random-1-512-arena-bytes", "pymalloc",
+		     after.arenas_highwater * PYM_ARENA_BYTES);
+
+	record("object-64", "kmalloc+kref", BEST(obj_kref()), ITERS);
+	record("object-64", "pym_obj", BEST(obj_pym(&type_nocache)), ITERS);
+	record("object-64", "pym_obj+freelist", BEST(obj_pym(&type_cache)), ITERS);
+}
+
+static void run_multi_cpu(void)
+{
+	unsigned int threads = 0;
+	char name[32];
+	u64 t;
+
+	if (num_online_cpus() < 2)
+		return;
+	record("producer-consumer-64", "kmalloc", producer_consumer(KMALLOC), ITERS);
+	record("producer-consumer-64", "pymalloc", producer_consumer(PYMALLOC), ITERS);
+	snprintf(name, sizeof(name), "larson-%ut", num_online_cpus());
+	t = larson(KMALLOC, &threads);
+	record(name, "kmalloc", t, ITERS / 4 * max(threads, 1U));
+	t = larson(PYMALLOC, &threads);
+	record(name, "pymalloc", t, ITERS / 4 * max(threads, 1U));
 }
 
 static int results_show(struct seq_file *m, void *v)
@@ -186,19 +396,39 @@ DEFINE_SHOW_ATTRIBUTE(results);
 
 static int __init pym_bench_init(void)
 {
-	int err = pym_type_register(&type_nocache);
+	int err;
 
-	if (err)
-		return err;
-	err = pym_type_register(&type_cache);
-	if (err) {
-		pym_type_unregister(&type_nocache);
-		return err;
+	vec = kvcalloc(max(BATCH, LIVE), sizeof(*vec), GFP_KERNEL);
+	sizes = kvcalloc(ITERS, sizeof(*sizes), GFP_KERNEL);
+	cache64 = kmem_cache_create("pym_bench64", 64, 0, 0, NULL);
+	if (!vec || !sizes || !cache64) {
+		err = -ENOMEM;
+		goto out;
 	}
-	run();
+	get_random_bytes(sizes, ITERS * sizeof(*sizes));
+	err = pym_type_register(&type_nocache);
+	if (err)
+		goto out;
+	err = pym_type_register(&type_cache);
+	if (err)
+		goto out_type;
+
+	migrate_disable();
+	run_single_cpu();
+	migrate_enable();
+	run_multi_cpu();
+
 	dir = debugfs_create_dir("pym_bench", NULL);
 	debugfs_create_file("results", 0400, dir, NULL, &results_fops);
 	return 0;
+
+out_type:
+	pym_type_unregister(&type_nocache);
+out:
+	kmem_cache_destroy(cache64);
+	kvfree(sizes);
+	kvfree(vec);
+	return err;
 }
 
 static void __exit pym_bench_exit(void)
@@ -206,6 +436,9 @@ static void __exit pym_bench_exit(void)
 	debugfs_remove(dir);
 	pym_type_unregister(&type_cache);
 	pym_type_unregister(&type_nocache);
+	kmem_cache_destroy(cache64);
+	kvfree(sizes);
+	kvfree(vec);
 }
 
 module_init(pym_bench_init);

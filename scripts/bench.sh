@@ -1,52 +1,45 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: in-kernel microbenchmarks on Debian's production 6.12 kernel
-# in QEMU, pymalloc against kmalloc in the same boot; once timed by the
-# emulated clock (wall ns/op), once under -icount shift=0,sleep=off, where
-# the guest clock counts instructions (deterministic). Results go to
-# build/bench/results.csv and the table is printed.
+# make bench: in-kernel microbenchmarks (bench/pym_bench.c) on Debian's
+# production 6.12 kernel in QEMU, pymalloc against kmalloc (and a dedicated
+# kmem_cache where the size is fixed) in the same boot, at -smp 1 and
+# -smp 4. Each configuration boots twice: once timed by the emulated clock
+# (wall ns/op; host noise moves it), once under -icount shift=0,sleep=off,
+# where the guest clock counts instructions (deterministic). Writes
+# build/bench/results.csv and, when gnuplot is there, build/bench/pairs.png.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out="$PYM_ROOT/build/bench"
 rm -rf "$out"
 mkdir -p "$out/src" "$out/modules"
-pym_need_packages build-essential qemu-system-x86 busybox-static cpio gzip
+pym_need_packages build-essential qemu-system-x86 busybox-static cpio gzip python3
+if ! dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null | grep -q 'ok installed'; then
+	pym_need_packages gnuplot-nox || log "bench: no gnuplot, no chart"
+fi
 read -r _ kdir img < <(bash "$PYM_ROOT/scripts/distro.sh" | grep '^debian-6.12 ')
 (cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests bench "$out/src/")
 make -C "$out/src" KDIR="$kdir" >"$out/build.log" 2>&1 ||
 	{ tail -n 30 "$out/build.log"; die "module build failed"; }
 find "$out/src" -name '*.ko' -exec cp {} "$out/modules/" \;
 bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" bench "$out/modules" /nonexistent
-for mode in wall icount; do
-	extra=""
-	[ $mode = icount ] && extra="-icount shift=0,sleep=off"
-	log "bench: $mode run (smp ${PYM_SMP:-1})"
-	PYM_SMP=${PYM_SMP:-1} PYM_QEMU_EXTRA="$extra" PYM_TIMEOUT=900 \
-		bash "$PYM_ROOT/scripts/qemu.sh" "$img" "$out/initramfs.cpio.gz" "$out/$mode" ||
-		die "$mode run failed, see $out/$mode/console.log"
-	sed -n '/^PYM-SUITE-BEGIN bench/,/^PYM-SUITE-END/p' "$out/$mode/results.log" |
-		sed '1d;$d' | tr -d '\r' >"$out/$mode.txt"
+for smp in ${PYM_BENCH_SMP:-1 4}; do
+	for mode in wall icount; do
+		extra=""
+		[ $mode = icount ] && extra="-icount shift=0,sleep=off"
+		log "bench: smp $smp, $mode"
+		PYM_SMP=$smp PYM_QEMU_EXTRA="$extra" PYM_TIMEOUT=1800 \
+			bash "$PYM_ROOT/scripts/qemu.sh" "$img" "$out/initramfs.cpio.gz" \
+			"$out/smp$smp-$mode" ||
+			die "smp $smp $mode run failed, see $out/smp$smp-$mode/console.log"
+		sed -n '/^PYM-SUITE-BEGIN bench/,/^PYM-SUITE-END/p' \
+			"$out/smp$smp-$mode/results.log" | sed '1d;$d' | tr -d '\r' \
+			>"$out/smp$smp-$mode.txt"
+	done
 done
-python3 - "$out" <<'PY'
-import sys
-out = sys.argv[1]
-def load(mode):
-    rows = {}
-    for line in open('%s/%s.txt' % (out, mode)):
-        if line.startswith('#') or not line.strip():
-            continue
-        w, a, v = line.split()
-        rows[(w, a)] = float(v)
-    return rows
-wall, ins = load('wall'), load('icount')
-print(open('%s/wall.txt' % out).readline().strip())
-print('%-20s %-18s %12s %14s' % ('workload', 'allocator', 'wall ns/op', 'instructions'))
-with open('%s/results.csv' % out, 'w') as csv:
-    csv.write('workload,allocator,wall_ns_per_op,instructions_per_op\n')
-    for (w, a), v in wall.items():
-        i = ins.get((w, a), float('nan'))
-        print('%-20s %-18s %12.1f %14.0f' % (w, a, v, i))
-        csv.write('%s,%s,%.2f,%.0f\n' % (w, a, v, i))
-PY
+python3 "$PYM_ROOT/scripts/bench_report.py" "$out" ${PYM_BENCH_SMP:-1 4}
+if command -v gnuplot >/dev/null; then
+	(cd "$PYM_ROOT" && gnuplot scripts/bench_pairs.gp) >/dev/null 2>&1 &&
+		log "bench: chart in $out/pairs.png" || log "bench: gnuplot failed"
+fi
