@@ -17,48 +17,13 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
+#include "arenamap.h"
 #include "compat.h"
 #include "internal.h"
 
-#define MAP_LEAF_BITS	10
-#define MAP_MID_BITS	10
-#define MAP_TOP_BITS	8
-#define MAP_BITS	(MAP_TOP_BITS + MAP_MID_BITS + MAP_LEAF_BITS)
-
-struct map_leaf {
-	struct pym_arena *arena[1 << MAP_LEAF_BITS];
-};
-
-struct map_mid {
-	struct map_leaf *leaf[1 << MAP_MID_BITS];
-};
-
-static struct map_mid *map_top[1 << MAP_TOP_BITS];
+struct pym_map_mid *pym_map_top[1 << PYM_MAP_TOP_BITS];
+EXPORT_SYMBOL_IF_KUNIT(pym_map_top);
 static DEFINE_SPINLOCK(map_lock);	/* writers */
-
-static inline unsigned long arena_number(const void *p)
-{
-	return ((unsigned long)p - PAGE_OFFSET) >> PYM_ARENA_SHIFT;
-}
-
-struct pym_arena *pym_arena_lookup(const void *p)
-{
-	unsigned long n = arena_number(p);
-	struct map_leaf *leaf;
-	struct map_mid *mid;
-
-	if (unlikely(n >> MAP_BITS))
-		return NULL;
-	mid = READ_ONCE(map_top[n >> (MAP_MID_BITS + MAP_LEAF_BITS)]);
-	if (unlikely(!mid))
-		return NULL;
-	leaf = READ_ONCE(mid->leaf[(n >> MAP_LEAF_BITS) &
-				   ((1 << MAP_MID_BITS) - 1)]);
-	if (unlikely(!leaf))
-		return NULL;
-	return READ_ONCE(leaf->arena[n & ((1 << MAP_LEAF_BITS) - 1)]);
-}
-EXPORT_SYMBOL_IF_KUNIT(pym_arena_lookup);
 
 /*
  * Map the arena at base to a. Nodes are allocated with gfp before the lock
@@ -66,16 +31,16 @@ EXPORT_SYMBOL_IF_KUNIT(pym_arena_lookup);
  */
 int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
 {
-	unsigned long n = arena_number(base), flags;
-	struct map_mid *mid, *new_mid = NULL;
-	struct map_leaf *leaf, *new_leaf = NULL;
+	unsigned long n = pym_arena_number(base), flags;
+	struct pym_map_mid *mid, *new_mid = NULL;
+	struct pym_map_leaf *leaf, *new_leaf = NULL;
 	unsigned int t, m;
 
-	if (n >> MAP_BITS)
+	if (n >> PYM_MAP_BITS)
 		return -ERANGE;
-	t = n >> (MAP_MID_BITS + MAP_LEAF_BITS);
-	m = (n >> MAP_LEAF_BITS) & ((1 << MAP_MID_BITS) - 1);
-	mid = READ_ONCE(map_top[t]);
+	t = n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS);
+	m = (n >> PYM_MAP_LEAF_BITS) & PYM_MAP_MID_MASK;
+	mid = READ_ONCE(pym_map_top[t]);
 	if (!mid)
 		new_mid = kzalloc(sizeof(*new_mid), gfp);
 	leaf = mid ? READ_ONCE(mid->leaf[m]) : NULL;
@@ -93,11 +58,11 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
 	 * points to initialised (zeroed nodes, a set-up descriptor).
 	 */
 	spin_lock_irqsave(&map_lock, flags);
-	mid = map_top[t];
+	mid = pym_map_top[t];
 	if (!mid) {
 		mid = new_mid;
 		new_mid = NULL;
-		smp_store_release(&map_top[t], mid); /* see above */
+		smp_store_release(&pym_map_top[t], mid); /* see above */
 	}
 	leaf = mid->leaf[m];
 	if (!leaf) {
@@ -105,7 +70,7 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
 		new_leaf = NULL;
 		smp_store_release(&mid->leaf[m], leaf); /* see above */
 	}
-	smp_store_release(&leaf->arena[n & ((1 << MAP_LEAF_BITS) - 1)], a); /* see above */
+	smp_store_release(&leaf->arena[n & PYM_MAP_LEAF_MASK], a); /* see above */
 	spin_unlock_irqrestore(&map_lock, flags);
 	kfree(new_mid);
 	kfree(new_leaf);
@@ -114,14 +79,14 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
 
 void pym_arena_unmap(void *base)
 {
-	unsigned long n = arena_number(base), flags;
-	struct map_leaf *leaf;
-	struct map_mid *mid;
+	unsigned long n = pym_arena_number(base), flags;
+	struct pym_map_leaf *leaf;
+	struct pym_map_mid *mid;
 
 	spin_lock_irqsave(&map_lock, flags);
-	mid = map_top[n >> (MAP_MID_BITS + MAP_LEAF_BITS)];
-	leaf = mid->leaf[(n >> MAP_LEAF_BITS) & ((1 << MAP_MID_BITS) - 1)];
-	WRITE_ONCE(leaf->arena[n & ((1 << MAP_LEAF_BITS) - 1)], NULL);
+	mid = pym_map_top[n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS)];
+	leaf = mid->leaf[(n >> PYM_MAP_LEAF_BITS) & PYM_MAP_MID_MASK];
+	WRITE_ONCE(leaf->arena[n & PYM_MAP_LEAF_MASK], NULL);
 	spin_unlock_irqrestore(&map_lock, flags);
 }
 
@@ -129,12 +94,12 @@ void pym_arena_map_exit(void)
 {
 	unsigned int t, m;
 
-	for (t = 0; t < ARRAY_SIZE(map_top); t++) {
-		if (!map_top[t])
+	for (t = 0; t < ARRAY_SIZE(pym_map_top); t++) {
+		if (!pym_map_top[t])
 			continue;
-		for (m = 0; m < ARRAY_SIZE(map_top[t]->leaf); m++)
-			kfree(map_top[t]->leaf[m]);
-		kfree(map_top[t]);
-		map_top[t] = NULL;
+		for (m = 0; m < ARRAY_SIZE(pym_map_top[t]->leaf); m++)
+			kfree(pym_map_top[t]->leaf[m]);
+		kfree(pym_map_top[t]);
+		pym_map_top[t] = NULL;
 	}
 }

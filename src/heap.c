@@ -265,30 +265,28 @@ static void heap_drained(struct pym_heap *heap)
  * for a block the caller really owns, its pool's class, its bit and the
  * fact that the pool is in use cannot change under us.
  */
-static enum pym_block_status free_cached(struct pym_heap *heap,
-					 struct pym_pcpu __percpu *pcpu,
-					 struct pym_arena *a, void *p,
-					 struct pym_arena **release)
+static __always_inline enum pym_block_status
+free_cached(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+	    struct pym_arena *a, void *p, struct pym_arena **release)
 {
 	struct pym_pool *pool = pym_pool_of(a, p);
 	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
 	enum pym_block_status st = pym_block_check(pool, off);
-	unsigned long flags;
 	unsigned int cls;
 
 	if (likely(st == PYM_BLOCK_OK) && unlikely(pym_mag_cached(p)))
 		st = PYM_BLOCK_NOT_ALLOCATED;
 	if (unlikely(st != PYM_BLOCK_OK)) {
-		spin_lock_irqsave(&heap->lock, flags);
+		spin_lock(&heap->lock);
 		heap->core.cnt.invalid_frees++;
-		spin_unlock_irqrestore(&heap->lock, flags);
+		spin_unlock(&heap->lock);
 		return st;
 	}
 	cls = READ_ONCE(pool->cls);
 	kmemleak_free(p);
 	if (want_init_on_free())
 		memset(p, 0, pym_class_size(cls));
-	pym_mag_free(heap, pcpu, cls, p, release);
+	pym_mag_push(heap, pcpu, cls, p, release);
 	return PYM_BLOCK_OK;
 }
 
@@ -302,11 +300,12 @@ static void do_free(const void *p, unsigned long caller)
 	unsigned long flags;
 	bool drained = false;
 
-	rcu_read_lock();
+	/* Interrupts off: the magazine is ours, and RCU readers we are. */
+	local_irq_save(flags);
 	a = pym_arena_lookup(p);
 	core = a ? READ_ONCE(a->core) : NULL;
 	if (unlikely(!core)) {
-		rcu_read_unlock();
+		local_irq_restore(flags);
 		if (is_kmalloc_object(p))
 			kfree(p);
 		else
@@ -317,9 +316,15 @@ static void do_free(const void *p, unsigned long caller)
 	pcpu = READ_ONCE(heap->pcpu);
 	if (likely(pcpu)) {
 		st = free_cached(heap, pcpu, a, (void *)p, &release);
-		goto out;
+		if (unlikely(st != PYM_BLOCK_OK))
+			report(heap, st == PYM_BLOCK_INTERIOR ?
+			       PYM_BAD_INTERIOR : PYM_BAD_DOUBLE_FREE, p, caller);
+		local_irq_restore(flags);
+		if (unlikely(release))
+			pym_release_arenas(release);
+		return;
 	}
-	spin_lock_irqsave(&heap->lock, flags);
+	spin_lock(&heap->lock);
 	if (unlikely(a->core != core)) {
 		/* The arena was released while we looked: p is not allocated. */
 		st = PYM_BLOCK_NOT_ALLOCATED;
@@ -334,12 +339,11 @@ static void do_free(const void *p, unsigned long caller)
 				   &release);
 		drained = heap->dead && !core->cnt.arenas_current;
 	}
-	spin_unlock_irqrestore(&heap->lock, flags);
-out:
+	spin_unlock(&heap->lock);
 	if (unlikely(st != PYM_BLOCK_OK))
 		report(heap, st == PYM_BLOCK_INTERIOR ? PYM_BAD_INTERIOR :
 			     PYM_BAD_DOUBLE_FREE, p, caller);
-	rcu_read_unlock();
+	local_irq_restore(flags);
 	pym_release_arenas(release);
 	if (unlikely(drained))
 		heap_drained(heap);
@@ -602,11 +606,18 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 	if (!heap)
 		return NULL;
 	if (!(flags & PYM_HEAP_NOCACHE)) {
+		unsigned int c;
+		int cpu;
+
 		heap->pcpu = alloc_percpu(struct pym_pcpu);
 		if (!heap->pcpu) {
 			kfree(heap);
 			return NULL;
 		}
+		for_each_possible_cpu(cpu)
+			for (c = 0; c < PYM_NR_CLASSES; c++)
+				per_cpu_ptr(heap->pcpu, cpu)->mags[c].cap =
+					pym_mag_cap(c);
 	}
 	spin_lock_init(&heap->lock);
 	pym_core_init(&heap->core, pym_keep_empty_arenas);

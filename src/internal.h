@@ -13,8 +13,10 @@
 #include <pymalloc.h>
 #include <pymalloc_object.h>
 
+#include "arenamap.h"
 #include "core.h"
 #include "objcache.h"
+#include "pcpu.h"
 
 #define PYM_HEAP_NAME_MAX	32
 
@@ -25,18 +27,6 @@ enum pym_bad {
 	PYM_BAD_FOREIGN,
 	PYM_BAD_SIZE,
 	PYM_BAD_NR,
-};
-
-#define PYM_MAG_MAX		32
-
-/* A CPU's stack of free blocks of one class of one heap (pcpu.c). */
-struct pym_mag {
-	unsigned int n;
-	void *blocks[PYM_MAG_MAX];
-};
-
-struct pym_pcpu {
-	struct pym_mag mags[PYM_NR_CLASSES];
 };
 
 struct pym_heap {
@@ -64,7 +54,6 @@ void pym_heaps_exit(void);
 unsigned long pym_heaps_trim(void);
 unsigned long pym_heaps_reclaimable(void);
 struct pym_heap *pym_heap_of(const void *p);
-struct pym_arena *pym_arena_lookup(const void *p);
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
 
 void pym_release_arenas(struct pym_arena *a);
@@ -72,12 +61,6 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp);
 void pym_arena_unmap(void *base);
 void pym_arena_map_exit(void);
 
-unsigned int pym_mag_cap(unsigned int cls);
-bool pym_mag_cached(const void *p);
-void *pym_mag_alloc(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
-		    unsigned int cls);
-void pym_mag_free(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
-		  unsigned int cls, void *p, struct pym_arena **release);
 void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		   bool offline);
 void pym_mag_count(struct pym_heap *heap, u64 *cached);

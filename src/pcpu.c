@@ -31,7 +31,7 @@
 #include "compat.h"
 #include "internal.h"
 
-static unsigned long pym_mag_secret __read_mostly;
+unsigned long pym_mag_secret __read_mostly;
 static enum cpuhp_state pym_cpuhp_state;
 
 unsigned int pym_mag_cap(unsigned int cls)
@@ -40,41 +40,15 @@ unsigned int pym_mag_cap(unsigned int cls)
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_mag_cap);
 
-static inline unsigned long marker(const void *p)
+/* The magazine is empty: take a batch from the core. Interrupts are off. */
+void *pym_mag_refill(struct pym_heap *heap, struct pym_mag *mag,
+		     unsigned int cls)
 {
-	return (unsigned long)p ^ pym_mag_secret;
-}
-
-bool pym_mag_cached(const void *p)
-{
-	return *(const unsigned long *)p == marker(p);
-}
-
-void *pym_mag_alloc(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
-		    unsigned int cls)
-{
-	struct pym_mag *mag;
-	unsigned long flags;
-	void *p = NULL;
-
-	local_irq_save(flags);
-	mag = &this_cpu_ptr(pcpu)->mags[cls];
-	if (likely(mag->n)) {
-		p = mag->blocks[--mag->n];
-	} else {
-		unsigned int want = pym_mag_cap(cls) / 2 + 1;
-
-		spin_lock(&heap->lock);
-		mag->n = pym_core_alloc_bulk(&heap->core, cls, want,
-					     mag->blocks);
-		spin_unlock(&heap->lock);
-		if (mag->n)
-			p = mag->blocks[--mag->n];
-	}
-	local_irq_restore(flags);
-	if (p)
-		*(unsigned long *)p = 0;
-	return p;
+	spin_lock(&heap->lock);
+	mag->n = pym_core_alloc_bulk(&heap->core, cls, mag->cap / 2 + 1,
+				     mag->blocks);
+	spin_unlock(&heap->lock);
+	return mag->n ? mag->blocks[--mag->n] : NULL;
 }
 
 /* Give blocks[0..n) back to the core; interrupts are off. */
@@ -93,28 +67,18 @@ static void mag_flush(struct pym_heap *heap, void **blocks, unsigned int n,
 }
 
 /*
- * Cache p, which the caller checked is an allocated block of heap and not
- * cached already; the caller holds rcu_read_lock().
+ * The magazine is full: its older half goes back to the core, the newer
+ * blocks are cache-hot. Interrupts are off.
  */
-void pym_mag_free(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
-		  unsigned int cls, void *p, struct pym_arena **release)
+void pym_mag_overflow(struct pym_heap *heap, struct pym_mag *mag,
+		      struct pym_arena **release)
 {
-	unsigned int cap = pym_mag_cap(cls), half = cap / 2;
-	struct pym_mag *mag;
-	unsigned long flags;
+	unsigned int half = mag->cap / 2;
 
-	*(unsigned long *)p = marker(p);
-	local_irq_save(flags);
-	mag = &this_cpu_ptr(pcpu)->mags[cls];
-	if (unlikely(mag->n == cap)) {
-		/* The older half goes: the newer blocks are cache-hot. */
-		mag_flush(heap, mag->blocks, half, release);
-		memmove(mag->blocks, mag->blocks + half,
-			(cap - half) * sizeof(void *));
-		mag->n = cap - half;
-	}
-	mag->blocks[mag->n++] = p;
-	local_irq_restore(flags);
+	mag_flush(heap, mag->blocks, half, release);
+	memmove(mag->blocks, mag->blocks + half,
+		(mag->n - half) * sizeof(void *));
+	mag->n -= half;
 }
 
 static void drain_cpu(struct pym_heap *heap, struct pym_pcpu *pc,
