@@ -8,6 +8,8 @@
 # (wall ns/op; host noise moves it), once under -icount shift=0,sleep=off,
 # where the guest clock counts instructions (deterministic). Writes
 # build/bench/results.csv and, when gnuplot is there, build/bench/pairs.png.
+# Then the same workloads in user space (tools/testing/core/ubench.sh):
+# pymalloc's core against glibc, jemalloc, mimalloc, tcmalloc and CPython.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -43,3 +45,8 @@ if command -v gnuplot >/dev/null; then
 	(cd "$PYM_ROOT" && gnuplot scripts/bench_pairs.gp) >/dev/null 2>&1 &&
 		log "bench: chart in $out/pairs.png" || log "bench: gnuplot failed"
 fi
+
+echo
+echo "== user space: the core (no per-CPU layer yet) against user-space allocators"
+pym_need_packages valgrind libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libpython3.11
+make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/user" ubench | tee "$out/user.txt"
