@@ -59,7 +59,7 @@ static noinline void pair(enum alloc a, size_t size, unsigned long n)
 	for (i = 0; i < n; i++) {
 		void *p = u_alloc(a, size);
 
-		*(volatile char *)p = 1;
+		WRITE_ONCE(*(char *)p, 1);
 		u_free(a, p);
 	}
 }
