@@ -742,16 +742,26 @@ void pym_heap_destroy(struct pym_heap *heap)
 }
 EXPORT_SYMBOL_GPL(pym_heap_destroy);
 
+/*
+ * Kept empty arenas, in pages, and blocks cached in the CPUs' magazines:
+ * those pin arenas that draining them may give back.
+ */
 unsigned long pym_heaps_reclaimable(void)
 {
-	unsigned long pages = 0;
+	u64 cached[PYM_NR_CLASSES];
+	unsigned long n = 0;
 	struct pym_heap *heap;
+	unsigned int c;
 
 	spin_lock(&pym_heaps_lock);
-	list_for_each_entry(heap, &pym_heaps, node)
-		pages += READ_ONCE(heap->core.nkept) << PYM_ARENA_ORDER;
+	list_for_each_entry(heap, &pym_heaps, node) {
+		n += READ_ONCE(heap->core.nkept) << PYM_ARENA_ORDER;
+		pym_mag_count(heap, cached);
+		for (c = 0; c < PYM_NR_CLASSES; c++)
+			n += cached[c];
+	}
 	spin_unlock(&pym_heaps_lock);
-	return pages;
+	return n;
 }
 
 unsigned long pym_heaps_trim(void)

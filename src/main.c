@@ -15,9 +15,10 @@ MODULE_PARM_DESC(keep_empty_arenas,
 static struct shrinker *pym_shrinker;
 
 /*
- * Reclaimable: dead objects cached on the types' free lists, and the kept
- * empty arenas (counted in pages). Everything else holds live blocks.
- * Draining the free lists first can empty more arenas for the trim.
+ * Reclaimable: dead objects cached on the types' free lists, blocks cached
+ * in the CPUs' magazines, and the kept empty arenas (counted in pages).
+ * Everything else holds live blocks. Draining the caches first can empty
+ * more arenas for the trim.
  */
 static unsigned long pym_shrink_count(struct shrinker *s,
 				      struct shrink_control *sc)
