@@ -336,6 +336,38 @@ static u64 larson(enum allocator allocator, unsigned int *threads)
 	return t;
 }
 
+/*
+ * Cost must not grow with the number of arenas: time the 64-byte pair
+ * again with 1 GiB of 256-byte blocks live (4096 arenas for pymalloc).
+ */
+#define FILL_BLOCKS	((1UL << 30) / 256)
+
+static void with_1gib_live(enum allocator a, const char *name)
+{
+	void **fill = kvmalloc_array(FILL_BLOCKS, sizeof(void *), GFP_KERNEL);
+	struct pym_stats st;
+	unsigned long i, n;
+
+	if (!fill)
+		return;
+	for (n = 0; n < FILL_BLOCKS; n++) {
+		fill[n] = b_alloc(a, 256);
+		if (!fill[n])
+			break;
+		if ((n & 4095) == 0)
+			cond_resched();
+	}
+	if (n == FILL_BLOCKS) {
+		record("pair-64-1GiB-live", name, BEST(pair(a, 64)), ITERS);
+		if (a == PYMALLOC && !pym_heap_stats(NULL, &st))
+			record_bytes("arenas-with-1GiB-live", name,
+				     st.arenas_current);
+	}
+	for (i = 0; i < n; i++)
+		b_free(a, fill[i]);
+	kvfree(fill);
+}
+
 static void run_single_cpu(void)
 {
 	static const size_t psizes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512 };
@@ -364,6 +396,9 @@ static void run_single_cpu(void)
 	pym_heap_stats(NULL, &after);
 	record_bytes("random-1-512-arena-bytes", "pymalloc",
 		     after.arenas_highwater * PYM_ARENA_BYTES);
+
+	with_1gib_live(KMALLOC, "kmalloc");
+	with_1gib_live(PYMALLOC, "pymalloc");
 
 	record("object-64", "kmalloc+kref", BEST(obj_kref()), ITERS);
 	record("object-64", "pym_obj", BEST(obj_pym(&type_nocache)), ITERS);

@@ -31,7 +31,7 @@ for smp in ${PYM_BENCH_SMP:-1 4}; do
 		extra=""
 		[ $mode = icount ] && extra="-icount shift=0,sleep=off"
 		log "bench: smp $smp, $mode"
-		PYM_SMP=$smp PYM_QEMU_EXTRA="$extra" PYM_TIMEOUT=1800 \
+		PYM_SMP=$smp PYM_MEM=4G PYM_QEMU_EXTRA="$extra" PYM_TIMEOUT=1800 \
 			bash "$PYM_ROOT/scripts/qemu.sh" "$img" "$out/initramfs.cpio.gz" \
 			"$out/smp$smp-$mode" ||
 			die "smp $smp $mode run failed, see $out/smp$smp-$mode/console.log"
