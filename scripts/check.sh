@@ -87,6 +87,11 @@ run_host_suite() { # name command...
 	sed -i "/^$name\tkernel-log\t/d" "$tsv"
 }
 
+# The debug guest has two NUMA nodes, one socket of two CPUs and 1 GiB
+# each (a node spanning part of a socket makes the kernel warn at boot).
+DEBUG_NUMA="-object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G \
+-numa node,nodeid=0,cpus=0-1,memdev=m0 -numa node,nodeid=1,cpus=2-3,memdev=m1"
+
 run_guest() { # name kernel moddir suites expect [cmdline]
 	local name=$1 kernel=$2 mods=$3 suites=$4 expect=$5 cmdline=${6:-} rc
 	scripts_dir="$PYM_ROOT/scripts"
@@ -136,7 +141,9 @@ if want debug && [ -n "${KDIR:-}" ]; then
 	if mods=$(build_modules debug "$KDIR"); then
 		cmd=""
 		[ -n "$FILTER" ] && cmd="kunit.filter_glob=$FILTER"
-		run_guest debug "$KERNEL" "$mods" "kunit kselftest" "kunit kselftest" "$cmd"
+		PYM_SMP=4,sockets=2,cores=2,threads=1 PYM_QEMU_EXTRA="$DEBUG_NUMA" \
+			run_guest debug "$KERNEL" "$mods" \
+			"kunit kselftest" "kunit kselftest" "$cmd"
 		# The zeroing policies only show when the kernel turns them on.
 		if [ -z "$FILTER" ]; then
 			stage=debug-init

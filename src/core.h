@@ -292,6 +292,8 @@ struct pym_out {
 	__printf(2, 3) void (*print)(struct pym_out *out, const char *fmt, ...);
 };
 
+#define PYM_STATS_NODES		16
+
 struct pym_class_stats {
 	u64 pools;		/* pools holding blocks of this class */
 	u64 blocks;		/* blocks allocated */
@@ -309,6 +311,7 @@ struct pym_core_stats {
 	u64 bytes_available;
 	u64 bytes_quantization;	/* pool tails too small for a block */
 	u64 blocks_cached;	/* free blocks held by a front end */
+	u64 node_arenas[PYM_STATS_NODES];	/* last one: that node and up */
 	struct pym_class_stats cls[PYM_NR_CLASSES];
 };
 

@@ -18,6 +18,8 @@ void pym_core_collect(const struct pym_core *core, struct pym_core_stats *st)
 	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next) {
 		const struct pym_arena *a = container_of(l, struct pym_arena, all);
 
+		st->node_arenas[a->nid < 0 ? 0 : a->nid < PYM_STATS_NODES ?
+				a->nid : PYM_STATS_NODES - 1]++;
 		for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 			const struct pym_pool *pool = &a->pools[i];
 			struct pym_class_stats *cs = &st->cls[pool->cls];
@@ -108,6 +110,13 @@ void pym_core_print_stats(const struct pym_core_stats *st, struct pym_out *out)
 	print_one(out, "# pool initialisations", st->cnt.pool_inits);
 	print_one(out, "# allocation failures", st->cnt.alloc_failures);
 	print_one(out, "# invalid frees refused", st->cnt.invalid_frees);
+	for (c = 0; c < PYM_STATS_NODES; c++) {
+		if (!st->node_arenas[c])
+			continue;
+		snprintf(label, sizeof(label), "# arenas on node %u%s", c,
+			 c == PYM_STATS_NODES - 1 ? "+" : "");
+		print_one(out, label, st->node_arenas[c]);
+	}
 }
 
 void pym_core_print_classes(const struct pym_core_stats *st,

@@ -234,6 +234,56 @@ static void offline_cpu_gives_blocks_back(struct kunit *test)
 	pym_heap_destroy(x.heap);
 }
 
+struct node_probe {
+	struct pym_heap *heap;
+	int nid;
+	struct completion done;
+};
+
+static int node_probe_fn(void *arg)
+{
+	struct node_probe *np = arg;
+	void *p = pym_heap_alloc(np->heap, 64, GFP_KERNEL);
+
+	np->nid = NUMA_NO_NODE;
+	if (p) {
+		rcu_read_lock();
+		np->nid = pym_arena_lookup(p)->nid;
+		rcu_read_unlock();
+		pym_free(p);
+	}
+	complete(&np->done);
+	return 0;
+}
+
+static void arenas_come_from_the_local_node(struct kunit *test)
+{
+	unsigned int cpu, nodes = 0;
+	int nid;
+
+	for_each_node_with_cpus(nid) {
+		struct node_probe np = { .heap = mag_heap(test) };
+		struct task_struct *t;
+
+		cpu = cpumask_first_and(cpumask_of_node(nid), cpu_online_mask);
+		if (cpu >= nr_cpu_ids) {
+			pym_heap_destroy(np.heap);
+			continue;
+		}
+		init_completion(&np.done);
+		t = kthread_create_on_cpu(node_probe_fn, &np, cpu, "pym_node/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+		wake_up_process(t);
+		wait_for_completion(&np.done);
+		/* A fresh heap: the block's arena was fetched for this CPU. */
+		KUNIT_EXPECT_EQ_MSG(test, np.nid, nid, "cpu %u", cpu);
+		pym_heap_destroy(np.heap);
+		nodes++;
+	}
+	if (nodes < 2)
+		kunit_skip(test, "one NUMA node only (check runs the debug guest with two)");
+}
+
 static struct kunit_case pymalloc_pcpu_cases[] = {
 	KUNIT_CASE(pair_stays_on_the_cpu),
 	KUNIT_CASE(caches_are_bounded),
@@ -241,6 +291,7 @@ static struct kunit_case pymalloc_pcpu_cases[] = {
 	KUNIT_CASE(freed_on_another_cpu),
 	KUNIT_CASE(pressure_drains_caches),
 	KUNIT_CASE(offline_cpu_gives_blocks_back),
+	KUNIT_CASE(arenas_come_from_the_local_node),
 	{}
 };
 
