@@ -422,6 +422,160 @@ static void run_multi_cpu(void)
 	record(name, "pymalloc", t, ITERS / 4 * max(threads, 1U));
 }
 
+/*
+ * Trace replay. The guest writes a kmalloc trace to debugfs pym_bench/trace
+ * as "a ID SIZE" / "f ID" lines (IDs dense, reused once freed), then "run"
+ * to pym_bench/replay. Each allocator replays it; the figures are ns per
+ * event and the memory held at the peak: slab growth for kmalloc (its
+ * slab pages, not just bytes_alloc), arenas plus slab growth for pymalloc
+ * (its descriptors and the requests above 512 bytes live in slabs).
+ */
+struct trace_event {
+	u32 id;
+	u16 size;		/* 0: a free */
+};
+
+#define MAX_EVENTS	BIT(18)
+
+static struct trace_event *events;
+static unsigned long nevents;
+static u32 maxid;
+static char carry[64];
+static size_t carry_len;
+static DEFINE_MUTEX(trace_lock);
+
+static int trace_add_line(const char *line)
+{
+	unsigned int id, size;
+
+	if (!events) {
+		events = kvcalloc(MAX_EVENTS, sizeof(*events), GFP_KERNEL);
+		if (!events)
+			return -ENOMEM;
+	}
+	if (nevents == MAX_EVENTS)
+		return -E2BIG;
+	if (sscanf(line, "a %u %u", &id, &size) == 2 && size && size < 65536)
+		events[nevents++] = (struct trace_event){ id, size };
+	else if (sscanf(line, "f %u", &id) == 1)
+		events[nevents++] = (struct trace_event){ id, 0 };
+	else
+		return 0;
+	maxid = max(maxid, id);
+	return 0;
+}
+
+static ssize_t trace_write(struct file *file, const char __user *ubuf,
+			   size_t len, loff_t *ppos)
+{
+	size_t i, done;
+	char buf[256];
+	int err = 0;
+
+	mutex_lock(&trace_lock);
+	for (done = 0; done < len && !err; done += i) {
+		size_t n = min(len - done, sizeof(buf));
+
+		if (copy_from_user(buf, ubuf + done, n)) {
+			err = -EFAULT;
+			break;
+		}
+		for (i = 0; i < n && !err; i++) {
+			if (buf[i] != '\n') {
+				if (carry_len < sizeof(carry) - 1)
+					carry[carry_len++] = buf[i];
+				continue;
+			}
+			carry[carry_len] = '\0';
+			err = trace_add_line(carry);
+			carry_len = 0;
+		}
+	}
+	mutex_unlock(&trace_lock);
+	return err ? err : len;
+}
+
+static const struct file_operations trace_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = trace_write,
+	.llseek = noop_llseek,
+};
+
+/* Replay once; with peak set, sample the memory held every 64 events. */
+static u64 replay(enum allocator a, struct pym_heap *heap, u64 *peak)
+{
+	void **live = kvcalloc(maxid + 1, sizeof(void *), GFP_KERNEL);
+	u64 t, base = slab_bytes(), held;
+	struct pym_stats st;
+	unsigned long i;
+
+	if (!live)
+		return 0;
+	t = ktime_get_ns();
+	for (i = 0; i < nevents; i++) {
+		struct trace_event *e = &events[i];
+
+		if (e->size) {
+			if (live[e->id])
+				b_free(a, live[e->id]);
+			live[e->id] = a == PYMALLOC ?
+				      pym_heap_alloc(heap, e->size, GFP_KERNEL) :
+				      kmalloc(e->size, GFP_KERNEL);
+		} else if (live[e->id]) {
+			b_free(a, live[e->id]);
+			live[e->id] = NULL;
+		}
+		if (peak && (i & 63) == 0) {
+			held = slab_bytes() - min(base, slab_bytes());
+			if (a == PYMALLOC && !pym_heap_stats(heap, &st))
+				held += st.arenas_current * PYM_ARENA_BYTES;
+			*peak = max(*peak, held);
+		}
+	}
+	t = ktime_get_ns() - t;
+	for (i = 0; i <= maxid; i++)
+		if (live[i])
+			b_free(a, live[i]);
+	kvfree(live);
+	return t;
+}
+
+static ssize_t replay_write(struct file *file, const char __user *ubuf,
+			    size_t len, loff_t *ppos)
+{
+	struct pym_heap *heap;
+	u64 tk, tp, pk, pp;
+
+	mutex_lock(&trace_lock);
+	heap = pym_heap_create("bench-trace", 0);
+	if (IS_ERR(heap) || !nevents) {
+		mutex_unlock(&trace_lock);
+		return IS_ERR(heap) ? PTR_ERR(heap) : -ENODATA;
+	}
+	pk = 0;
+	pp = 0;
+	replay(KMALLOC, NULL, &pk);
+	replay(PYMALLOC, heap, &pp);
+	/* Timed apart: the sampling above walks the heap's arenas. */
+	tk = BEST(replay(KMALLOC, NULL, NULL));
+	tp = BEST(replay(PYMALLOC, heap, NULL));
+	pym_heap_destroy(heap);
+	record("trace-replay", "kmalloc", tk, nevents);
+	record("trace-replay", "pymalloc", tp, nevents);
+	record_bytes("trace-replay-peak-bytes", "kmalloc", pk);
+	record_bytes("trace-replay-peak-bytes", "pymalloc", pp);
+	mutex_unlock(&trace_lock);
+	return len;
+}
+
+static const struct file_operations replay_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = replay_write,
+	.llseek = noop_llseek,
+};
+
 static int results_show(struct seq_file *m, void *v)
 {
 	seq_write(m, results, results_len);
@@ -455,6 +609,8 @@ static int __init pym_bench_init(void)
 
 	dir = debugfs_create_dir("pym_bench", NULL);
 	debugfs_create_file("results", 0400, dir, NULL, &results_fops);
+	debugfs_create_file("trace", 0200, dir, NULL, &trace_fops);
+	debugfs_create_file("replay", 0200, dir, NULL, &replay_fops);
 	return 0;
 
 out_type:
@@ -474,6 +630,7 @@ static void __exit pym_bench_exit(void)
 	kmem_cache_destroy(cache64);
 	kvfree(sizes);
 	kvfree(vec);
+	kvfree(events);
 }
 
 module_init(pym_bench_init);

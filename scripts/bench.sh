@@ -25,7 +25,9 @@ read -r _ kdir img < <(bash "$PYM_ROOT/scripts/distro.sh" | grep '^debian-6.12 '
 make -C "$out/src" KDIR="$kdir" >"$out/build.log" 2>&1 ||
 	{ tail -n 30 "$out/build.log"; die "module build failed"; }
 find "$out/src" -name '*.ko' -exec cp {} "$out/modules/" \;
-bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" bench "$out/modules" /nonexistent
+mkdir -p "$out/bin"
+xz -dc "$PYM_ROOT/tools/testing/core/data/debian-6.12-boot.kmalloc.xz" >"$out/bin/kmalloc-trace.txt"
+bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" bench "$out/modules" "$out/bin"
 for smp in ${PYM_BENCH_SMP:-1 4}; do
 	for mode in wall icount; do
 		extra=""
