@@ -143,7 +143,7 @@ static void *heap_alloc_small(struct pym_heap *heap, size_t size, gfp_t gfp)
 		struct pym_pcpu __percpu *pcpu = heap->pcpu;
 
 		if (likely(pcpu)) {
-			p = pym_mag_alloc(heap, pcpu, cls);
+			p = pym_pcpu_alloc(heap, pcpu, cls);
 		} else {
 			spin_lock_irqsave(&heap->lock, flags);
 			p = pym_core_alloc(&heap->core, cls);
@@ -274,7 +274,7 @@ free_cached(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 	enum pym_block_status st = pym_block_check(pool, off);
 	unsigned int cls;
 
-	if (likely(st == PYM_BLOCK_OK) && unlikely(pym_mag_cached(p)))
+	if (likely(st == PYM_BLOCK_OK) && unlikely(pym_mag_cached(p, pym_mag_secret)))
 		st = PYM_BLOCK_NOT_ALLOCATED;
 	if (unlikely(st != PYM_BLOCK_OK)) {
 		spin_lock(&heap->lock);
@@ -286,7 +286,7 @@ free_cached(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 	kmemleak_free(p);
 	if (want_init_on_free())
 		memset(p, 0, pym_class_size(cls));
-	pym_mag_push(heap, pcpu, cls, p, release);
+	pym_pcpu_push(heap, pcpu, cls, p, release);
 	return PYM_BLOCK_OK;
 }
 
@@ -393,7 +393,8 @@ static size_t block_size(const void *p, unsigned long caller,
 			size = pym_core_block_size(a, p, &st);
 		spin_unlock_irqrestore(&heap->lock, flags);
 		/* Cached in a magazine: free, whatever the core thinks. */
-		if (size && READ_ONCE(heap->pcpu) && pym_mag_cached(p)) {
+		if (size && READ_ONCE(heap->pcpu) &&
+		    pym_mag_cached(p, pym_mag_secret)) {
 			size = 0;
 			st = PYM_BLOCK_NOT_ALLOCATED;
 		}

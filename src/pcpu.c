@@ -10,12 +10,10 @@
  * the allocating one simply goes into the freeing CPU's magazine, so
  * cross-CPU frees do not serialise either.
  *
- * The core sees cached blocks as allocated. The always-on checks still see
- * them free: a cached block carries a marker in its first word, its own
- * address mixed with a per-boot secret, and a free that finds the marker is
- * refused as a double free. The marker is cleared before the block is
- * handed out, so the secret never reaches a caller. Statistics subtract
- * the cached blocks from "in use" and count them as available.
+ * The magazine itself, and the marker that keeps cached blocks known free
+ * to the always-on checks, are portable (magazine.h); here they are per
+ * CPU, with a per-boot random secret. Statistics subtract the cached
+ * blocks from "in use" and count them as available.
  *
  * What a CPU caches is bounded (pym_mag_cap(): at most 2 KiB per class, 32
  * blocks) and goes back to the core when the heap is destroyed, under
@@ -34,51 +32,37 @@
 unsigned long pym_mag_secret __read_mostly;
 static enum cpuhp_state pym_cpuhp_state;
 
-unsigned int pym_mag_cap(unsigned int cls)
-{
-	return clamp(2048U / pym_class_size(cls), 4U, (unsigned int)PYM_MAG_MAX);
-}
-EXPORT_SYMBOL_IF_KUNIT(pym_mag_cap);
-
 /* The magazine is empty: take a batch from the core. Interrupts are off. */
-void *pym_mag_refill(struct pym_heap *heap, struct pym_mag *mag,
-		     unsigned int cls)
+void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
+		      unsigned int cls)
 {
-	spin_lock(&heap->lock);
-	mag->n = pym_core_alloc_bulk(&heap->core, cls, mag->cap / 2 + 1,
-				     mag->blocks);
-	spin_unlock(&heap->lock);
-	return mag->n ? mag->blocks[--mag->n] : NULL;
-}
-
-/* Give blocks[0..n) back to the core; interrupts are off. */
-static void mag_flush(struct pym_heap *heap, void **blocks, unsigned int n,
-		      struct pym_arena **release)
-{
-	unsigned int i;
+	void *p;
 
 	spin_lock(&heap->lock);
-	for (i = 0; i < n; i++) {
-		struct pym_arena *a = pym_arena_lookup(blocks[i]);
+	p = pym_mag_refill(&heap->core, mag, cls);
+	spin_unlock(&heap->lock);
+	return p;
+}
 
-		pym_core_free(&heap->core, a, blocks[i], false, release);
-	}
+static struct pym_arena *arena_of(const void *p)
+{
+	return pym_arena_lookup(p);
+}
+
+/* Give the n oldest blocks of mag back to the core; interrupts are off. */
+static void mag_flush(struct pym_heap *heap, struct pym_mag *mag,
+		      unsigned int n, struct pym_arena **release)
+{
+	spin_lock(&heap->lock);
+	pym_mag_flush(&heap->core, mag, n, arena_of, release);
 	spin_unlock(&heap->lock);
 }
 
-/*
- * The magazine is full: its older half goes back to the core, the newer
- * blocks are cache-hot. Interrupts are off.
- */
-void pym_mag_overflow(struct pym_heap *heap, struct pym_mag *mag,
-		      struct pym_arena **release)
+/* The magazine is full: its older half goes back to the core. */
+void pym_pcpu_overflow(struct pym_heap *heap, struct pym_mag *mag,
+		       struct pym_arena **release)
 {
-	unsigned int half = mag->cap / 2;
-
-	mag_flush(heap, mag->blocks, half, release);
-	memmove(mag->blocks, mag->blocks + half,
-		(mag->n - half) * sizeof(void *));
-	mag->n -= half;
+	mag_flush(heap, mag, mag->cap / 2, release);
 }
 
 static void drain_cpu(struct pym_heap *heap, struct pym_pcpu *pc,
@@ -86,10 +70,8 @@ static void drain_cpu(struct pym_heap *heap, struct pym_pcpu *pc,
 {
 	unsigned int c;
 
-	for (c = 0; c < PYM_NR_CLASSES; c++) {
-		mag_flush(heap, pc->mags[c].blocks, pc->mags[c].n, release);
-		pc->mags[c].n = 0;
-	}
+	for (c = 0; c < PYM_NR_CLASSES; c++)
+		mag_flush(heap, &pc->mags[c], pc->mags[c].n, release);
 }
 
 struct drain_ctx {

@@ -7,17 +7,9 @@
 
 #include <linux/percpu.h>
 
-#include "core.h"
+#include "magazine.h"
 
-#define PYM_MAG_MAX		32
-
-/* A CPU's stack of free blocks of one class of one heap. */
-struct pym_mag {
-	unsigned int n;
-	unsigned int cap;		/* pym_mag_cap() of the class */
-	void *blocks[PYM_MAG_MAX];
-};
-
+/* A CPU's magazines, one per class, for one heap. */
 struct pym_pcpu {
 	struct pym_mag mags[PYM_NR_CLASSES];
 };
@@ -26,26 +18,14 @@ struct pym_heap;
 
 extern unsigned long pym_mag_secret;
 
-unsigned int pym_mag_cap(unsigned int cls);
-void *pym_mag_refill(struct pym_heap *heap, struct pym_mag *mag,
-		     unsigned int cls);
-void pym_mag_overflow(struct pym_heap *heap, struct pym_mag *mag,
-		      struct pym_arena **release);
+void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
+		      unsigned int cls);
+void pym_pcpu_overflow(struct pym_heap *heap, struct pym_mag *mag,
+		       struct pym_arena **release);
 
-/* What a cached block holds in its first word: see pcpu.c. */
-static __always_inline unsigned long pym_mag_marker(const void *p)
-{
-	return (unsigned long)p ^ pym_mag_secret;
-}
-
-static __always_inline bool pym_mag_cached(const void *p)
-{
-	return *(const unsigned long *)p == pym_mag_marker(p);
-}
-
-static __always_inline void *pym_mag_alloc(struct pym_heap *heap,
-					   struct pym_pcpu __percpu *pcpu,
-					   unsigned int cls)
+static __always_inline void *pym_pcpu_alloc(struct pym_heap *heap,
+					    struct pym_pcpu __percpu *pcpu,
+					    unsigned int cls)
 {
 	struct pym_mag *mag;
 	unsigned long flags;
@@ -53,28 +33,24 @@ static __always_inline void *pym_mag_alloc(struct pym_heap *heap,
 
 	local_irq_save(flags);
 	mag = &this_cpu_ptr(pcpu)->mags[cls];
-	if (likely(mag->n))
-		p = mag->blocks[--mag->n];
-	else
-		p = pym_mag_refill(heap, mag, cls);
+	p = pym_mag_pop(mag);
+	if (unlikely(!p))
+		p = pym_pcpu_refill(heap, mag, cls);
 	local_irq_restore(flags);
-	if (likely(p))
-		*(unsigned long *)p = 0;
 	return p;
 }
 
 /* Cache p, an allocated block of heap; interrupts are off. */
-static __always_inline void pym_mag_push(struct pym_heap *heap,
-					 struct pym_pcpu __percpu *pcpu,
-					 unsigned int cls, void *p,
-					 struct pym_arena **release)
+static __always_inline void pym_pcpu_push(struct pym_heap *heap,
+					  struct pym_pcpu __percpu *pcpu,
+					  unsigned int cls, void *p,
+					  struct pym_arena **release)
 {
 	struct pym_mag *mag = &this_cpu_ptr(pcpu)->mags[cls];
 
-	*(unsigned long *)p = pym_mag_marker(p);
-	if (unlikely(mag->n == mag->cap))
-		pym_mag_overflow(heap, mag, release);
-	mag->blocks[mag->n++] = p;
+	if (unlikely(pym_mag_full(mag)))
+		pym_pcpu_overflow(heap, mag, release);
+	pym_mag_push(mag, p, pym_mag_secret);
 }
 
 #endif /* _PYM_PCPU_H */

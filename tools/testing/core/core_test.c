@@ -328,6 +328,54 @@ static void test_arena_failure(void)
 	uheap_destroy(&h);
 }
 
+/* The magazine front end (magazine.h) as the kernel runs it per CPU. */
+static void test_magazine(void)
+{
+	struct uheap h;
+	unsigned int i, n = 0, bad = 0;
+	struct live *l = calloc(5000, sizeof(*l));
+	char *p, *q;
+
+	uheap_init_cached(&h, 1);
+	p = uheap_alloc(&h, 64);
+	EXPECT(uheap_free(&h, p) == 0, "free");
+	EXPECT(pym_mag_cached(p, h.secret), "cached blocks carry the marker");
+	q = uheap_alloc(&h, 64);
+	EXPECT(q == p, "LIFO reuse from the magazine");
+	EXPECT(*(unsigned long *)q == 0, "marker cleared on the way out");
+	EXPECT(uheap_free(&h, q) == 0, "free");
+	EXPECT(uheap_free(&h, q) == PYM_BLOCK_NOT_ALLOCATED, "double free of a cached block");
+	EXPECT(uheap_free(&h, q + 8) == PYM_BLOCK_INTERIOR, "interior");
+	EXPECT(h.core.cnt.invalid_frees == 2, "counted");
+	EXPECT(h.mags[pym_size_class(64)].n <= h.mags[pym_size_class(64)].cap, "bounded");
+	for (i = 0; i < 200000; i++) {
+		if (!n || (n < 5000 && rnd() % 100 < 55)) {
+			l[n].size = 1 + rnd() % PYM_SMALL_THRESHOLD;
+			l[n].tag = (unsigned char)rnd();
+			l[n].p = uheap_alloc(&h, l[n].size);
+			memset(l[n].p, l[n].tag, l[n].size);
+			n++;
+		} else {
+			unsigned int k = rnd() % n, j;
+
+			for (j = 0; j < l[k].size; j++)
+				bad += l[k].p[j] != l[k].tag;
+			EXPECT(uheap_free(&h, l[k].p) == 0, "free");
+			l[k] = l[--n];
+		}
+		if (i % 20000 == 19999)
+			EXPECT(uheap_check(&h) == 0, "core consistent after %u ops", i + 1);
+	}
+	EXPECT(bad == 0, "%u corrupted bytes", bad);
+	while (n)
+		uheap_free(&h, l[--n].p);
+	for (i = 0; i < PYM_NR_CLASSES; i++)
+		EXPECT(h.mags[i].n <= h.mags[i].cap, "class %u bounded", i);
+	uheap_destroy(&h);
+	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");
+	free(l);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -349,6 +397,7 @@ static const struct test tests[] = {
 	{ "bad_frees", test_bad_frees },
 	{ "bulk", test_bulk },
 	{ "arena_failure", test_arena_failure },
+	{ "magazine", test_magazine },
 	{ "random_small_live_set", random_small },
 	{ "random_large_live_set", random_large },
 };

@@ -5,7 +5,8 @@
  *
  *   ubench ALLOC WORKLOAD N [wall]
  *
- * ALLOC: pymalloc (the core through uheap), malloc (glibc, or whatever
+ * ALLOC: pymalloc (magazine + core, as one CPU of a kernel heap),
+ * pymalloc-core (the core alone), malloc (glibc, or whatever
  * LD_PRELOAD puts in front: jemalloc, mimalloc, tcmalloc), cpython
  * (PyObject_Malloc/PyObject_Free from libpython3.11, no interpreter).
  * WORKLOAD: pair16, pair64, pair256 (alloc+free), lifo64, fifo64 (1000
@@ -19,7 +20,7 @@
 
 #include "uheap.h"
 
-enum alloc { PYM, MALLOC, CPYTHON };
+enum alloc { PYM, PYMCORE, MALLOC, CPYTHON };
 
 static struct uheap heap;
 static void *(*py_malloc)(size_t);
@@ -30,6 +31,7 @@ static inline void *u_alloc(enum alloc a, size_t size)
 {
 	switch (a) {
 	case PYM:
+	case PYMCORE:
 		return uheap_alloc(&heap, size);
 	case CPYTHON:
 		return py_malloc(size);
@@ -42,6 +44,7 @@ static inline void u_free(enum alloc a, void *p)
 {
 	switch (a) {
 	case PYM:
+	case PYMCORE:
 		uheap_free(&heap, p);
 		break;
 	case CPYTHON:
@@ -109,7 +112,9 @@ int main(int argc, char **argv)
 
 	if (argc < 4)
 		return 2;
-	if (!strcmp(argv[1], "malloc")) {
+	if (!strcmp(argv[1], "pymalloc-core")) {
+		a = PYMCORE;
+	} else if (!strcmp(argv[1], "malloc")) {
 		a = MALLOC;
 	} else if (!strcmp(argv[1], "cpython")) {
 		void *lib = dlopen("libpython3.11.so.1.0", RTLD_NOW);
@@ -124,7 +129,10 @@ int main(int argc, char **argv)
 	}
 	w = argv[2];
 	n = strtoul(argv[3], NULL, 0);
-	uheap_init(&heap, 1);
+	if (a == PYMCORE)
+		uheap_init(&heap, 1);
+	else
+		uheap_init_cached(&heap, 1);
 	/* Warm: every allocator gets its first arena/page before timing. */
 	u_free(a, u_alloc(a, 64));
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -43,6 +43,7 @@ row() { # name alloc preload
 	echo
 }
 row pymalloc pymalloc ""
+row pym-core pymalloc-core ""
 for name in glibc jemalloc mimalloc tcmalloc; do
 	p=${preload[$name]}
 	if [ -n "$p" ] && [ ! -e "$p" ]; then

@@ -47,6 +47,24 @@ void uheap_init(struct uheap *h, unsigned int keep_empty)
 	pym_core_init(&h->core, keep_empty);
 }
 
+void uheap_init_cached(struct uheap *h, unsigned int keep_empty)
+{
+	unsigned int c;
+
+	uheap_init(h, keep_empty);
+	h->cached = true;
+	h->secret = (unsigned long)random() << 32 ^ (unsigned long)random() ^
+		    (unsigned long)h;
+	for (c = 0; c < PYM_NR_CLASSES; c++)
+		h->mags[c].cap = pym_mag_cap(c);
+}
+
+void uheap_flush(struct uheap *h, struct pym_mag *mag, unsigned int n,
+		 struct pym_arena **release)
+{
+	pym_mag_flush(&h->core, mag, n, uheap_arena_of, release);
+}
+
 static void release_arenas(struct pym_arena *a)
 {
 	while (a) {
@@ -92,10 +110,14 @@ void *uheap_alloc_slow(struct uheap *h, size_t size)
 	if (size == 0 || size > PYM_SMALL_THRESHOLD)
 		return malloc(size ? size : 1);
 	cls = pym_size_class(size);
-	while (!(p = pym_core_alloc(&h->core, cls)))
+	for (;;) {
+		p = h->cached ? pym_mag_refill(&h->core, &h->mags[cls], cls) :
+				pym_core_alloc(&h->core, cls);
+		if (p)
+			return p;
 		if (add_arena(h))
 			return NULL;
-	return p;
+	}
 }
 
 /* Foreign pointers are malloc's; p == NULL hands back released arenas. */
@@ -119,6 +141,10 @@ unsigned int uheap_check(struct uheap *h)
 void uheap_destroy(struct uheap *h)
 {
 	struct pym_arena *release = NULL;
+	unsigned int c;
+
+	for (c = 0; h->cached && c < PYM_NR_CLASSES; c++)
+		uheap_flush(h, &h->mags[c], h->mags[c].n, &release);
 
 	pym_core_trim(&h->core, &release);
 	release_arenas(release);

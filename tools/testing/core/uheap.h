@@ -8,9 +8,18 @@
 #define _UHEAP_H
 
 #include "../../../src/core.h"
+#include "../../../src/magazine.h"
 
+/*
+ * With magazines (uheap_init_cached), a heap is what one CPU of a kernel
+ * heap is: allocations pop and frees push a per-class magazine in front
+ * of the core, as pcpu.c does per CPU.
+ */
 struct uheap {
 	struct pym_core core;
+	bool cached;
+	unsigned long secret;
+	struct pym_mag mags[PYM_NR_CLASSES];
 	unsigned long arena_fail_after;	/* fail arena supply after N, 0 = never */
 	unsigned long arenas_supplied;
 	unsigned char fresh_pattern;	/* written over new arenas, 0 = none */
@@ -23,6 +32,7 @@ struct uheap {
 extern struct pym_arena **uheap_map[BIT(UHEAP_MAP_BITS)][BIT(UHEAP_MAP_BITS)];
 
 void uheap_init(struct uheap *h, unsigned int keep_empty);
+void uheap_init_cached(struct uheap *h, unsigned int keep_empty);
 void uheap_destroy(struct uheap *h);
 void *uheap_alloc_slow(struct uheap *h, size_t size);
 int uheap_free_slow(struct uheap *h, void *p, struct pym_arena *a);
@@ -45,12 +55,24 @@ static inline void *uheap_alloc(struct uheap *h, size_t size)
 	void *p;
 
 	if (likely(size - 1 < PYM_SMALL_THRESHOLD)) {
-		p = pym_core_alloc(&h->core, pym_size_class(size));
+		unsigned int cls = pym_size_class(size);
+
+		if (h->cached) {
+			p = pym_mag_pop(&h->mags[cls]);
+			if (likely(p))
+				return p;
+			p = pym_mag_refill(&h->core, &h->mags[cls], cls);
+		} else {
+			p = pym_core_alloc(&h->core, cls);
+		}
 		if (likely(p))
 			return p;
 	}
 	return uheap_alloc_slow(h, size);
 }
+
+void uheap_flush(struct uheap *h, struct pym_mag *mag, unsigned int n,
+		 struct pym_arena **release);
 
 /* 0, or the refusal: PYM_BLOCK_* for blocks, -1 for another heap's. */
 static inline int uheap_free(struct uheap *h, void *p)
@@ -60,7 +82,25 @@ static inline int uheap_free(struct uheap *h, void *p)
 
 	if (unlikely(!a || a->core != &h->core))
 		return uheap_free_slow(h, p, a);
-	st = pym_core_free(&h->core, a, p, false, &release);
+	if (h->cached) {
+		struct pym_pool *pool = pym_pool_of(a, p);
+		struct pym_mag *mag;
+
+		st = pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1));
+		if (likely(st == PYM_BLOCK_OK) &&
+		    unlikely(pym_mag_cached(p, h->secret)))
+			st = PYM_BLOCK_NOT_ALLOCATED;
+		if (unlikely(st != PYM_BLOCK_OK)) {
+			h->core.cnt.invalid_frees++;
+			return st;
+		}
+		mag = &h->mags[pool->cls];
+		if (unlikely(pym_mag_full(mag)))
+			uheap_flush(h, mag, mag->cap / 2, &release);
+		pym_mag_push(mag, p, h->secret);
+	} else {
+		st = pym_core_free(&h->core, a, p, false, &release);
+	}
 	if (unlikely(release))
 		uheap_free_slow(h, NULL, release);
 	return st;
