@@ -49,6 +49,6 @@ if command -v gnuplot >/dev/null; then
 fi
 
 echo
-echo "== user space: the core (no per-CPU layer yet) against user-space allocators"
+echo "== user space: magazine + core, and the core alone, against user-space allocators"
 pym_need_packages valgrind libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libpython3.11
 make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/user" ubench | tee "$out/user.txt"
