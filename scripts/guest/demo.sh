@@ -20,9 +20,13 @@ echo
 echo "== $D/pymalloc/intern/check"
 cat $D/pymalloc/intern/check
 echo
-echo "== after clearing the table: empty arenas go back, one is kept"
+echo "== after clearing the table: blocks the CPUs cache still pin their arenas"
 echo 1 > $D/pym_intern/clear
-grep -E '^# arenas|^Total' $D/pymalloc/intern/stats
+grep -E '^# arenas|^Total|cached per CPU|allocated blocks' $D/pymalloc/intern/stats
+echo
+echo "== memory pressure (drop_caches runs the shrinkers): everything goes back"
+echo 2 > /proc/sys/vm/drop_caches
+grep -E '^# arenas|^Total|cached per CPU' $D/pymalloc/intern/stats
 echo
 echo "== pym_cache (samples/pym_cache.c): refcounted records looked up under RCU"
 insmod /lib/pym/pym_cache.ko
