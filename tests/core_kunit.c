@@ -18,34 +18,9 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
-#include "../src/internal.h"
+#include "kunit_util.h"
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
-
-/*
- * A heap named after the test. PYM_HEAP_NOCACHE where a test inspects the
- * core's exact state; with magazines elsewhere, so they get exercised too.
- */
-static struct pym_heap *test_heap(struct kunit *test, unsigned int flags)
-{
-	char name[PYM_HEAP_NAME_MAX];
-	struct pym_heap *heap;
-
-	snprintf(name, sizeof(name), "kunit-%.20s", test->name);
-	heap = pym_heap_create(name, flags);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(heap));
-	return heap;
-}
-
-static struct pym_pool *pool_of(const void *p)
-{
-	struct pym_arena *a;
-
-	rcu_read_lock();
-	a = pym_arena_lookup(p);
-	rcu_read_unlock();
-	return a ? pym_pool_of(a, p) : NULL;
-}
 
 static void get_stats(struct kunit *test, struct pym_heap *heap,
 		      struct pym_stats *st)

@@ -9,32 +9,11 @@
 #include <linux/cpu.h>
 #include <linux/kthread.h>
 
-#include "../src/internal.h"
-
-static struct pym_heap *mag_heap(struct kunit *test)
-{
-	char name[PYM_HEAP_NAME_MAX];
-	struct pym_heap *heap;
-
-	snprintf(name, sizeof(name), "kunit-%.20s", test->name);
-	heap = pym_heap_create(name, 0);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(heap));
-	return heap;
-}
-
-static struct pym_pool *pool_of(const void *p)
-{
-	struct pym_arena *a;
-
-	rcu_read_lock();
-	a = pym_arena_lookup(p);
-	rcu_read_unlock();
-	return pym_pool_of(a, p);
-}
+#include "kunit_util.h"
 
 static void pair_stays_on_the_cpu(struct kunit *test)
 {
-	struct pym_heap *heap = mag_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_pool *pool;
 	struct pym_stats st;
 	unsigned int ref, i;
@@ -62,7 +41,7 @@ static void pair_stays_on_the_cpu(struct kunit *test)
 
 static void caches_are_bounded(struct kunit *test)
 {
-	struct pym_heap *heap = mag_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	unsigned int cls = pym_size_class(64), n = 500, i;
 	u64 *cached;
 	void **v;
@@ -88,7 +67,7 @@ static void caches_are_bounded(struct kunit *test)
 
 static void cached_block_is_known_free(struct kunit *test)
 {
-	struct pym_heap *heap = mag_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st;
 	u8 *p;
 
@@ -159,7 +138,7 @@ static void run_on(struct kunit *test, int (*fn)(void *), struct xfer *x,
 
 static void freed_on_another_cpu(struct kunit *test)
 {
-	struct xfer x = { .heap = mag_heap(test), .n = 4000 };
+	struct xfer x = { .heap = test_heap(test, 0), .n = 4000 };
 	unsigned int a = cpumask_first(cpu_online_mask);
 	unsigned int b = cpumask_last(cpu_online_mask);
 	struct pym_stats st;
@@ -183,7 +162,7 @@ static void freed_on_another_cpu(struct kunit *test)
 
 static void pressure_drains_caches(struct kunit *test)
 {
-	struct pym_heap *heap = mag_heap(test);
+	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st;
 	void *v[16];
 	int i;
@@ -201,7 +180,7 @@ static void pressure_drains_caches(struct kunit *test)
 
 static void offline_cpu_gives_blocks_back(struct kunit *test)
 {
-	struct xfer x = { .heap = mag_heap(test), .n = 64 };
+	struct xfer x = { .heap = test_heap(test, 0), .n = 64 };
 	unsigned int cpu = cpumask_last(cpu_online_mask);
 	struct pym_stats st;
 	unsigned int c;
@@ -262,7 +241,7 @@ static void arenas_come_from_the_local_node(struct kunit *test)
 	int nid;
 
 	for_each_node_with_cpus(nid) {
-		struct node_probe np = { .heap = mag_heap(test) };
+		struct node_probe np = { .heap = test_heap(test, 0) };
 		struct task_struct *t;
 
 		cpu = cpumask_first_and(cpumask_of_node(nid), cpu_online_mask);

@@ -62,6 +62,18 @@ static void sample(struct uheap *h, struct totals *t)
 		t->peak_arenas = arenas;
 }
 
+/* o's allocation is over, by a free or by a new one at the same address. */
+static void forget(struct uheap *h, struct totals *t, struct obj *o)
+{
+	t->live_k -= o->alloc;
+	if (o->req && o->req <= PYM_SMALL_THRESHOLD) {
+		t->small_k -= o->alloc;
+		uheap_free(h, o->p);
+	} else {
+		t->large_live -= o->alloc;
+	}
+}
+
 static void do_alloc(struct uheap *h, struct totals *t, unsigned long key,
 		     unsigned int req, unsigned int alloc)
 {
@@ -72,14 +84,8 @@ static void do_alloc(struct uheap *h, struct totals *t, unsigned long key,
 		o->key = key;
 		*slot = o;
 	} else {
-		/* Allocated again without a traced free: forget the old one. */
-		t->live_k -= o->alloc;
-		if (o->req && o->req <= PYM_SMALL_THRESHOLD) {
-			t->small_k -= o->alloc;
-			uheap_free(h, o->p);
-		} else {
-			t->large_live -= o->alloc;
-		}
+		/* Allocated again without a traced free. */
+		forget(h, t, o);
 	}
 	o->req = req;
 	o->alloc = alloc;
@@ -102,13 +108,7 @@ static void do_free(struct uheap *h, struct totals *t, unsigned long key)
 	if (!o)
 		return;		/* allocated before tracing began */
 	t->events++;
-	t->live_k -= o->alloc;
-	if (o->req && o->req <= PYM_SMALL_THRESHOLD) {
-		t->small_k -= o->alloc;
-		uheap_free(h, o->p);
-	} else {
-		t->large_live -= o->alloc;
-	}
+	forget(h, t, o);
 	*slot = o->next;
 	free(o);
 	sample(h, t);

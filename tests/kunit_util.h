@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kunit_util.h - helpers the pymalloc KUnit suites share.
+ */
+#ifndef _PYM_KUNIT_UTIL_H
+#define _PYM_KUNIT_UTIL_H
+
+#include <kunit/test.h>
+
+#include "../src/internal.h"
+
+/*
+ * A heap named after the test. PYM_HEAP_NOCACHE where a test inspects the
+ * core's exact state; with magazines elsewhere, so they get exercised too.
+ */
+static inline struct pym_heap *test_heap(struct kunit *test,
+					 unsigned int flags)
+{
+	char name[PYM_HEAP_NAME_MAX];
+	struct pym_heap *heap;
+
+	snprintf(name, sizeof(name), "kunit-%.20s", test->name);
+	heap = pym_heap_create(name, flags);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(heap));
+	return heap;
+}
+
+/* The pool descriptor of a pymalloc block, or NULL for other memory. */
+static inline struct pym_pool *pool_of(const void *p)
+{
+	struct pym_arena *a;
+
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	rcu_read_unlock();
+	return a ? pym_pool_of(a, p) : NULL;
+}
+
+#endif /* _PYM_KUNIT_UTIL_H */
