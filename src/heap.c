@@ -619,6 +619,7 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 			for (c = 0; c < PYM_NR_CLASSES; c++)
 				per_cpu_ptr(heap->pcpu, cpu)->mags[c].cap =
 					pym_mag_cap(c);
+		INIT_DELAYED_WORK(&heap->idle_work, pym_idle_work);
 	}
 	spin_lock_init(&heap->lock);
 	pym_core_init(&heap->core, pym_keep_empty_arenas);
@@ -684,6 +685,7 @@ static void heap_retire(struct pym_heap *heap)
 	if (pcpu) {
 		/* Frees from now on go to the core; wait for those that did not. */
 		WRITE_ONCE(heap->pcpu, NULL);
+		cancel_delayed_work_sync(&heap->idle_work);
 		synchronize_rcu();
 		pym_mag_drain(heap, pcpu, true);
 		free_percpu(pcpu);

@@ -9,6 +9,7 @@
 #include <linux/list.h>
 #include <linux/local_lock.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include <pymalloc.h>
 #include <pymalloc_object.h>
@@ -33,6 +34,9 @@ struct pym_heap {
 	spinlock_t lock;		/* protects core */
 	struct pym_core core;
 	struct pym_pcpu __percpu *pcpu;	/* NULL: PYM_HEAP_NOCACHE, or retired */
+	struct delayed_work idle_work;	/* gives an idle heap's caches back */
+	unsigned long mag_activity;	/* refills and overflows, under lock */
+	unsigned long idle_seen;	/* mag_activity at the last look */
 	char name[PYM_HEAP_NAME_MAX];
 	struct list_head node;		/* pym_heaps, under pym_heaps_lock */
 	struct dentry *debugfs;
@@ -64,6 +68,7 @@ void pym_arena_map_exit(void);
 void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		   bool offline);
 void pym_mag_count(struct pym_heap *heap, u64 *cached);
+void pym_idle_work(struct work_struct *work);
 int pym_pcpu_init(void);
 void pym_pcpu_exit(void);
 

@@ -17,7 +17,9 @@
  *
  * What a CPU caches is bounded (pym_mag_cap(): at most 2 KiB per class, 32
  * blocks) and goes back to the core when the heap is destroyed, under
- * memory pressure (shrinker) and when the CPU goes offline.
+ * memory pressure (shrinker), when the CPU goes offline, and when the heap
+ * has had no refill or overflow for a whole PYM_IDLE_PERIOD: cached blocks
+ * pin their arenas, and an idle heap should not hold memory for nothing.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
@@ -32,6 +34,33 @@
 unsigned long pym_mag_secret __read_mostly;
 static enum cpuhp_state pym_cpuhp_state;
 
+#define PYM_IDLE_PERIOD		HZ
+
+/* Under the heap lock: the caches are in use; look again in a while. */
+static void mag_activity(struct pym_heap *heap)
+{
+	heap->mag_activity++;
+	if (!delayed_work_pending(&heap->idle_work))
+		schedule_delayed_work(&heap->idle_work, PYM_IDLE_PERIOD);
+}
+
+void pym_idle_work(struct work_struct *work)
+{
+	struct pym_heap *heap = container_of(to_delayed_work(work),
+					     struct pym_heap, idle_work);
+	struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+	unsigned long activity = READ_ONCE(heap->mag_activity);
+
+	if (!pcpu)
+		return;
+	if (activity != heap->idle_seen) {
+		heap->idle_seen = activity;
+		schedule_delayed_work(&heap->idle_work, PYM_IDLE_PERIOD);
+		return;
+	}
+	pym_mag_drain(heap, pcpu, false);
+}
+
 /* The magazine is empty: take a batch from the core. Interrupts are off. */
 void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
 		      unsigned int cls)
@@ -40,6 +69,7 @@ void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
 
 	spin_lock(&heap->lock);
 	p = pym_mag_refill(&heap->core, mag, cls);
+	mag_activity(heap);
 	spin_unlock(&heap->lock);
 	return p;
 }
@@ -62,7 +92,10 @@ static void mag_flush(struct pym_heap *heap, struct pym_mag *mag,
 void pym_pcpu_overflow(struct pym_heap *heap, struct pym_mag *mag,
 		       struct pym_arena **release)
 {
-	mag_flush(heap, mag, mag->cap / 2, release);
+	spin_lock(&heap->lock);
+	pym_mag_flush(&heap->core, mag, mag->cap / 2, arena_of, release);
+	mag_activity(heap);
+	spin_unlock(&heap->lock);
 }
 
 static void drain_cpu(struct pym_heap *heap, struct pym_pcpu *pc,

@@ -7,6 +7,7 @@
  */
 #include <kunit/test.h>
 #include <linux/cpu.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
 
 #include "kunit_util.h"
@@ -263,6 +264,27 @@ static void arenas_come_from_the_local_node(struct kunit *test)
 		kunit_skip(test, "one NUMA node only (check runs the debug guest with two)");
 }
 
+static void idle_caches_drain_themselves(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, 0);
+	struct pym_stats st;
+	void *v[64];
+	int i;
+
+	for (i = 0; i < 64; i++)
+		v[i] = pym_heap_alloc(heap, 128, GFP_KERNEL);
+	for (i = 0; i < 64; i++)
+		pym_free(v[i]);
+	/* Two idle periods: one to notice the quiet, one to act on it. */
+	msleep(3000);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.pools_used, 0);
+	/* What is left is the one empty arena a heap keeps. */
+	KUNIT_EXPECT_LE(test, st.arenas_current, 1);
+	pym_heap_destroy(heap);
+}
+
 static struct kunit_case pymalloc_pcpu_cases[] = {
 	KUNIT_CASE(pair_stays_on_the_cpu),
 	KUNIT_CASE(caches_are_bounded),
@@ -271,6 +293,7 @@ static struct kunit_case pymalloc_pcpu_cases[] = {
 	KUNIT_CASE(pressure_drains_caches),
 	KUNIT_CASE(offline_cpu_gives_blocks_back),
 	KUNIT_CASE(arenas_come_from_the_local_node),
+	KUNIT_CASE(idle_caches_drain_themselves),
 	{}
 };
 

@@ -21,6 +21,7 @@ echo "== $D/pymalloc/intern/check"
 cat $D/pymalloc/intern/check
 echo
 echo "== after clearing the table: blocks the CPUs cache still pin their arenas"
+echo "   (for up to two seconds of idleness, or until memory pressure)"
 echo 1 > $D/pym_intern/clear
 grep -E '^# arenas|^Total|cached per CPU|allocated blocks' $D/pymalloc/intern/stats
 echo
