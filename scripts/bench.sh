@@ -8,6 +8,9 @@
 # (wall ns/op; host noise moves it), once under -icount shift=0,sleep=off,
 # where the guest clock counts instructions (deterministic). Writes
 # build/bench/results.csv and, when gnuplot is there, build/bench/pairs.png.
+# PYM_BENCH_SMP (default "1 4") and PYM_BENCH_MODES (default "wall icount")
+# narrow a run down while working on one figure; PYM_BENCH_USER=0 skips
+# the user-space part.
 # Then the same workloads in user space (tools/testing/core/ubench.sh):
 # pymalloc's core against glibc, jemalloc, mimalloc, tcmalloc and CPython.
 set -euo pipefail
@@ -29,7 +32,7 @@ mkdir -p "$out/bin"
 xz -dc "$PYM_ROOT/tools/testing/core/data/debian-6.12-boot.kmalloc.xz" >"$out/bin/kmalloc-trace.txt"
 bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" bench "$out/modules" "$out/bin"
 for smp in ${PYM_BENCH_SMP:-1 4}; do
-	for mode in wall icount; do
+	for mode in ${PYM_BENCH_MODES:-wall icount}; do
 		extra=""
 		[ $mode = icount ] && extra="-icount shift=0,sleep=off"
 		log "bench: smp $smp, $mode"
@@ -48,6 +51,7 @@ if command -v gnuplot >/dev/null; then
 		log "bench: chart in $out/pairs.png" || log "bench: gnuplot failed"
 fi
 
+[ "${PYM_BENCH_USER:-1}" = 0 ] && exit 0
 echo
 echo "== user space: magazine + core, and the core alone, against user-space allocators"
 pym_need_packages valgrind libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libpython3.11

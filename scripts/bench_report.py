@@ -12,7 +12,11 @@ out, smps = sys.argv[1], sys.argv[2:]
 
 def load(path):
     rows, head = {}, ''
-    for line in open(path):
+    try:
+        lines = open(path).readlines()
+    except FileNotFoundError:  # PYM_BENCH_MODES left this run out
+        return rows, head
+    for line in lines:
         if line.startswith('#'):
             head = head or line.strip()
             continue
@@ -27,11 +31,13 @@ with open('%s/results.csv' % out, 'w') as csv, open('%s/pairs.dat' % out, 'w') a
               'wall_ratio_to_kmalloc,instr_ratio_to_kmalloc\n')
     for smp in smps:
         wall, head = load('%s/smp%s-wall.txt' % (out, smp))
-        ins, _ = load('%s/smp%s-icount.txt' % (out, smp))
+        ins, ihead = load('%s/smp%s-icount.txt' % (out, smp))
+        head = head or ihead
         print('\n== -smp %s  %s' % (smp, head))
         print('%-26s %-16s %11s %12s %9s %9s' % (
             'workload', 'allocator', 'wall ns/op', 'instr/op', 'wall x', 'instr x'))
-        for (w, a), v in wall.items():
+        for w, a in list(wall) + [k for k in ins if k not in wall]:
+            v = wall.get((w, a), float('nan'))
             i = ins.get((w, a), float('nan'))
             kw, ki = wall.get((w, 'kmalloc')), ins.get((w, 'kmalloc'))
             rw = v / kw if kw and 'bytes' not in w else float('nan')

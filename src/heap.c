@@ -132,15 +132,30 @@ fail:
 	return -ENOMEM;
 }
 
-static void *heap_alloc_small(struct pym_heap *heap, size_t size, gfp_t gfp)
+/* What every small allocation ends with: the zeroing policy, kmemleak. */
+static __always_inline void *alloc_done(void *p, unsigned int cls, gfp_t gfp)
 {
-	unsigned int cls = pym_size_class(size);
+	if (unlikely(want_init_on_alloc(gfp)))
+		pym_block_zero(p, cls);
+	else if (unlikely(want_init_on_free()))
+		*(void **)p = NULL;	/* the one word written after the wipe */
+	kmemleak_alloc(p, pym_class_size(cls), 1, gfp);
+	return p;
+}
+
+/*
+ * Everything but a hit in this CPU's magazine: refill it, or take a block
+ * from the core of an uncached heap, growing the heap until one comes.
+ * Out of line, so that the fast path keeps its registers.
+ */
+static noinline void *heap_alloc_slow(struct pym_heap *heap, unsigned int cls,
+				      gfp_t gfp)
+{
 	unsigned long flags;
 	void *p;
 
-	might_alloc(gfp);
 	for (;;) {
-		struct pym_pcpu __percpu *pcpu = heap->pcpu;
+		struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
 
 		if (likely(pcpu)) {
 			p = pym_pcpu_alloc(heap, pcpu, cls);
@@ -150,16 +165,42 @@ static void *heap_alloc_small(struct pym_heap *heap, size_t size, gfp_t gfp)
 			spin_unlock_irqrestore(&heap->lock, flags);
 		}
 		if (likely(p))
-			break;
+			return alloc_done(p, cls, gfp);
 		if (heap_grow(heap, gfp))
 			return NULL;
 	}
-	if (unlikely(want_init_on_alloc(gfp)))
-		memset(p, 0, pym_class_size(cls));
-	else if (unlikely(want_init_on_free()))
-		*(void **)p = NULL;	/* the one word written after the wipe */
-	kmemleak_alloc(p, pym_class_size(cls), 1, gfp);
-	return p;
+}
+
+/* Sizes the pools do not serve: 0, and above PYM_SMALL_MAX. */
+static noinline void *alloc_not_small(size_t size, gfp_t gfp)
+{
+	return size ? kmalloc(size, gfp) : ZERO_SIZE_PTR;
+}
+
+static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
+					gfp_t gfp)
+{
+	struct pym_pcpu __percpu *pcpu;
+	unsigned int cls;
+	void *p;
+
+	if (unlikely(size - 1 >= PYM_SMALL_MAX))
+		return alloc_not_small(size, gfp);
+	cls = pym_size_class(size);
+	pcpu = READ_ONCE(heap->pcpu);
+	if (likely(pcpu)) {
+		preempt_disable();
+		p = pym_mag_pop_local(pym_pcpu_mag(pcpu, cls));
+		preempt_enable();
+		if (likely(p)) {
+			p = alloc_done(p, cls, gfp);
+			/* Checked after the fact: fewer registers to keep. */
+			might_alloc(gfp);
+			return p;
+		}
+	}
+	might_alloc(gfp);
+	return heap_alloc_slow(heap, cls, gfp);
 }
 
 /**
@@ -175,11 +216,7 @@ static void *heap_alloc_small(struct pym_heap *heap, size_t size, gfp_t gfp)
  */
 void *pym_heap_alloc(struct pym_heap *heap, size_t size, gfp_t gfp)
 {
-	if (unlikely(!size))
-		return ZERO_SIZE_PTR;
-	if (unlikely(size > PYM_SMALL_MAX))
-		return kmalloc(size, gfp);
-	return heap_alloc_small(heap ?: pym_default_heap, size, gfp);
+	return heap_alloc(heap ?: pym_default_heap, size, gfp);
 }
 EXPORT_SYMBOL_GPL(pym_heap_alloc);
 
@@ -193,7 +230,7 @@ EXPORT_SYMBOL_GPL(pym_heap_alloc);
  */
 void *pym_alloc(size_t size, gfp_t gfp)
 {
-	return pym_heap_alloc(pym_default_heap, size, gfp);
+	return heap_alloc(pym_default_heap, size, gfp);
 }
 EXPORT_SYMBOL_GPL(pym_alloc);
 
@@ -285,12 +322,70 @@ free_cached(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 	cls = READ_ONCE(pool->cls);
 	kmemleak_free(p);
 	if (want_init_on_free())
-		memset(p, 0, pym_class_size(cls));
+		pym_block_zero(p, cls);
 	pym_pcpu_push(heap, pcpu, cls, p, release);
 	return PYM_BLOCK_OK;
 }
 
-static void do_free(const void *p, unsigned long caller)
+/* The magazine was full: flush its older half to the core, then cache p. */
+static noinline void free_overflow(struct pym_heap *heap,
+				   struct pym_pcpu __percpu *pcpu,
+				   unsigned int cls, void *p)
+{
+	struct pym_arena *release = NULL;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	pym_pcpu_push(heap, pcpu, cls, p, &release);
+	local_irq_restore(flags);
+	pym_release_arenas(release);
+}
+
+/*
+ * The common free: an allocated block of a cached heap, into this CPU's
+ * magazine, with neither a lock nor interrupts off. Preemption off keeps
+ * the magazine ours and makes this an RCU reader, so the arena and heap
+ * looked up stay valid. Anything else (a kmalloc object, a bad pointer,
+ * an uncached heap) returns false having changed nothing, for do_free().
+ */
+static __always_inline bool free_fast(const void *p)
+{
+	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	struct pym_pcpu __percpu *pcpu;
+	struct pym_arena *a;
+	struct pym_core *core;
+	struct pym_pool *pool;
+	unsigned int cls;
+	bool done = false;
+
+	preempt_disable();
+	a = pym_arena_lookup(p);
+	core = a ? READ_ONCE(a->core) : NULL;
+	if (unlikely(!core))
+		goto out;
+	pcpu = READ_ONCE(core_heap(core)->pcpu);
+	pool = pym_pool_of(a, (void *)p);
+	/* One address for the class and the bitmap, not two computed apart. */
+	OPTIMIZER_HIDE_VAR(pool);
+	cls = READ_ONCE(pool->cls);
+	if (unlikely(!pcpu) ||
+	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
+	    unlikely(pym_mag_cached(p, pym_mag_secret)))
+		goto out;
+	kmemleak_free(p);
+	if (want_init_on_free())
+		pym_block_zero((void *)p, cls);
+	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p,
+					 pym_mag_secret)))
+		free_overflow(core_heap(core), pcpu, cls, (void *)p);
+	done = true;
+out:
+	preempt_enable();
+	return done;
+}
+
+/* Every free free_fast() declined: uncached heaps, kmalloc, bad input. */
+static noinline void do_free(const void *p, unsigned long caller)
 {
 	struct pym_arena *a, *release = NULL;
 	struct pym_pcpu __percpu *pcpu;
@@ -364,6 +459,8 @@ static void do_free(const void *p, unsigned long caller)
 void pym_free(const void *p)
 {
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	if (likely(free_fast(p)))
 		return;
 	do_free(p, _RET_IP_);
 }
@@ -617,8 +714,8 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 		}
 		for_each_possible_cpu(cpu)
 			for (c = 0; c < PYM_NR_CLASSES; c++)
-				per_cpu_ptr(heap->pcpu, cpu)->mags[c].cap =
-					pym_mag_cap(c);
+				pym_mag_init(&per_cpu_ptr(heap->pcpu, cpu)->mags[c],
+					     c);
 		INIT_DELAYED_WORK(&heap->idle_work, pym_idle_work);
 	}
 	spin_lock_init(&heap->lock);

@@ -5,8 +5,8 @@
  * heap and class; uheap.c in user space, one per heap and class).
  *
  * Portable like core.h, and unlocked: the kernel runs these with
- * interrupts off on the local CPU and takes the core's lock only in
- * pym_mag_refill() and pym_mag_flush().
+ * interrupts off on the local CPU (its lock-free fast paths are in pcpu.h)
+ * and takes the core's lock only in pym_mag_refill() and pym_mag_flush().
  *
  * A cached block is free for the user but allocated for the core. So that
  * the always-on checks still see it free, its first word holds a marker,
@@ -19,13 +19,36 @@
 
 #include "core.h"
 
-#define PYM_MAG_MAX		32
+/* 31: a magazine is then 256 bytes, and finding one is a shift. */
+#define PYM_MAG_MAX		31
 
+/*
+ * state packs the number of cached blocks (bits 0-7), the capacity (bits
+ * 8-15) and a sequence count (the rest) that every change advances. The
+ * kernel's fast paths pop and push without disabling interrupts: they
+ * commit with a compare-and-exchange of state on the local CPU, which
+ * fails, and is retried, when an interrupt changed the magazine meanwhile
+ * (pcpu.h). Everything else changes it with interrupts off, through the
+ * plain functions below, which advance the sequence all the same.
+ */
 struct pym_mag {
-	unsigned int n;
-	unsigned int cap;		/* pym_mag_cap() of the class */
+	unsigned long state;
 	void *blocks[PYM_MAG_MAX];
 };
+
+#define PYM_MAG_LEN_MASK	0xffUL
+#define PYM_MAG_CAP_SHIFT	8
+#define PYM_MAG_SEQ		BIT(16)
+
+static __always_inline unsigned int pym_mag_state_len(unsigned long state)
+{
+	return state & PYM_MAG_LEN_MASK;
+}
+
+static __always_inline unsigned int pym_mag_state_cap(unsigned long state)
+{
+	return (state >> PYM_MAG_CAP_SHIFT) & PYM_MAG_LEN_MASK;
+}
 
 /* At most 2 KiB of blocks per class, between 4 and PYM_MAG_MAX of them. */
 static inline unsigned int pym_mag_cap(unsigned int cls)
@@ -33,6 +56,28 @@ static inline unsigned int pym_mag_cap(unsigned int cls)
 	unsigned int n = 2048U / pym_class_size(cls);
 
 	return n < 4 ? 4 : n > PYM_MAG_MAX ? PYM_MAG_MAX : n;
+}
+
+static inline void pym_mag_init(struct pym_mag *mag, unsigned int cls)
+{
+	mag->state = (unsigned long)pym_mag_cap(cls) << PYM_MAG_CAP_SHIFT;
+}
+
+static __always_inline unsigned int pym_mag_len(const struct pym_mag *mag)
+{
+	return pym_mag_state_len(READ_ONCE(mag->state));
+}
+
+/* The state after n blocks were added (n < 0: taken) to one of state. */
+static __always_inline unsigned long pym_mag_next(unsigned long state, int n)
+{
+	return state + PYM_MAG_SEQ + n;
+}
+
+static __always_inline void pym_mag_set_len(struct pym_mag *mag,
+					    unsigned int n)
+{
+	WRITE_ONCE(mag->state, ((mag->state & ~PYM_MAG_LEN_MASK) + PYM_MAG_SEQ) | n);
 }
 
 static __always_inline unsigned long
@@ -49,11 +94,13 @@ static __always_inline bool pym_mag_cached(const void *p, unsigned long secret)
 /* The block for the next allocation, marker cleared, or NULL if empty. */
 static __always_inline void *pym_mag_pop(struct pym_mag *mag)
 {
+	unsigned int n = pym_mag_len(mag);
 	void *p;
 
-	if (unlikely(!mag->n))
+	if (unlikely(!n))
 		return NULL;
-	p = mag->blocks[--mag->n];
+	p = mag->blocks[n - 1];
+	pym_mag_set_len(mag, n - 1);
 	*(unsigned long *)p = 0;
 	return p;
 }
@@ -61,15 +108,20 @@ static __always_inline void *pym_mag_pop(struct pym_mag *mag)
 /* Room for one more block? The caller flushes first when not. */
 static __always_inline bool pym_mag_full(const struct pym_mag *mag)
 {
-	return mag->n == mag->cap;
+	unsigned long state = READ_ONCE(mag->state);
+
+	return pym_mag_state_len(state) == pym_mag_state_cap(state);
 }
 
 /* Cache p, an allocated block that is not cached already. */
 static __always_inline void pym_mag_push(struct pym_mag *mag, void *p,
 					 unsigned long secret)
 {
+	unsigned int n = pym_mag_len(mag);
+
 	*(unsigned long *)p = pym_mag_marker(p, secret);
-	mag->blocks[mag->n++] = p;
+	mag->blocks[n] = p;
+	pym_mag_set_len(mag, n + 1);
 }
 
 /*
@@ -82,8 +134,15 @@ static __always_inline void *pym_mag_refill(struct pym_core *core,
 					    struct pym_mag *mag,
 					    unsigned int cls)
 {
-	mag->n = pym_core_alloc_bulk(core, cls, mag->cap / 2 + 1, mag->blocks);
-	return mag->n ? mag->blocks[--mag->n] : NULL;
+	unsigned int cap = pym_mag_state_cap(mag->state);
+	unsigned int n = pym_core_alloc_bulk(core, cls, cap / 2 + 1, mag->blocks);
+
+	if (!n) {
+		pym_mag_set_len(mag, 0);
+		return NULL;
+	}
+	pym_mag_set_len(mag, n - 1);
+	return mag->blocks[n - 1];
 }
 
 /*
@@ -95,13 +154,13 @@ pym_mag_flush(struct pym_core *core, struct pym_mag *mag, unsigned int n,
 	      struct pym_arena *(*arena_of)(const void *p),
 	      struct pym_arena **release)
 {
-	unsigned int i;
+	unsigned int i, len = pym_mag_len(mag);
 
 	for (i = 0; i < n; i++)
 		pym_core_free(core, arena_of(mag->blocks[i]), mag->blocks[i],
 			      false, release);
-	memmove(mag->blocks, mag->blocks + n, (mag->n - n) * sizeof(void *));
-	mag->n -= n;
+	memmove(mag->blocks, mag->blocks + n, (len - n) * sizeof(void *));
+	pym_mag_set_len(mag, len - n);
 }
 
 #endif /* _PYM_MAGAZINE_H */

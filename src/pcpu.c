@@ -15,7 +15,7 @@
  * CPU, with a per-boot random secret. Statistics subtract the cached
  * blocks from "in use" and count them as available.
  *
- * What a CPU caches is bounded (pym_mag_cap(): at most 2 KiB per class, 32
+ * What a CPU caches is bounded (pym_mag_cap(): at most 2 KiB per class, 31
  * blocks) and goes back to the core when the heap is destroyed, under
  * memory pressure (shrinker), when the CPU goes offline, and when the heap
  * has had no refill or overflow for a whole PYM_IDLE_PERIOD: cached blocks
@@ -93,7 +93,7 @@ void pym_pcpu_overflow(struct pym_heap *heap, struct pym_mag *mag,
 		       struct pym_arena **release)
 {
 	spin_lock(&heap->lock);
-	pym_mag_flush(&heap->core, mag, mag->cap / 2, arena_of, release);
+	pym_mag_flush(&heap->core, mag, pym_mag_state_cap(mag->state) / 2, arena_of, release);
 	mag_activity(heap);
 	spin_unlock(&heap->lock);
 }
@@ -104,7 +104,7 @@ static void drain_cpu(struct pym_heap *heap, struct pym_pcpu *pc,
 	unsigned int c;
 
 	for (c = 0; c < PYM_NR_CLASSES; c++)
-		mag_flush(heap, &pc->mags[c], pc->mags[c].n, release);
+		mag_flush(heap, &pc->mags[c], pym_mag_len(&pc->mags[c]), release);
 }
 
 struct drain_ctx {
@@ -167,7 +167,7 @@ void pym_mag_count(struct pym_heap *heap, u64 *cached)
 		struct pym_pcpu *pc = per_cpu_ptr(pcpu, cpu);
 
 		for (c = 0; c < PYM_NR_CLASSES; c++)
-			cached[c] += READ_ONCE(pc->mags[c].n);
+			cached[c] += pym_mag_len(&pc->mags[c]);
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_mag_count);

@@ -3,11 +3,13 @@
  * pcpu_kunit.c - KUnit tests of the per-CPU magazines: the core is not
  * touched by a cached alloc/free pair, caches are bounded, blocks freed
  * on another CPU come back intact, cached blocks are still known free,
+ * interrupts racing the lock-free fast paths lose and duplicate nothing,
  * and pressure and CPU hotplug give everything back.
  */
 #include <kunit/test.h>
 #include <linux/cpu.h>
 #include <linux/delay.h>
+#include <linux/hrtimer.h>
 #include <linux/kthread.h>
 
 #include "kunit_util.h"
@@ -285,10 +287,140 @@ static void idle_caches_drain_themselves(struct kunit *test)
 	pym_heap_destroy(heap);
 }
 
+/*
+ * The fast paths leave interrupts on and commit with a local
+ * compare-and-exchange, retried when an interrupt changed the magazine in
+ * between. Here a timer interrupt pinned to this CPU allocates and frees
+ * the same class as the task it keeps interrupting, now and then in
+ * bursts that overflow and refill the magazine. Every block is stamped
+ * with its owner's tag and checked before it is freed: a block handed out
+ * twice would carry the other owner's stamp.
+ */
+#define RACE_LIVE	8
+#define RACE_BURST	48
+#define RACE_WORDS	(64 / sizeof(unsigned long))
+/* Often enough to land inside many fast paths, rare enough not to starve. */
+#define RACE_PERIOD_NS	(50 * NSEC_PER_USEC)
+
+struct race_slot {
+	unsigned long *p;
+	unsigned long tag;
+};
+
+struct race {
+	struct hrtimer timer;
+	struct pym_heap *heap;
+	struct race_slot live[RACE_LIVE];
+	unsigned long *burst[RACE_BURST];
+	unsigned int fired, bad, failed;
+	bool stop;
+};
+
+static void race_stamp(struct race_slot *s, unsigned long *p, unsigned long tag)
+{
+	unsigned int i;
+
+	s->p = p;
+	s->tag = tag;
+	for (i = 0; i < RACE_WORDS; i++)
+		p[i] = tag + i;
+}
+
+/* Check and free the slot's block; true if it was intact. */
+static bool race_release(struct race_slot *s)
+{
+	bool ok = true;
+	unsigned int i;
+
+	if (!s->p)
+		return true;
+	for (i = 0; i < RACE_WORDS; i++)
+		ok &= s->p[i] == s->tag + i;
+	pym_free(s->p);
+	s->p = NULL;
+	return ok;
+}
+
+static enum hrtimer_restart race_fn(struct hrtimer *t)
+{
+	struct race *r = container_of(t, struct race, timer);
+	unsigned int n = r->fired++, i;
+	struct race_slot *s = &r->live[n % RACE_LIVE];
+	unsigned long *p;
+
+	if (!race_release(s))
+		r->bad++;
+	p = pym_heap_alloc(r->heap, 64, GFP_ATOMIC);
+	if (p)
+		race_stamp(s, p, ~0UL << 40 | (unsigned long)n << 8);
+	else
+		r->failed++;
+	if (n % 4 == 0) {
+		for (i = 0; i < RACE_BURST; i++)
+			r->burst[i] = pym_heap_alloc(r->heap, 64, GFP_ATOMIC);
+		for (i = 0; i < RACE_BURST; i++)
+			pym_free(r->burst[i]);
+	}
+	if (READ_ONCE(r->stop))
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(t, ns_to_ktime(RACE_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+static void interrupts_race_the_fast_path(struct kunit *test)
+{
+	unsigned long deadline = jiffies + 10 * HZ, i, n, bad = 0, failed = 0;
+	struct race_slot mine[RACE_LIVE] = {};
+	struct pym_stats st;
+	struct race *r;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->heap = test_heap(test, 0);
+	migrate_disable();
+	hrtimer_init(&r->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	r->timer.function = race_fn;
+	hrtimer_start(&r->timer, ns_to_ktime(RACE_PERIOD_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	for (i = 0; READ_ONCE(r->fired) < 4000 && time_before(jiffies, deadline);
+	     i++) {
+		struct race_slot *s = &mine[i % RACE_LIVE];
+		unsigned long *p;
+
+		if (!race_release(s))
+			bad++;
+		p = pym_heap_alloc(r->heap, 64, GFP_KERNEL);
+		if (!p) {
+			failed++;
+			break;	/* the timer still runs: no assertion here */
+		}
+		race_stamp(s, p, i << 8);
+	}
+	WRITE_ONCE(r->stop, true);
+	hrtimer_cancel(&r->timer);
+	migrate_enable();
+	n = i;
+	for (i = 0; i < RACE_LIVE; i++) {
+		bad += !race_release(&mine[i]);
+		bad += !race_release(&r->live[i]);
+	}
+	kunit_info(test, "%u interrupts over %lu task allocations\n", r->fired, n);
+	KUNIT_EXPECT_EQ(test, bad + r->bad, 0);
+	KUNIT_EXPECT_EQ(test, failed + r->failed, 0);
+	KUNIT_EXPECT_GE(test, r->fired, 1000);
+	KUNIT_EXPECT_GE(test, n, 1000);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(r->heap, &st));
+	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.invalid_frees, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(r->heap));
+	pym_heap_destroy(r->heap);
+}
+
 static struct kunit_case pymalloc_pcpu_cases[] = {
 	KUNIT_CASE(pair_stays_on_the_cpu),
 	KUNIT_CASE(caches_are_bounded),
 	KUNIT_CASE(cached_block_is_known_free),
+	KUNIT_CASE_SLOW(interrupts_race_the_fast_path),
 	KUNIT_CASE(freed_on_another_cpu),
 	KUNIT_CASE(pressure_drains_caches),
 	KUNIT_CASE(offline_cpu_gives_blocks_back),

@@ -257,7 +257,7 @@ static unsigned int mag_blocks(const struct uheap *h)
 	unsigned int c, n = 0;
 
 	for (c = 0; h->cached && c < PYM_NR_CLASSES; c++)
-		n += h->mags[c].n;
+		n += pym_mag_len(&h->mags[c]);
 	return n;
 }
 
@@ -318,7 +318,7 @@ static void test_random(unsigned int ops, unsigned int maxlive, bool cached)
 	/* Cached blocks may still pin arenas; destroy gives them back. */
 	EXPECT(cached || h.core.cnt.arenas_current <= 1, "empty arenas released");
 	for (i = 0; h.cached && i < PYM_NR_CLASSES; i++)
-		EXPECT(h.mags[i].n <= h.mags[i].cap, "class %u bounded", i);
+		EXPECT(pym_mag_len(&h.mags[i]) <= pym_mag_cap(i), "class %u bounded", i);
 	EXPECT(uheap_check(&h) == 0, "check at end");
 	uheap_destroy(&h);
 	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");

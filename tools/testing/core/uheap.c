@@ -56,7 +56,7 @@ void uheap_init_cached(struct uheap *h, unsigned int keep_empty)
 	h->secret = (unsigned long)random() << 32 ^ (unsigned long)random() ^
 		    (unsigned long)h;
 	for (c = 0; c < PYM_NR_CLASSES; c++)
-		h->mags[c].cap = pym_mag_cap(c);
+		pym_mag_init(&h->mags[c], c);
 }
 
 void uheap_flush(struct uheap *h, struct pym_mag *mag, unsigned int n,
@@ -144,7 +144,7 @@ void uheap_destroy(struct uheap *h)
 	unsigned int c;
 
 	for (c = 0; h->cached && c < PYM_NR_CLASSES; c++)
-		uheap_flush(h, &h->mags[c], h->mags[c].n, &release);
+		uheap_flush(h, &h->mags[c], pym_mag_len(&h->mags[c]), &release);
 
 	pym_core_trim(&h->core, &release);
 	release_arenas(release);

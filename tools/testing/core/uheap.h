@@ -96,7 +96,7 @@ static inline int uheap_free(struct uheap *h, void *p)
 		}
 		mag = &h->mags[pool->cls];
 		if (unlikely(pym_mag_full(mag)))
-			uheap_flush(h, mag, mag->cap / 2, &release);
+			uheap_flush(h, mag, pym_mag_state_cap(mag->state) / 2, &release);
 		pym_mag_push(mag, p, h->secret);
 	} else {
 		st = pym_core_free(&h->core, a, p, false, &release);
