@@ -5,8 +5,9 @@
  * heap and class; uheap.c in user space, one per heap and class).
  *
  * Portable like core.h, and unlocked: the kernel runs these with
- * interrupts off on the local CPU (its lock-free fast paths are in pcpu.h)
- * and takes the core's lock only in pym_mag_refill() and pym_mag_flush().
+ * interrupts off on the local CPU, except for the lock-free fast paths
+ * pym_mag_pop_local() and pym_mag_push_local(), and takes the core's lock
+ * only in pym_mag_refill() and pym_mag_flush().
  *
  * A cached block is free for the user but allocated for the core. So that
  * the always-on checks still see it free, its first word holds a marker,
@@ -28,7 +29,7 @@
  * kernel's fast paths pop and push without disabling interrupts: they
  * commit with a compare-and-exchange of state on the local CPU, which
  * fails, and is retried, when an interrupt changed the magazine meanwhile
- * (pcpu.h). Everything else changes it with interrupts off, through the
+ * (pym_mag_pop_local()). Everything else changes it with interrupts off, through the
  * plain functions below, which advance the sequence all the same.
  */
 struct pym_mag {
@@ -103,6 +104,57 @@ static __always_inline void *pym_mag_pop(struct pym_mag *mag)
 	pym_mag_set_len(mag, n - 1);
 	*(unsigned long *)p = 0;
 	return p;
+}
+
+/*
+ * The lock-free pair the kernel's fast paths use: the caller keeps mag to
+ * itself against everything but interrupts (preemption off, its own CPU).
+ * An interrupt that pops or pushes in between changes state, so the
+ * commit, a compare-and-exchange without a lock prefix, fails and the
+ * operation starts over, as in SLUB's per-CPU freelist. A block is only
+ * read out of blocks[] below the top, which nothing changes without
+ * changing state first. pym_mag_race_window() marks where an interrupt
+ * matters; user-space tests run a nested operation there.
+ */
+static __always_inline void *pym_mag_pop_local(struct pym_mag *mag)
+{
+	unsigned long state = READ_ONCE(mag->state), seen;
+	void *p;
+
+	do {
+		seen = state;
+		if (unlikely(!pym_mag_state_len(seen)))
+			return NULL;
+		p = READ_ONCE(mag->blocks[pym_mag_state_len(seen) - 1]);
+		pym_mag_race_window(mag);
+		state = cmpxchg_local(&mag->state, seen, pym_mag_next(seen, -1));
+	} while (unlikely(state != seen));
+	*(unsigned long *)p = 0;
+	return p;
+}
+
+/*
+ * Cache p, an allocated block no one else can reach; false, p untouched,
+ * when the magazine is full. The marker goes in first: once state is
+ * committed, an interrupt may pop p at once.
+ */
+static __always_inline bool pym_mag_push_local(struct pym_mag *mag, void *p,
+					       unsigned long secret)
+{
+	unsigned long state = READ_ONCE(mag->state), seen;
+
+	*(unsigned long *)p = pym_mag_marker(p, secret);
+	do {
+		seen = state;
+		if (unlikely(pym_mag_state_len(seen) == pym_mag_state_cap(seen))) {
+			*(unsigned long *)p = 0;
+			return false;
+		}
+		WRITE_ONCE(mag->blocks[pym_mag_state_len(seen)], p);
+		pym_mag_race_window(mag);
+		state = cmpxchg_local(&mag->state, seen, pym_mag_next(seen, 1));
+	} while (unlikely(state != seen));
+	return true;
 }
 
 /* Room for one more block? The caller flushes first when not. */

@@ -55,53 +55,6 @@ pym_pcpu_mag(struct pym_pcpu __percpu *pcpu, unsigned int cls)
 	return mag;
 }
 
-/*
- * The fast paths. Preemption is off, so mag is this CPU's for the whole
- * call, but interrupts stay on: an interrupt that allocates or frees on
- * this CPU in between changes mag->state, and the compare-and-exchange
- * (local, no lock prefix) then fails and the operation starts over, as in
- * SLUB's per-CPU freelist. A block is only read out of blocks[] below the
- * top, which nothing changes without changing state first.
- */
-static __always_inline void *pym_mag_pop_local(struct pym_mag *mag)
-{
-	unsigned long state = READ_ONCE(mag->state), seen;
-	void *p;
-
-	do {
-		seen = state;
-		if (unlikely(!pym_mag_state_len(seen)))
-			return NULL;
-		p = READ_ONCE(mag->blocks[pym_mag_state_len(seen) - 1]);
-		state = cmpxchg_local(&mag->state, seen, pym_mag_next(seen, -1));
-	} while (unlikely(state != seen));
-	*(unsigned long *)p = 0;
-	return p;
-}
-
-/*
- * Cache p, an allocated block no one else can reach; false, p untouched,
- * when the magazine is full. The marker goes in first: once state is
- * committed, an interrupt may pop p at once.
- */
-static __always_inline bool pym_mag_push_local(struct pym_mag *mag, void *p,
-					       unsigned long secret)
-{
-	unsigned long state = READ_ONCE(mag->state), seen;
-
-	*(unsigned long *)p = pym_mag_marker(p, secret);
-	do {
-		seen = state;
-		if (unlikely(pym_mag_state_len(seen) == pym_mag_state_cap(seen))) {
-			*(unsigned long *)p = 0;
-			return false;
-		}
-		WRITE_ONCE(mag->blocks[pym_mag_state_len(seen)], p);
-		state = cmpxchg_local(&mag->state, seen, pym_mag_next(seen, 1));
-	} while (unlikely(state != seen));
-	return true;
-}
-
 /* Cache p, an allocated block of heap; interrupts are off. */
 static __always_inline void pym_pcpu_push(struct pym_heap *heap,
 					  struct pym_pcpu __percpu *pcpu,

@@ -13,6 +13,7 @@
 
 #ifdef __KERNEL__
 
+#include <linux/atomic.h>
 #include <linux/bitops.h>
 #include <linux/bits.h>
 #include <linux/bug.h>
@@ -23,6 +24,10 @@
 #include <linux/types.h>
 
 #define PYM_PAGE_SHIFT		PAGE_SHIFT
+/* Only user-space tests put a simulated interrupt there (magazine.h). */
+static __always_inline void pym_mag_race_window(void *mag)
+{
+}
 
 #else
 

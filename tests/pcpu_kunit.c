@@ -294,7 +294,11 @@ static void idle_caches_drain_themselves(struct kunit *test)
  * the same class as the task it keeps interrupting, now and then in
  * bursts that overflow and refill the magazine. Every block is stamped
  * with its owner's tag and checked before it is freed: a block handed out
- * twice would carry the other owner's stamp.
+ * twice would carry the other owner's stamp. Under QEMU's TCG interrupts
+ * arrive only between translated blocks, so this is the real kernel's
+ * smoke test; tools/testing/core's magazine_races puts a simulated
+ * interrupt inside every window and fails for each way of getting the
+ * commit wrong.
  */
 #define RACE_LIVE	8
 #define RACE_BURST	48

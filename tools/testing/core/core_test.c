@@ -371,6 +371,128 @@ static void test_magazine(void)
 	test_random(200000, 5000, true);
 }
 
+/*
+ * The lock-free pop and push (magazine.h) against a simulated interrupt:
+ * pym_mag_race_window() runs a nested pop, push or reshuffle between the
+ * outer operation's read of the state and its commit. A model of which
+ * blocks are held must match the magazine after every operation: a
+ * commit that missed the interruption shows up as a block both held and
+ * cached, or as a cached block gone missing. The reshuffle leaves the
+ * length as it was, so only the sequence count tells it happened.
+ */
+#define RACE_BLOCKS	48
+
+static struct {
+	struct pym_mag mag;
+	unsigned long secret;
+	unsigned long *block[RACE_BLOCKS];	/* word 1 holds the index */
+	bool held[RACE_BLOCKS];
+	bool in_flight[RACE_BLOCKS];	/* being pushed: its owner's still */
+	unsigned int nested;
+} race;
+
+static unsigned int race_index(const void *p)
+{
+	return (unsigned int)((const unsigned long *)p)[1];
+}
+
+static void race_pop(void)
+{
+	unsigned long *p = pym_mag_pop_local(&race.mag);
+
+	if (!p)
+		return;
+	EXPECT(!race.held[race_index(p)], "block %u handed out twice", race_index(p));
+	EXPECT(p[0] == 0, "marker cleared");
+	race.held[race_index(p)] = true;
+}
+
+static void race_push(void)
+{
+	unsigned int i = (unsigned int)(rnd() % RACE_BLOCKS);
+
+	if (!race.held[i] || race.in_flight[i])
+		return;
+	race.in_flight[i] = true;
+	if (pym_mag_push_local(&race.mag, race.block[i], race.secret))
+		race.held[i] = false;
+	else
+		EXPECT(race.block[i][0] == 0, "a refused block keeps no marker");
+	race.in_flight[i] = false;
+}
+
+static void race_interrupt(void *mag)
+{
+	unsigned long *taken[8];
+	unsigned int n = 0, i;
+
+	(void)mag;
+	if (rnd() % 2)
+		return;
+	pym_mag_race_hook = NULL;	/* interrupts do not nest here */
+	race.nested++;
+	switch (rnd() % 3) {
+	case 0:
+		race_pop();
+		break;
+	case 1:
+		race_push();
+		break;
+	default:
+		while (n < 8 && (taken[n] = pym_mag_pop_local(&race.mag)))
+			n++;
+		for (i = 0; i < n; i++)	/* back in another order */
+			EXPECT(pym_mag_push_local(&race.mag, taken[i], race.secret),
+			       "room for what was taken");
+	}
+	pym_mag_race_hook = race_interrupt;
+}
+
+static void race_check(void)
+{
+	unsigned int n = pym_mag_len(&race.mag), i, cached = 0;
+	bool seen[RACE_BLOCKS] = { false };
+
+	for (i = 0; i < n; i++) {
+		unsigned long *p = race.mag.blocks[i];
+		unsigned int k = race_index(p);
+
+		EXPECT(!seen[k], "block %u cached twice", k);
+		EXPECT(!race.held[k], "block %u held and cached", k);
+		EXPECT(pym_mag_cached(p, race.secret), "cached block %u marked", k);
+		seen[k] = true;
+	}
+	for (i = 0; i < RACE_BLOCKS; i++)
+		cached += !race.held[i];
+	EXPECT(cached == n, "%u blocks not held, %u cached", cached, n);
+}
+
+static void test_magazine_races(void)
+{
+	unsigned int i;
+
+	race.secret = 0x5eed5eed5eed5eedUL;
+	pym_mag_init(&race.mag, pym_size_class(64));
+	for (i = 0; i < RACE_BLOCKS; i++) {
+		race.block[i] = aligned_alloc(64, 64);
+		race.block[i][0] = 0;
+		race.block[i][1] = i;
+		race.held[i] = true;
+	}
+	pym_mag_race_hook = race_interrupt;
+	for (i = 0; i < 100000; i++) {
+		if (rnd() % 2)
+			race_pop();
+		else
+			race_push();
+		race_check();
+	}
+	pym_mag_race_hook = NULL;
+	EXPECT(race.nested > 10000, "%u simulated interrupts", race.nested);
+	for (i = 0; i < RACE_BLOCKS; i++)
+		free(race.block[i]);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -393,6 +515,7 @@ static const struct test tests[] = {
 	{ "bulk", test_bulk },
 	{ "arena_failure", test_arena_failure },
 	{ "magazine", test_magazine },
+	{ "magazine_races", test_magazine_races },
 	{ "random_small_live_set", random_small },
 	{ "random_large_live_set", random_large },
 };

@@ -31,6 +31,19 @@ typedef unsigned long long u64;		/* as in the kernel, for %llu */
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+/* One thread per magazine here: the kernel's is a CPU-local cmpxchg. */
+#define cmpxchg_local(ptr, old, new) \
+	__sync_val_compare_and_swap(ptr, old, new)
+
+/*
+ * An interrupt, simulated: tests set pym_mag_race_hook to run a nested
+ * magazine operation inside a lock-free pop or push (magazine.h).
+ */
+extern void (*pym_mag_race_hook)(void *mag);
+#define pym_mag_race_window(mag)	do {	\
+	if (pym_mag_race_hook)			\
+		pym_mag_race_hook(mag);		\
+} while (0)
 
 static inline void __set_bit(unsigned int nr, unsigned long *map)
 {

@@ -15,6 +15,7 @@
 #include "uheap.h"
 
 struct pym_arena **uheap_map[BIT(UHEAP_MAP_BITS)][BIT(UHEAP_MAP_BITS)];
+void (*pym_mag_race_hook)(void *mag);
 
 /* Nodes are never freed, so a lookup never reads freed memory. */
 static struct pym_arena **map_slot(const void *p)
