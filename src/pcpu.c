@@ -3,12 +3,16 @@
  * pcpu.c - per-CPU magazines in front of a heap's core.
  *
  * Each CPU keeps, per heap and size class, a small stack of free blocks (a
- * magazine). Allocation pops and free pushes with interrupts off on the
- * local CPU: no shared lock and no atomic instruction. An empty magazine is
- * refilled with a batch from the core (pym_core_alloc_bulk) under the heap
- * lock; a full one gives the older half back. A free from another CPU than
- * the allocating one simply goes into the freeing CPU's magazine, so
- * cross-CPU frees do not serialise either.
+ * magazine). Allocation pops and free pushes on the local CPU with
+ * preemption off and interrupts on, committing with an unlocked local
+ * cmpxchg that an interrupt in between makes fail and retry
+ * (pym_mag_pop_local()): no shared lock, no atomic instruction, no
+ * interrupt masking. What this file does runs with interrupts off: an
+ * empty magazine is refilled with a batch from the core
+ * (pym_core_alloc_bulk) under the heap lock; a full one gives the older
+ * half back. A free from another CPU than the allocating one simply goes
+ * into the freeing CPU's magazine, so cross-CPU frees do not serialise
+ * either.
  *
  * The magazine itself, and the marker that keeps cached blocks known free
  * to the always-on checks, are portable (magazine.h); here they are per
