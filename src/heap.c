@@ -186,20 +186,16 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 
 	if (unlikely(size - 1 >= PYM_SMALL_MAX))
 		return alloc_not_small(size, gfp);
+	might_alloc(gfp);
 	cls = pym_size_class(size);
 	pcpu = READ_ONCE(heap->pcpu);
 	if (likely(pcpu)) {
 		preempt_disable();
 		p = pym_mag_pop_local(pym_pcpu_mag(pcpu, cls));
 		preempt_enable();
-		if (likely(p)) {
-			p = alloc_done(p, cls, gfp);
-			/* Checked after the fact: fewer registers to keep. */
-			might_alloc(gfp);
-			return p;
-		}
+		if (likely(p))
+			return alloc_done(p, cls, gfp);
 	}
-	might_alloc(gfp);
 	return heap_alloc_slow(heap, cls, gfp);
 }
 
