@@ -179,20 +179,27 @@ static __always_inline void pym_mag_push(struct pym_mag *mag, void *p,
 /*
  * Refill an empty magazine from the core (under the core's lock): half
  * its capacity plus one, so that an alloc/free cycle at the boundary does
- * not flush what it just took. Returns a block, marker-free, or NULL when
- * the core needs an arena.
+ * not flush what it just took. The blocks it keeps are marked: the core
+ * counts them allocated now, and one freed before, by a stale pointer,
+ * must still be refused. Returns a block, marker-free, or NULL when the
+ * core needs an arena.
  */
 static __always_inline void *pym_mag_refill(struct pym_core *core,
 					    struct pym_mag *mag,
-					    unsigned int cls)
+					    unsigned int cls,
+					    unsigned long secret)
 {
 	unsigned int cap = pym_mag_state_cap(mag->state);
 	unsigned int n = pym_core_alloc_bulk(core, cls, cap / 2 + 1, mag->blocks);
+	unsigned int i;
 
 	if (!n) {
 		pym_mag_set_len(mag, 0);
 		return NULL;
 	}
+	for (i = 0; i < n - 1; i++)
+		*(unsigned long *)mag->blocks[i] =
+			pym_mag_marker(mag->blocks[i], secret);
 	pym_mag_set_len(mag, n - 1);
 	return mag->blocks[n - 1];
 }

@@ -72,7 +72,7 @@ void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
 	void *p;
 
 	spin_lock(&heap->lock);
-	p = pym_mag_refill(&heap->core, mag, cls);
+	p = pym_mag_refill(&heap->core, mag, cls, pym_mag_secret);
 	mag_activity(heap);
 	spin_unlock(&heap->lock);
 	return p;

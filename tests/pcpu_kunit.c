@@ -72,7 +72,7 @@ static void cached_block_is_known_free(struct kunit *test)
 {
 	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st;
-	u8 *p;
+	u8 *p, *q, *keep;
 
 	p = pym_heap_alloc(heap, 32, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -87,6 +87,25 @@ static void cached_block_is_known_free(struct kunit *test)
 	p = pym_heap_alloc(heap, 32, GFP_KERNEL);
 	KUNIT_EXPECT_EQ(test, *(unsigned long *)p, 0UL);
 	pym_free(p);
+
+	/*
+	 * Back to the core, then into the magazine by a refill: still free.
+	 * keep keeps the arena from going back to the page allocator.
+	 */
+	keep = pym_heap_alloc(heap, 64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, keep);
+	migrate_disable();
+	pym_heaps_trim();
+	q = pym_heap_alloc(heap, 32, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_PTR_NE(test, q, p);
+	pym_free(p);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
+	KUNIT_EXPECT_EQ(test, st.invalid_frees, 3);
+	pym_free(q);
+	pym_free(keep);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	pym_heap_destroy(heap);
 }
 

@@ -352,8 +352,10 @@ static void test_arena_failure(void)
 /* The magazine front end (magazine.h) as the kernel runs it per CPU. */
 static void test_magazine(void)
 {
+	struct pym_arena *release = NULL;
+	char *p, *q, *r;
+	unsigned int cls;
 	struct uheap h;
-	char *p, *q;
 
 	uheap_init_cached(&h, 1);
 	p = uheap_alloc(&h, 64);
@@ -366,6 +368,16 @@ static void test_magazine(void)
 	EXPECT(uheap_free(&h, q) == PYM_BLOCK_NOT_ALLOCATED, "double free of a cached block");
 	EXPECT(uheap_free(&h, q + 8) == PYM_BLOCK_INTERIOR, "interior");
 	EXPECT(h.core.cnt.invalid_frees == 2, "counted");
+
+	/* Back to the core and into a magazine again by a refill: still free. */
+	cls = pym_size_class(64);
+	uheap_flush(&h, &h.mags[cls], pym_mag_len(&h.mags[cls]), &release);
+	r = uheap_alloc(&h, 64);
+	EXPECT(r != q && pym_mag_len(&h.mags[cls]) > 0, "refilled past q");
+	EXPECT(pym_mag_cached(q, h.secret), "refilled blocks carry the marker");
+	EXPECT(uheap_free(&h, q) == PYM_BLOCK_NOT_ALLOCATED,
+	       "double free of a block refilled into the magazine");
+	EXPECT(uheap_free(&h, r) == 0, "free");
 	uheap_destroy(&h);
 	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");
 	test_random(200000, 5000, true);

@@ -112,7 +112,7 @@ void *uheap_alloc_slow(struct uheap *h, size_t size)
 		return malloc(size ? size : 1);
 	cls = pym_size_class(size);
 	for (;;) {
-		p = h->cached ? pym_mag_refill(&h->core, &h->mags[cls], cls) :
+		p = h->cached ? pym_mag_refill(&h->core, &h->mags[cls], cls, h->secret) :
 				pym_core_alloc(&h->core, cls);
 		if (p)
 			return p;

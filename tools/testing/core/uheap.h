@@ -61,7 +61,7 @@ static inline void *uheap_alloc(struct uheap *h, size_t size)
 			p = pym_mag_pop(&h->mags[cls]);
 			if (likely(p))
 				return p;
-			p = pym_mag_refill(&h->core, &h->mags[cls], cls);
+			p = pym_mag_refill(&h->core, &h->mags[cls], cls, h->secret);
 		} else {
 			p = pym_core_alloc(&h->core, cls);
 		}
