@@ -699,20 +699,9 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 
 	if (!heap)
 		return NULL;
-	if (!(flags & PYM_HEAP_NOCACHE)) {
-		unsigned int c;
-		int cpu;
-
-		heap->pcpu = alloc_percpu(struct pym_pcpu);
-		if (!heap->pcpu) {
-			kfree(heap);
-			return NULL;
-		}
-		for_each_possible_cpu(cpu)
-			for (c = 0; c < PYM_NR_CLASSES; c++)
-				pym_mag_init(&per_cpu_ptr(heap->pcpu, cpu)->mags[c],
-					     c);
-		INIT_DELAYED_WORK(&heap->idle_work, pym_idle_work);
+	if (!(flags & PYM_HEAP_NOCACHE) && pym_pcpu_create(heap)) {
+		kfree(heap);
+		return NULL;
 	}
 	spin_lock_init(&heap->lock);
 	pym_core_init(&heap->core, pym_keep_empty_arenas);
@@ -751,7 +740,7 @@ struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
 	spin_lock(&pym_heaps_lock);
 	if (find_heap(name)) {
 		spin_unlock(&pym_heaps_lock);
-		free_percpu(heap->pcpu);
+		pym_pcpu_destroy(heap, heap->pcpu);
 		kfree(heap);
 		return ERR_PTR(-EEXIST);
 	}
@@ -781,7 +770,7 @@ static void heap_retire(struct pym_heap *heap)
 		cancel_delayed_work_sync(&heap->idle_work);
 		synchronize_rcu();
 		pym_mag_drain(heap, pcpu, true);
-		free_percpu(pcpu);
+		pym_pcpu_destroy(heap, pcpu);
 	}
 	spin_lock_irqsave(&heap->lock, flags);
 	pym_core_trim(&heap->core, &release);

@@ -34,8 +34,9 @@ struct pym_heap {
 	spinlock_t lock;		/* protects core */
 	struct pym_core core;
 	struct pym_pcpu __percpu *pcpu;	/* NULL: PYM_HEAP_NOCACHE, or retired */
+	struct pym_pcpu_depot *depot;	/* one per class, with pcpu */
 	struct delayed_work idle_work;	/* gives an idle heap's caches back */
-	unsigned long mag_activity;	/* refills and overflows, under lock */
+	atomic_long_t mag_activity;	/* refills and overflows */
 	unsigned long idle_seen;	/* mag_activity at the last look */
 	char name[PYM_HEAP_NAME_MAX];
 	struct list_head node;		/* pym_heaps, under pym_heaps_lock */
@@ -68,6 +69,8 @@ void pym_arena_map_exit(void);
 void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		   bool offline);
 void pym_mag_count(struct pym_heap *heap, u64 *cached);
+int pym_pcpu_create(struct pym_heap *heap);
+void pym_pcpu_destroy(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu);
 void pym_idle_work(struct work_struct *work);
 int pym_pcpu_init(void);
 void pym_pcpu_exit(void);

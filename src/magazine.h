@@ -222,4 +222,91 @@ pym_mag_flush(struct pym_core *core, struct pym_mag *mag, unsigned int n,
 	pym_mag_set_len(mag, len - n);
 }
 
+/*
+ * A depot: free blocks of one class on their way from the CPUs that free
+ * them to the CPUs that allocate them (Bonwick's magazine depot, moving
+ * half-magazines). A magazine that overflows puts its older half here
+ * rather than back into the core; one that runs empty takes a batch from
+ * here before it asks the core. When one CPU allocates and another frees,
+ * the blocks then go round without the core, each batch moved by one
+ * copy under one short lock instead of block by block under the heap's.
+ * Blocks keep their marker all along: they are still free for the checks.
+ * The kernel has one per heap and class, under a lock of its own.
+ */
+struct pym_depot {
+	unsigned int len;		/* blocks[0..len-1], oldest first */
+	unsigned int cap;		/* the class's magazine capacity */
+	void *blocks[PYM_MAG_MAX];
+};
+
+static inline void pym_depot_init(struct pym_depot *d, unsigned int cls)
+{
+	d->len = 0;
+	d->cap = pym_mag_cap(cls);
+}
+
+/* Lock-free peeks, to skip a lock that could not help. */
+static __always_inline bool pym_depot_empty(const struct pym_depot *d)
+{
+	return !READ_ONCE(d->len);
+}
+
+static __always_inline bool pym_depot_full(const struct pym_depot *d)
+{
+	return READ_ONCE(d->len) == d->cap;
+}
+
+/*
+ * Move up to n of the oldest blocks of mag into d, as many as d has room
+ * for; the newer ones stay, cache-hot. Returns how many moved.
+ */
+static inline unsigned int pym_depot_put(struct pym_depot *d,
+					 struct pym_mag *mag, unsigned int n)
+{
+	unsigned int len = pym_mag_len(mag);
+
+	if (n > d->cap - d->len)
+		n = d->cap - d->len;
+	memcpy(d->blocks + d->len, mag->blocks, n * sizeof(void *));
+	WRITE_ONCE(d->len, d->len + n);
+	memmove(mag->blocks, mag->blocks + n, (len - n) * sizeof(void *));
+	pym_mag_set_len(mag, len - n);
+	return n;
+}
+
+/*
+ * Refill the empty magazine mag from d with up to n blocks, the newest
+ * first in line. Returns one of them, marker cleared, or NULL if d is
+ * empty.
+ */
+static inline void *pym_depot_get(struct pym_depot *d, struct pym_mag *mag,
+				  unsigned int n)
+{
+	void *p;
+
+	if (n > d->len)
+		n = d->len;
+	if (!n)
+		return NULL;
+	WRITE_ONCE(d->len, d->len - n);
+	memcpy(mag->blocks, d->blocks + d->len, n * sizeof(void *));
+	pym_mag_set_len(mag, n - 1);
+	p = mag->blocks[n - 1];
+	*(unsigned long *)p = 0;
+	return p;
+}
+
+/* Give every block of d back to the core (under both their locks). */
+static inline void pym_depot_flush(struct pym_core *core, struct pym_depot *d,
+				   struct pym_arena *(*arena_of)(const void *p),
+				   struct pym_arena **release)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->len; i++)
+		pym_core_free(core, arena_of(d->blocks[i]), d->blocks[i],
+			      false, release);
+	WRITE_ONCE(d->len, 0);
+}
+
 #endif /* _PYM_MAGAZINE_H */

@@ -7,28 +7,35 @@
  * preemption off and interrupts on, committing with an unlocked local
  * cmpxchg that an interrupt in between makes fail and retry
  * (pym_mag_pop_local()): no shared lock, no atomic instruction, no
- * interrupt masking. What this file does runs with interrupts off: an
- * empty magazine is refilled with a batch from the core
- * (pym_core_alloc_bulk) under the heap lock; a full one gives the older
- * half back. A free from another CPU than the allocating one simply goes
- * into the freeing CPU's magazine, so cross-CPU frees do not serialise
- * either.
+ * interrupt masking. What this file does runs with interrupts off.
+ *
+ * Behind the magazines, each heap has a depot per class (magazine.h): a
+ * full magazine puts its older half there, an empty one takes a batch
+ * from there, and only when the depot is full, or empty, does the core
+ * (under the heap lock) take or give the blocks. A block freed on another
+ * CPU than the one that allocated it goes into the freeing CPU's magazine;
+ * when one CPU keeps freeing what another allocates, the blocks travel
+ * back through the depot, a batch per lock round trip, and cross-CPU
+ * frees serialise neither on the heap lock nor block by block.
  *
  * The magazine itself, and the marker that keeps cached blocks known free
  * to the always-on checks, are portable (magazine.h); here they are per
  * CPU, with a per-boot random secret. Statistics subtract the cached
- * blocks from "in use" and count them as available.
+ * blocks, magazines' and depots', from "in use" and count them as
+ * available.
  *
- * What a CPU caches is bounded (pym_mag_cap(): at most 2 KiB per class, 31
- * blocks) and goes back to the core when the heap is destroyed, under
- * memory pressure (shrinker), when the CPU goes offline, and when the heap
- * has had no refill or overflow for a whole PYM_IDLE_PERIOD: cached blocks
- * pin their arenas, and an idle heap should not hold memory for nothing.
+ * What is cached is bounded (pym_mag_cap(): at most 2 KiB per class, 31
+ * blocks, per CPU and once more in the depot) and goes back to the core
+ * when the heap is destroyed, under memory pressure (shrinker), when a
+ * CPU goes offline (its magazines), and when the heap has had no refill
+ * or overflow for a whole PYM_IDLE_PERIOD: cached blocks pin their
+ * arenas, and an idle heap should not hold memory for nothing.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/mutex.h>
 #include <linux/random.h>
+#include <linux/slab.h>
 #include <linux/rcupdate.h>
 #include <linux/smp.h>
 
@@ -40,10 +47,10 @@ static enum cpuhp_state pym_cpuhp_state;
 
 #define PYM_IDLE_PERIOD		HZ
 
-/* Under the heap lock: the caches are in use; look again in a while. */
+/* The caches are in use; look again in a while. */
 static void mag_activity(struct pym_heap *heap)
 {
-	heap->mag_activity++;
+	atomic_long_inc(&heap->mag_activity);
 	if (!delayed_work_pending(&heap->idle_work))
 		schedule_delayed_work(&heap->idle_work, PYM_IDLE_PERIOD);
 }
@@ -53,7 +60,7 @@ void pym_idle_work(struct work_struct *work)
 	struct pym_heap *heap = container_of(to_delayed_work(work),
 					     struct pym_heap, idle_work);
 	struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
-	unsigned long activity = READ_ONCE(heap->mag_activity);
+	unsigned long activity = atomic_long_read(&heap->mag_activity);
 
 	if (!pcpu)
 		return;
@@ -65,15 +72,26 @@ void pym_idle_work(struct work_struct *work)
 	pym_mag_drain(heap, pcpu, false);
 }
 
-/* The magazine is empty: take a batch from the core. Interrupts are off. */
+/*
+ * The magazine is empty: take a batch from the depot, else from the core.
+ * Interrupts are off.
+ */
 void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
 		      unsigned int cls)
 {
-	void *p;
+	struct pym_pcpu_depot *pd = &heap->depot[cls];
+	void *p = NULL;
 
+	mag_activity(heap);
+	if (!pym_depot_empty(&pd->d)) {
+		spin_lock(&pd->lock);
+		p = pym_depot_get(&pd->d, mag, pym_mag_state_cap(mag->state) / 2 + 1);
+		spin_unlock(&pd->lock);
+		if (p)
+			return p;
+	}
 	spin_lock(&heap->lock);
 	p = pym_mag_refill(&heap->core, mag, cls, pym_mag_secret);
-	mag_activity(heap);
 	spin_unlock(&heap->lock);
 	return p;
 }
@@ -92,14 +110,43 @@ static void mag_flush(struct pym_heap *heap, struct pym_mag *mag,
 	spin_unlock(&heap->lock);
 }
 
-/* The magazine is full: its older half goes back to the core. */
+/*
+ * The magazine is full: its older half goes to the depot, or what of it
+ * does not fit there, back to the core. Interrupts are off.
+ */
 void pym_pcpu_overflow(struct pym_heap *heap, struct pym_mag *mag,
-		       struct pym_arena **release)
+		       unsigned int cls, struct pym_arena **release)
 {
-	spin_lock(&heap->lock);
-	pym_mag_flush(&heap->core, mag, pym_mag_state_cap(mag->state) / 2, arena_of, release);
+	struct pym_pcpu_depot *pd = &heap->depot[cls];
+	unsigned int n = pym_mag_state_cap(mag->state) / 2;
+
 	mag_activity(heap);
-	spin_unlock(&heap->lock);
+	if (!pym_depot_full(&pd->d)) {
+		spin_lock(&pd->lock);
+		n -= pym_depot_put(&pd->d, mag, n);
+		spin_unlock(&pd->lock);
+	}
+	if (n)
+		mag_flush(heap, mag, n, release);
+}
+
+/* Give every block in heap's depots back to its core. */
+static void depot_drain(struct pym_heap *heap, struct pym_arena **release)
+{
+	unsigned long flags;
+	unsigned int c;
+
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		struct pym_pcpu_depot *pd = &heap->depot[c];
+
+		if (pym_depot_empty(&pd->d))
+			continue;
+		spin_lock_irqsave(&pd->lock, flags);
+		spin_lock(&heap->lock);
+		pym_depot_flush(&heap->core, &pd->d, arena_of, release);
+		spin_unlock(&heap->lock);
+		spin_unlock_irqrestore(&pd->lock, flags);
+	}
 }
 
 static void drain_cpu(struct pym_heap *heap, struct pym_pcpu *pc,
@@ -127,10 +174,10 @@ static void drain_this_cpu(void *arg)
 }
 
 /*
- * Give every block cached in pcpu back to heap's core. Online CPUs drain
- * themselves (an IPI); with offline set, the lists of offline CPUs are
- * drained here too, with hotplug held off. Otherwise they are empty: the
- * hotplug callback drained them when their CPU died.
+ * Give every block cached in pcpu and in heap's depots back to heap's
+ * core. Online CPUs drain themselves (an IPI); with offline set, the lists
+ * of offline CPUs are drained here too, with hotplug held off. Otherwise
+ * they are empty: the hotplug callback drained them when their CPU died.
  */
 void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		   bool offline)
@@ -142,18 +189,19 @@ void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 
 	if (!offline) {
 		on_each_cpu(drain_this_cpu, &dc, 1);
-		return;
+	} else {
+		cpus_read_lock();
+		on_each_cpu(drain_this_cpu, &dc, 1);
+		for_each_possible_cpu(cpu) {
+			if (cpu_online(cpu))
+				continue;
+			local_irq_save(flags);
+			drain_cpu(heap, per_cpu_ptr(pcpu, cpu), &release);
+			local_irq_restore(flags);
+		}
+		cpus_read_unlock();
 	}
-	cpus_read_lock();
-	on_each_cpu(drain_this_cpu, &dc, 1);
-	for_each_possible_cpu(cpu) {
-		if (cpu_online(cpu))
-			continue;
-		local_irq_save(flags);
-		drain_cpu(heap, per_cpu_ptr(pcpu, cpu), &release);
-		local_irq_restore(flags);
-	}
-	cpus_read_unlock();
+	depot_drain(heap, &release);
 	pym_release_arenas(release);
 }
 
@@ -173,8 +221,46 @@ void pym_mag_count(struct pym_heap *heap, u64 *cached)
 		for (c = 0; c < PYM_NR_CLASSES; c++)
 			cached[c] += pym_mag_len(&pc->mags[c]);
 	}
+	for (c = 0; c < PYM_NR_CLASSES; c++)
+		cached[c] += READ_ONCE(heap->depot[c].d.len);
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_mag_count);
+
+/* The magazines and depots of a new heap; process context. */
+int pym_pcpu_create(struct pym_heap *heap)
+{
+	unsigned int c;
+	int cpu;
+
+	heap->depot = kvcalloc(PYM_NR_CLASSES, sizeof(*heap->depot), GFP_KERNEL);
+	heap->pcpu = alloc_percpu(struct pym_pcpu);
+	if (!heap->depot || !heap->pcpu) {
+		pym_pcpu_destroy(heap, heap->pcpu);
+		heap->pcpu = NULL;
+		return -ENOMEM;
+	}
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		spin_lock_init(&heap->depot[c].lock);
+		pym_depot_init(&heap->depot[c].d, c);
+	}
+	for_each_possible_cpu(cpu)
+		for (c = 0; c < PYM_NR_CLASSES; c++)
+			pym_mag_init(&per_cpu_ptr(heap->pcpu, cpu)->mags[c], c);
+	INIT_DELAYED_WORK(&heap->idle_work, pym_idle_work);
+	return 0;
+}
+
+/*
+ * Free pcpu, the magazines heap had, and its depots, once no free can
+ * reach them any more (heap->pcpu cleared, a grace period gone by) and
+ * they have been drained.
+ */
+void pym_pcpu_destroy(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu)
+{
+	free_percpu(pcpu);
+	kvfree(heap->depot);
+	heap->depot = NULL;
+}
 
 static int pym_cpu_dead(unsigned int cpu)
 {

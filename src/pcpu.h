@@ -6,6 +6,7 @@
 #define _PYM_PCPU_H
 
 #include <linux/percpu.h>
+#include <linux/spinlock.h>
 
 #include "magazine.h"
 
@@ -14,6 +15,12 @@ struct pym_pcpu {
 	struct pym_mag mags[PYM_NR_CLASSES];
 };
 
+/* A heap's depot of one class (magazine.h), under a lock of its own. */
+struct pym_pcpu_depot {
+	spinlock_t lock;		/* protects d */
+	struct pym_depot d;
+} ____cacheline_aligned_in_smp;
+
 struct pym_heap;
 
 extern unsigned long pym_mag_secret;
@@ -21,7 +28,7 @@ extern unsigned long pym_mag_secret;
 void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
 		      unsigned int cls);
 void pym_pcpu_overflow(struct pym_heap *heap, struct pym_mag *mag,
-		       struct pym_arena **release);
+		       unsigned int cls, struct pym_arena **release);
 
 /* The slow path's pop: interrupts off, refill from the core when empty. */
 static __always_inline void *pym_pcpu_alloc(struct pym_heap *heap,
@@ -64,7 +71,7 @@ static __always_inline void pym_pcpu_push(struct pym_heap *heap,
 	struct pym_mag *mag = &this_cpu_ptr(pcpu)->mags[cls];
 
 	if (unlikely(pym_mag_full(mag)))
-		pym_pcpu_overflow(heap, mag, release);
+		pym_pcpu_overflow(heap, mag, cls, release);
 	pym_mag_push(mag, p, pym_mag_secret);
 }
 

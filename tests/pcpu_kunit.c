@@ -2,7 +2,8 @@
 /*
  * pcpu_kunit.c - KUnit tests of the per-CPU magazines: the core is not
  * touched by a cached alloc/free pair, caches are bounded, blocks freed
- * on another CPU come back intact, cached blocks are still known free,
+ * on another CPU come back intact, and to the allocating CPU through the
+ * depot without the core, cached blocks are still known free,
  * interrupts racing the lock-free fast paths lose and duplicate nothing,
  * and pressure and CPU hotplug give everything back.
  */
@@ -45,7 +46,7 @@ static void pair_stays_on_the_cpu(struct kunit *test)
 static void caches_are_bounded(struct kunit *test)
 {
 	struct pym_heap *heap = test_heap(test, 0);
-	unsigned int cls = pym_size_class(64), n = 500, i;
+	unsigned int cls = pym_size_class(64), n = 500, i, depot;
 	u64 *cached;
 	void **v;
 
@@ -59,8 +60,11 @@ static void caches_are_bounded(struct kunit *test)
 	for (i = 0; i < n; i++)
 		pym_free(v[i]);
 	pym_mag_count(heap, cached);
-	KUNIT_EXPECT_LE(test, cached[cls], pym_mag_cap(cls));
-	KUNIT_EXPECT_GE(test, cached[cls], pym_mag_cap(cls) / 2);
+	depot = heap->depot[cls].d.len;
+	/* A magazine's worth on this CPU, and as much again in the depot. */
+	KUNIT_EXPECT_LE(test, cached[cls] - depot, pym_mag_cap(cls));
+	KUNIT_EXPECT_GE(test, cached[cls] - depot, pym_mag_cap(cls) / 2);
+	KUNIT_EXPECT_EQ(test, depot, pym_mag_cap(cls));
 	migrate_enable();
 	/* The rest went back: the pools hold only the cached blocks. */
 	KUNIT_EXPECT_EQ(test, heap->core.cnt.invalid_frees, 0);
@@ -180,6 +184,90 @@ static void freed_on_another_cpu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(x.heap));
 	pym_heap_destroy(x.heap);
+}
+
+/*
+ * One CPU allocates what another frees: the blocks come back to the
+ * allocating CPU through the depot, a batch at a time, and the core sees
+ * none of it.
+ */
+struct remote {
+	struct xfer x;
+	unsigned int cls;
+	void *next;		/* the block the refill should hand out */
+	void *got;		/* the block it did */
+};
+
+static int remote_alloc_fn(void *arg)
+{
+	struct remote *r = arg;
+	unsigned int i, left;
+
+	if (r->next) {
+		/* Use up this CPU's magazine, then one more: a refill. */
+		left = pym_mag_len(&this_cpu_ptr(r->x.heap->pcpu)->mags[r->cls]);
+		for (i = 0; i < left; i++)
+			r->x.blocks[r->x.n + i] = pym_heap_alloc(r->x.heap, 64, GFP_KERNEL);
+		r->got = pym_heap_alloc(r->x.heap, 64, GFP_KERNEL);
+		r->x.blocks[r->x.n + left] = r->got;
+	} else {
+		for (i = 0; i < r->x.n; i++)
+			r->x.blocks[i] = pym_heap_alloc(r->x.heap, 64, GFP_KERNEL);
+	}
+	complete(&r->x.done);
+	return 0;
+}
+
+static int remote_free_fn(void *arg)
+{
+	struct remote *r = arg;
+	unsigned int i;
+
+	for (i = 0; i < r->x.n; i++)
+		pym_free(r->x.blocks[i]);
+	complete(&r->x.done);
+	return 0;
+}
+
+/* Blocks the core counts allocated: in use, or cached in front of it. */
+static u64 core_allocated(struct kunit *test, struct pym_heap *heap)
+{
+	struct pym_core_stats *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	pym_heap_collect(heap, st);
+	return st->blocks_in_use + st->blocks_cached;
+}
+
+static void remote_frees_go_through_the_depot(struct kunit *test)
+{
+	struct remote r = { .x.heap = test_heap(test, 0), .cls = pym_size_class(64) };
+	unsigned int a = cpumask_first(cpu_online_mask);
+	unsigned int b = cpumask_last(cpu_online_mask);
+	struct pym_depot *d = &r.x.heap->depot[r.cls].d;
+	unsigned int i;
+	u64 before;
+
+	if (a == b)
+		kunit_skip(test, "needs two online CPUs");
+	r.x.n = 2 * pym_mag_cap(r.cls);
+	r.x.blocks = kunit_kcalloc(test, r.x.n + PYM_MAG_MAX + 1, sizeof(void *),
+				   GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r.x.blocks);
+	run_on(test, remote_alloc_fn, &r.x, a);
+	run_on(test, remote_free_fn, &r.x, b);
+	/* b's magazine overflowed into the depot, not into the core. */
+	KUNIT_ASSERT_GT(test, d->len, 0);
+	r.next = d->blocks[d->len - 1];
+	before = core_allocated(test, r.x.heap);
+	run_on(test, remote_alloc_fn, &r.x, a);
+	KUNIT_EXPECT_PTR_EQ(test, r.got, r.next);
+	KUNIT_EXPECT_EQ(test, core_allocated(test, r.x.heap), before);
+	for (i = r.x.n; i <= r.x.n + PYM_MAG_MAX; i++)
+		pym_free(r.x.blocks[i]);
+	KUNIT_EXPECT_EQ(test, r.x.heap->core.cnt.invalid_frees, 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(r.x.heap));
+	pym_heap_destroy(r.x.heap);
 }
 
 static void pressure_drains_caches(struct kunit *test)
@@ -445,6 +533,7 @@ static struct kunit_case pymalloc_pcpu_cases[] = {
 	KUNIT_CASE(cached_block_is_known_free),
 	KUNIT_CASE_SLOW(interrupts_race_the_fast_path),
 	KUNIT_CASE(freed_on_another_cpu),
+	KUNIT_CASE(remote_frees_go_through_the_depot),
 	KUNIT_CASE(pressure_drains_caches),
 	KUNIT_CASE(offline_cpu_gives_blocks_back),
 	KUNIT_CASE(arenas_come_from_the_local_node),

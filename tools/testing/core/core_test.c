@@ -254,17 +254,20 @@ struct live {
 /* Random alloc/free with content checks; the full check after each batch. */
 static unsigned int mag_blocks(const struct uheap *h)
 {
-	unsigned int c, n = 0;
+	unsigned int c, cpu, n = 0;
 
-	for (c = 0; h->cached && c < PYM_NR_CLASSES; c++)
-		n += pym_mag_len(&h->mags[c]);
+	for (c = 0; h->cached && c < PYM_NR_CLASSES; c++) {
+		for (cpu = 0; cpu < UHEAP_CPUS; cpu++)
+			n += pym_mag_len(&h->cpu_mags[cpu][c]);
+		n += h->depots[c].len;
+	}
 	return n;
 }
 
 /*
  * Random alloc/free with content checks and the full check after each
- * batch; with cached, through the magazines (blocks they hold count as
- * allocated for the core).
+ * batch; with cached, through the magazines of two CPUs taking turns and
+ * their depots (blocks they hold count as allocated for the core).
  */
 static void test_random(unsigned int ops, unsigned int maxlive, bool cached)
 {
@@ -279,6 +282,10 @@ static void test_random(unsigned int ops, unsigned int maxlive, bool cached)
 		uheap_init(&h, 1);
 	for (i = 0; i < ops; i++) {
 		int do_alloc = n == 0 || (n < maxlive && rnd() % 100 < 55);
+
+		/* Another CPU now: blocks freed here were allocated there. */
+		if (cached && rnd() % 16 == 0)
+			uheap_set_cpu(&h, rnd() % UHEAP_CPUS);
 
 		if (do_alloc) {
 			l[n].size = 1 + rnd() % PYM_SMALL_THRESHOLD;
@@ -317,8 +324,12 @@ static void test_random(unsigned int ops, unsigned int maxlive, bool cached)
 		uheap_free(&h, l[--n].p);
 	/* Cached blocks may still pin arenas; destroy gives them back. */
 	EXPECT(cached || h.core.cnt.arenas_current <= 1, "empty arenas released");
-	for (i = 0; h.cached && i < PYM_NR_CLASSES; i++)
-		EXPECT(pym_mag_len(&h.mags[i]) <= pym_mag_cap(i), "class %u bounded", i);
+	for (i = 0; h.cached && i < PYM_NR_CLASSES; i++) {
+		for (j = 0; j < UHEAP_CPUS; j++)
+			EXPECT(pym_mag_len(&h.cpu_mags[j][i]) <= pym_mag_cap(i),
+			       "class %u bounded", i);
+		EXPECT(h.depots[i].len <= pym_mag_cap(i), "depot %u bounded", i);
+	}
 	EXPECT(uheap_check(&h) == 0, "check at end");
 	uheap_destroy(&h);
 	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");
@@ -381,6 +392,56 @@ static void test_magazine(void)
 	uheap_destroy(&h);
 	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");
 	test_random(200000, 5000, true);
+}
+
+/*
+ * CPU 1 frees what CPU 0 allocated: the older halves of its overflowing
+ * magazine go to the depot, and CPU 0 refills from there, newest first,
+ * while the core's count of allocated blocks does not move.
+ */
+static void test_depot(void)
+{
+	unsigned int cls = pym_size_class(64), cap = pym_mag_cap(cls), i, left;
+	struct pym_depot *d;
+	void *v[2 * PYM_MAG_MAX], *next, *p;
+	struct pym_core_stats st;
+	unsigned long long core;
+	struct uheap h;
+
+	uheap_init_cached(&h, 1);
+	d = &h.depots[cls];
+	EXPECT(d->cap == cap, "a depot holds a magazine's worth");
+	for (i = 0; i < 2 * cap; i++)
+		v[i] = uheap_alloc(&h, 64);
+	uheap_set_cpu(&h, 1);
+	for (i = 0; i < 2 * cap; i++)
+		EXPECT(uheap_free(&h, v[i]) == 0, "free on CPU 1");
+	EXPECT(d->len == cap, "depot filled: %u", d->len);
+	EXPECT(pym_mag_len(&h.mags[cls]) <= cap, "magazine bounded");
+	for (i = 0; i < d->len; i++)
+		EXPECT(pym_mag_cached(d->blocks[i], h.secret), "depot block %u marked", i);
+	EXPECT(uheap_free(&h, d->blocks[0]) == PYM_BLOCK_NOT_ALLOCATED,
+	       "double free of a block in the depot");
+
+	uheap_set_cpu(&h, 0);
+	next = d->blocks[d->len - 1];
+	pym_core_collect(&h.core, &st);
+	core = st.blocks_in_use;
+	left = pym_mag_len(&h.mags[cls]);
+	for (i = 0; i < left; i++)
+		v[i] = uheap_alloc(&h, 64);
+	p = uheap_alloc(&h, 64);
+	EXPECT(p == next, "refilled from the depot, newest first");
+	EXPECT(*(unsigned long *)p == 0, "marker cleared on the way out");
+	EXPECT(d->len == cap - (cap / 2 + 1), "a batch taken: %u left", d->len);
+	pym_core_collect(&h.core, &st);
+	EXPECT(st.blocks_in_use == core, "the core saw nothing");
+	for (i = 0; i < left; i++)
+		uheap_free(&h, v[i]);
+	uheap_free(&h, p);
+	EXPECT(uheap_check(&h) == 0, "consistent");
+	uheap_destroy(&h);
+	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");
 }
 
 /*
@@ -527,6 +588,7 @@ static const struct test tests[] = {
 	{ "bulk", test_bulk },
 	{ "arena_failure", test_arena_failure },
 	{ "magazine", test_magazine },
+	{ "depot", test_depot },
 	{ "magazine_races", test_magazine_races },
 	{ "random_small_live_set", random_small },
 	{ "random_large_live_set", random_large },

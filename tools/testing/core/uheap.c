@@ -50,14 +50,18 @@ void uheap_init(struct uheap *h, unsigned int keep_empty)
 
 void uheap_init_cached(struct uheap *h, unsigned int keep_empty)
 {
-	unsigned int c;
+	unsigned int c, cpu;
 
 	uheap_init(h, keep_empty);
 	h->cached = true;
 	h->secret = (unsigned long)random() << 32 ^ (unsigned long)random() ^
 		    (unsigned long)h;
-	for (c = 0; c < PYM_NR_CLASSES; c++)
-		pym_mag_init(&h->mags[c], c);
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		for (cpu = 0; cpu < UHEAP_CPUS; cpu++)
+			pym_mag_init(&h->cpu_mags[cpu][c], c);
+		pym_depot_init(&h->depots[c], c);
+	}
+	uheap_set_cpu(h, 0);
 }
 
 void uheap_flush(struct uheap *h, struct pym_mag *mag, unsigned int n,
@@ -112,8 +116,7 @@ void *uheap_alloc_slow(struct uheap *h, size_t size)
 		return malloc(size ? size : 1);
 	cls = pym_size_class(size);
 	for (;;) {
-		p = h->cached ? pym_mag_refill(&h->core, &h->mags[cls], cls, h->secret) :
-				pym_core_alloc(&h->core, cls);
+		p = h->cached ? uheap_refill(h, cls) : pym_core_alloc(&h->core, cls);
 		if (p)
 			return p;
 		if (add_arena(h))
@@ -142,10 +145,16 @@ unsigned int uheap_check(struct uheap *h)
 void uheap_destroy(struct uheap *h)
 {
 	struct pym_arena *release = NULL;
-	unsigned int c;
+	unsigned int c, cpu;
 
-	for (c = 0; h->cached && c < PYM_NR_CLASSES; c++)
-		uheap_flush(h, &h->mags[c], pym_mag_len(&h->mags[c]), &release);
+	for (c = 0; h->cached && c < PYM_NR_CLASSES; c++) {
+		for (cpu = 0; cpu < UHEAP_CPUS; cpu++) {
+			struct pym_mag *mag = &h->cpu_mags[cpu][c];
+
+			uheap_flush(h, mag, pym_mag_len(mag), &release);
+		}
+		pym_depot_flush(&h->core, &h->depots[c], uheap_arena_of, &release);
+	}
 
 	pym_core_trim(&h->core, &release);
 	release_arenas(release);

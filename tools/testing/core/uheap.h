@@ -10,16 +10,22 @@
 #include "../../../src/core.h"
 #include "../../../src/magazine.h"
 
+/* Simulated CPUs, each with magazines of its own (uheap_set_cpu()). */
+#define UHEAP_CPUS		2
+
 /*
- * With magazines (uheap_init_cached), a heap is what one CPU of a kernel
- * heap is: allocations pop and frees push a per-class magazine in front
- * of the core, as pcpu.c does per CPU.
+ * With magazines (uheap_init_cached), a heap is what a kernel heap is on
+ * UHEAP_CPUS CPUs that take turns: allocations pop and frees push the
+ * current CPU's per-class magazine, which overflows into and refills from
+ * a depot shared by the CPUs, then the core, as pcpu.c does.
  */
 struct uheap {
 	struct pym_core core;
 	bool cached;
 	unsigned long secret;
-	struct pym_mag mags[PYM_NR_CLASSES];
+	struct pym_mag *mags;		/* the current CPU's, one per class */
+	struct pym_mag cpu_mags[UHEAP_CPUS][PYM_NR_CLASSES];
+	struct pym_depot depots[PYM_NR_CLASSES];
 	unsigned long arena_fail_after;	/* fail arena supply after N, 0 = never */
 	unsigned long arenas_supplied;
 	unsigned char fresh_pattern;	/* written over new arenas, 0 = none */
@@ -50,6 +56,21 @@ static inline struct pym_arena *uheap_arena_of(const void *p)
 	return leaf ? leaf[n & UHEAP_MAP_MASK] : NULL;
 }
 
+static inline void uheap_set_cpu(struct uheap *h, unsigned int cpu)
+{
+	h->mags = h->cpu_mags[cpu];
+}
+
+/* The current CPU's magazine of cls is empty: the depot, then the core. */
+static inline void *uheap_refill(struct uheap *h, unsigned int cls)
+{
+	struct pym_mag *mag = &h->mags[cls];
+	void *p;
+
+	p = pym_depot_get(&h->depots[cls], mag, pym_mag_state_cap(mag->state) / 2 + 1);
+	return p ? p : pym_mag_refill(&h->core, mag, cls, h->secret);
+}
+
 static inline void *uheap_alloc(struct uheap *h, size_t size)
 {
 	void *p;
@@ -61,7 +82,7 @@ static inline void *uheap_alloc(struct uheap *h, size_t size)
 			p = pym_mag_pop(&h->mags[cls]);
 			if (likely(p))
 				return p;
-			p = pym_mag_refill(&h->core, &h->mags[cls], cls, h->secret);
+			p = uheap_refill(h, cls);
 		} else {
 			p = pym_core_alloc(&h->core, cls);
 		}
@@ -95,8 +116,13 @@ static inline int uheap_free(struct uheap *h, void *p)
 			return st;
 		}
 		mag = &h->mags[pool->cls];
-		if (unlikely(pym_mag_full(mag)))
-			uheap_flush(h, mag, pym_mag_state_cap(mag->state) / 2, &release);
+		if (unlikely(pym_mag_full(mag))) {
+			unsigned int n = pym_mag_state_cap(mag->state) / 2;
+
+			n -= pym_depot_put(&h->depots[pool->cls], mag, n);
+			if (n)
+				uheap_flush(h, mag, n, &release);
+		}
 		pym_mag_push(mag, p, h->secret);
 	} else {
 		st = pym_core_free(&h->core, a, p, false, &release);
