@@ -23,6 +23,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/vmstat.h>
+#include <linux/wait.h>
 
 #include <pymalloc_object.h>
 
@@ -193,15 +194,27 @@ static noinline u64 obj_pym(struct pym_type *type)
 /*
  * Producer/consumer: CPU A allocates 64-byte blocks into a ring, CPU B
  * frees them (xmalloc-test's pattern), so every free is a remote one.
+ * A side that must wait sleeps rather than spins, and is woken once per
+ * WAKE_BATCH blocks: under -icount a spinning vCPU's instructions would
+ * be counted as time and measure QEMU's scheduling, not the allocators.
  */
-#define RING	1024
+#define RING		1024
+#define WAKE_BATCH	64
 
 struct pc {
 	void *ring[RING];
 	unsigned long head, tail;	/* producer writes head, consumer tail */
 	enum allocator allocator;
+	wait_queue_head_t wq;
 	struct completion done;
 };
+
+static void pc_wake(struct pc *pc)
+{
+	/* Orders our head or tail update before the look at the queue. */
+	if (wq_has_sleeper(&pc->wq))
+		wake_up(&pc->wq);
+}
 
 static int producer_fn(void *arg)
 {
@@ -210,11 +223,14 @@ static int producer_fn(void *arg)
 
 	for (i = 0; i < ITERS; i++) {
 		/* Pairs with the consumer's release: its free is done. */
-		while (i - smp_load_acquire(&pc->tail) >= RING)
-			cond_resched();
+		if (i - smp_load_acquire(&pc->tail) >= RING)
+			wait_event(pc->wq,
+				   i - smp_load_acquire(&pc->tail) <= RING / 2);
 		pc->ring[i % RING] = b_alloc(pc->allocator, 64);
 		/* Publishes the slot to the consumer's acquire. */
 		smp_store_release(&pc->head, i + 1);
+		if ((i + 1) % WAKE_BATCH == 0 || i + 1 == ITERS)
+			pc_wake(pc);
 	}
 	return 0;
 }
@@ -226,11 +242,15 @@ static int consumer_fn(void *arg)
 
 	for (i = 0; i < ITERS; i++) {
 		/* Pairs with the producer's release: the slot is filled. */
-		while (smp_load_acquire(&pc->head) == i)
-			cond_resched();
+		if (smp_load_acquire(&pc->head) == i)
+			wait_event(pc->wq,
+				   smp_load_acquire(&pc->head) - i >= WAKE_BATCH ||
+				   smp_load_acquire(&pc->head) == ITERS);
 		b_free(pc->allocator, pc->ring[i % RING]);
 		/* Hands the slot back to the producer's acquire. */
 		smp_store_release(&pc->tail, i + 1);
+		if ((i + 1) % WAKE_BATCH == 0)
+			pc_wake(pc);
 	}
 	complete(&pc->done);
 	return 0;
@@ -245,6 +265,7 @@ static u64 producer_consumer(enum allocator allocator)
 	if (!pc)
 		return 0;
 	pc->allocator = allocator;
+	init_waitqueue_head(&pc->wq);
 	init_completion(&pc->done);
 	p = kthread_create_on_cpu(producer_fn, pc, 0, "pym_prod/%u");
 	c = kthread_create_on_cpu(consumer_fn, pc, 1, "pym_cons/%u");

@@ -567,7 +567,7 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 }
 EXPORT_SYMBOL_GPL(pym_realloc);
 
-/* Blocks cached per CPU are free for every figure shown outside. */
+/* Cached blocks, per CPU or in a depot, are free for all figures shown. */
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st)
 {
 	u64 cached[PYM_NR_CLASSES];

@@ -106,7 +106,7 @@ void pym_core_print_stats(const struct pym_core_stats *st, struct pym_out *out)
 	print_one(out, "# bytes in arena descriptors",
 		  narenas * sizeof(struct pym_arena));
 	print_one(out, "# empty pools cached per class", st->pools_cached);
-	print_one(out, "# free blocks cached per CPU", st->blocks_cached);
+	print_one(out, "# free blocks cached per CPU and in depots", st->blocks_cached);
 	print_one(out, "# pool initialisations", st->cnt.pool_inits);
 	print_one(out, "# allocation failures", st->cnt.alloc_failures);
 	print_one(out, "# invalid frees refused", st->cnt.invalid_frees);
