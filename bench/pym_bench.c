@@ -209,6 +209,18 @@ struct pc {
 	struct completion done;
 };
 
+static unsigned long pc_tail(struct pc *pc)
+{
+	/* Pairs with the consumer's release: the frees below tail are done. */
+	return smp_load_acquire(&pc->tail);
+}
+
+static unsigned long pc_head(struct pc *pc)
+{
+	/* Pairs with the producer's release: the slots below head are filled. */
+	return smp_load_acquire(&pc->head);
+}
+
 static void pc_wake(struct pc *pc)
 {
 	/* Orders our head or tail update before the look at the queue. */
@@ -222,10 +234,8 @@ static int producer_fn(void *arg)
 	unsigned long i;
 
 	for (i = 0; i < ITERS; i++) {
-		/* Pairs with the consumer's release: its free is done. */
-		if (i - smp_load_acquire(&pc->tail) >= RING)
-			wait_event(pc->wq,
-				   i - smp_load_acquire(&pc->tail) <= RING / 2);
+		if (i - pc_tail(pc) >= RING)
+			wait_event(pc->wq, i - pc_tail(pc) <= RING / 2);
 		pc->ring[i % RING] = b_alloc(pc->allocator, 64);
 		/* Publishes the slot to the consumer's acquire. */
 		smp_store_release(&pc->head, i + 1);
@@ -241,11 +251,9 @@ static int consumer_fn(void *arg)
 	unsigned long i;
 
 	for (i = 0; i < ITERS; i++) {
-		/* Pairs with the producer's release: the slot is filled. */
-		if (smp_load_acquire(&pc->head) == i)
-			wait_event(pc->wq,
-				   smp_load_acquire(&pc->head) - i >= WAKE_BATCH ||
-				   smp_load_acquire(&pc->head) == ITERS);
+		if (pc_head(pc) == i)
+			wait_event(pc->wq, pc_head(pc) - i >= WAKE_BATCH ||
+				   pc_head(pc) == ITERS);
 		b_free(pc->allocator, pc->ring[i % RING]);
 		/* Hands the slot back to the producer's acquire. */
 		smp_store_release(&pc->tail, i + 1);
