@@ -205,21 +205,41 @@ static __always_inline void *pym_mag_refill(struct pym_core *core,
 }
 
 /*
- * Give the n oldest blocks back to the core (under the core's lock); the
- * newer ones stay, cache-hot. arena_of finds a cached block's arena.
+ * Give n cached blocks back to the core (under the core's lock); arena_of
+ * finds a cached block's arena.
  */
+static __always_inline void
+pym_blocks_free(struct pym_core *core, void **blocks, unsigned int n,
+		struct pym_arena *(*arena_of)(const void *p),
+		struct pym_arena **release)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pym_core_free(core, arena_of(blocks[i]), blocks[i], false,
+			      release);
+}
+
+/* Move the n oldest blocks of mag to out[]; the newer ones stay, cache-hot. */
+static __always_inline void pym_mag_take_oldest(struct pym_mag *mag,
+						unsigned int n, void **out)
+{
+	unsigned int len = pym_mag_len(mag);
+
+	if (out)
+		memcpy(out, mag->blocks, n * sizeof(void *));
+	memmove(mag->blocks, mag->blocks + n, (len - n) * sizeof(void *));
+	pym_mag_set_len(mag, len - n);
+}
+
+/* Give the n oldest blocks back to the core (under the core's lock). */
 static __always_inline void
 pym_mag_flush(struct pym_core *core, struct pym_mag *mag, unsigned int n,
 	      struct pym_arena *(*arena_of)(const void *p),
 	      struct pym_arena **release)
 {
-	unsigned int i, len = pym_mag_len(mag);
-
-	for (i = 0; i < n; i++)
-		pym_core_free(core, arena_of(mag->blocks[i]), mag->blocks[i],
-			      false, release);
-	memmove(mag->blocks, mag->blocks + n, (len - n) * sizeof(void *));
-	pym_mag_set_len(mag, len - n);
+	pym_blocks_free(core, mag->blocks, n, arena_of, release);
+	pym_mag_take_oldest(mag, n, NULL);
 }
 
 /*
@@ -263,14 +283,10 @@ static __always_inline bool pym_depot_full(const struct pym_depot *d)
 static inline unsigned int pym_depot_put(struct pym_depot *d,
 					 struct pym_mag *mag, unsigned int n)
 {
-	unsigned int len = pym_mag_len(mag);
-
 	if (n > d->cap - d->len)
 		n = d->cap - d->len;
-	memcpy(d->blocks + d->len, mag->blocks, n * sizeof(void *));
+	pym_mag_take_oldest(mag, n, d->blocks + d->len);
 	WRITE_ONCE(d->len, d->len + n);
-	memmove(mag->blocks, mag->blocks + n, (len - n) * sizeof(void *));
-	pym_mag_set_len(mag, len - n);
 	return n;
 }
 
@@ -301,11 +317,7 @@ static inline void pym_depot_flush(struct pym_core *core, struct pym_depot *d,
 				   struct pym_arena *(*arena_of)(const void *p),
 				   struct pym_arena **release)
 {
-	unsigned int i;
-
-	for (i = 0; i < d->len; i++)
-		pym_core_free(core, arena_of(d->blocks[i]), d->blocks[i],
-			      false, release);
+	pym_blocks_free(core, d->blocks, d->len, arena_of, release);
 	WRITE_ONCE(d->len, 0);
 }
 
