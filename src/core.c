@@ -36,6 +36,77 @@
  * offset below 4096 (the error term stays under 4096 / 2^32 < 1 / 512).
  * tools/testing/core checks both tables against the formulas.
  */
+static __always_inline void zero1(u64 *w)
+{
+	*w = 0;
+}
+
+static __always_inline void zero2(u64 *w)
+{
+	zero1(w);
+	zero1(w + 1);
+}
+
+static __always_inline void zero4(u64 *w)
+{
+	zero2(w);
+	zero2(w + 2);
+}
+
+static __always_inline void zero8(u64 *w)
+{
+	zero4(w);
+	zero4(w + 4);
+}
+
+static __always_inline void zero16(u64 *w)
+{
+	zero8(w);
+	zero8(w + 8);
+}
+
+static __always_inline void zero32(u64 *w)
+{
+	zero16(w);
+	zero16(w + 16);
+}
+
+/*
+ * Zero n words, 1 <= n <= 64, with a straight run of stores per power of
+ * two in n: no loop, and no rep stos (see pym_block_zero()). The largest
+ * class, the common one among large blocks, is one test and 64 stores.
+ */
+void pym_zero_words(u64 *w, unsigned int n)
+{
+	if (n == PYM_SMALL_THRESHOLD / sizeof(u64)) {
+		zero32(w);
+		zero32(w + 32);
+		return;
+	}
+	if (n & 32) {
+		zero32(w);
+		w += 32;
+	}
+	if (n & 16) {
+		zero16(w);
+		w += 16;
+	}
+	if (n & 8) {
+		zero8(w);
+		w += 8;
+	}
+	if (n & 4) {
+		zero4(w);
+		w += 4;
+	}
+	if (n & 2) {
+		zero2(w);
+		w += 2;
+	}
+	if (n & 1)
+		zero1(w);
+}
+
 const u16 pym_class_capacity[PYM_NR_CLASSES] = {
 	512, 256, 170, 128, 102, 85, 73, 64, 56, 51, 46, 42, 39, 36, 34, 32,
 	30, 28, 26, 25, 24, 23, 22, 21, 20, 19, 18, 18, 17, 17, 16, 16,

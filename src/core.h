@@ -149,14 +149,28 @@ static __always_inline unsigned int pym_class_size(unsigned int cls)
 	return (cls + 1) << PYM_ALIGN_SHIFT;
 }
 
+void pym_zero_words(u64 *w, unsigned int n);
+
+/* Largest block zeroed by an inline memset(); see pym_block_zero(). */
+#define PYM_ZERO_INLINE_MAX	128U
+
 /*
  * Zero a block (init_on_alloc, init_on_free). Blocks are 8-aligned and a
- * multiple of 8 long; saying so lets the compiler store whole words with
- * no head and tail to fix up.
+ * multiple of 8 long; told so, the compiler makes memset() a rep stosq of
+ * a few instructions, which small blocks want. Each trip of that loop
+ * costs about what a plain store does on hardware, but three times as
+ * much under QEMU's TCG, so larger blocks take pym_zero_words()'s
+ * straight stores: with a rep stosq, a 512-byte pair cost 212 ns under
+ * QEMU against kmalloc's 252, with straight stores 185 against 260.
  */
 static __always_inline void pym_block_zero(void *p, unsigned int cls)
 {
-	memset(__builtin_assume_aligned(p, PYM_ALIGN), 0, pym_class_size(cls));
+	unsigned int size = pym_class_size(cls);
+
+	if (size <= PYM_ZERO_INLINE_MAX)
+		memset(__builtin_assume_aligned(p, PYM_ALIGN), 0, size);
+	else
+		pym_zero_words(p, cls + 1);
 }
 
 /* The empty pool a size class keeps on usedpools[] (see core.c). */

@@ -342,7 +342,8 @@ static noinline void free_overflow(struct pym_heap *heap,
  * magazine, with neither a lock nor interrupts off. Preemption off keeps
  * the magazine ours and makes this an RCU reader, so the arena and heap
  * looked up stay valid. Anything else (a kmalloc object, a bad pointer,
- * an uncached heap) returns false having changed nothing, for do_free().
+ * an uncached heap, init_on_free) returns false having changed nothing,
+ * for do_free().
  */
 static __always_inline bool free_fast(const void *p)
 {
@@ -364,13 +365,12 @@ static __always_inline bool free_fast(const void *p)
 	/* One address for the class and the bitmap, not two computed apart. */
 	OPTIMIZER_HIDE_VAR(pool);
 	cls = READ_ONCE(pool->cls);
-	if (unlikely(!pcpu) ||
+	/* init_on_free wipes in do_free(): a call here costs every free. */
+	if (unlikely(!pcpu) || want_init_on_free() ||
 	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
 	    unlikely(pym_mag_cached(p, pym_mag_secret)))
 		goto out;
 	kmemleak_free(p);
-	if (want_init_on_free())
-		pym_block_zero((void *)p, cls);
 	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p,
 					 pym_mag_secret)))
 		free_overflow(core_heap(core), pcpu, cls, (void *)p);

@@ -64,6 +64,24 @@ static void test_size_classes(void)
 	}
 }
 
+/* Every class size: exactly the block's words are zeroed, none around it. */
+static void test_block_zero(void)
+{
+	u64 buf[PYM_NR_CLASSES + 2];
+	unsigned int c, i;
+
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		memset(buf, 0xa5, sizeof(buf));
+		pym_block_zero(&buf[1], c);
+		EXPECT(buf[0] == 0xa5a5a5a5a5a5a5a5ULL, "class %u: word before", c);
+		for (i = 1; i <= c + 1; i++)
+			EXPECT(buf[i] == 0, "class %u: word %u", c, i - 1);
+		for (; i < PYM_NR_CLASSES + 2; i++)
+			EXPECT(buf[i] == 0xa5a5a5a5a5a5a5a5ULL,
+			       "class %u: word %u past the block", c, i - 1);
+	}
+}
+
 static void test_alignment(void)
 {
 	struct uheap h;
@@ -578,6 +596,7 @@ static void random_large(void) { test_random(400000, 60000, false); }
 
 static const struct test tests[] = {
 	{ "size_classes", test_size_classes },
+	{ "block_zero", test_block_zero },
 	{ "alignment", test_alignment },
 	{ "pool_states", test_pool_states },
 	{ "lazy_carving", test_lazy_carving },
