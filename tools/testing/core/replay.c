@@ -6,13 +6,20 @@
  *                                "f <ptr>" lines (capture-kmalloc-trace.sh)
  *   replay random N MAXLIVE SEED N random allocations/frees, sizes 1..512,
  *                                live set up to MAXLIVE
+ *   replay cached trace|random.. the same with one CPU's magazines and the
+ *                                depot in front of the core, as in a kernel
+ *                                heap
  *
  * kmalloc's side is the sum of bytes_alloc of live objects (the trace's own
  * figure, or kmalloc's size classes for the random workload): a lower bound
  * on its slab pages. pymalloc's side is what it holds from the page
  * allocator: arenas * 256 KiB plus their descriptors (kmalloc-8k each).
  * Requests above 512 bytes go to kmalloc either way and count on both.
- * The figures are taken at each side's own peak.
+ * The figures are taken at each side's own peak. At the peak of pools in
+ * use it also prints how many pools perfect packing would need: the
+ * blocks the core has handed out (to callers or to caches), class by
+ * class, in as few pools as hold them. The difference is fragmentation;
+ * what remains is the cost of 64 classes having a pool each.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +51,49 @@ static struct obj **find(unsigned long key)
 struct totals {
 	unsigned long long events, small, live_k, peak_k, large_live;
 	unsigned long long peak_p, peak_arenas, small_k, peak_small_k;
+	unsigned long long peak_pools, packed_pools, block_bytes, cached_bytes;
 };
+
+/* Pools holding blocks, the fewest that could hold them, their bytes. */
+static void count_pools(struct uheap *h, unsigned long long *used,
+			unsigned long long *packed, unsigned long long *bytes)
+{
+	unsigned long long blocks[PYM_NR_CLASSES] = { 0 };
+	const struct pym_link *l;
+	unsigned int c, i;
+
+	*used = 0;
+	*packed = 0;
+	*bytes = 0;
+	for (l = h->core.all_arenas.next; l != &h->core.all_arenas; l = l->next) {
+		struct pym_arena *a = container_of(l, struct pym_arena, all);
+
+		for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
+			const struct pym_pool *pool = &a->pools[i];
+
+			if (pool->ref) {
+				(*used)++;
+				blocks[pool->cls] += pool->ref;
+			}
+		}
+	}
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		*packed += (blocks[c] + pym_class_capacity[c] - 1) /
+			   pym_class_capacity[c];
+		*bytes += blocks[c] * pym_class_size(c);
+	}
+}
+
+static unsigned long long cached_bytes(struct uheap *h)
+{
+	unsigned long long bytes = 0;
+	unsigned int c;
+
+	for (c = 0; h->cached && c < PYM_NR_CLASSES; c++)
+		bytes += (unsigned long long)(pym_mag_len(&h->mags[c]) +
+					      h->depots[c].len) * pym_class_size(c);
+	return bytes;
+}
 
 static void sample(struct uheap *h, struct totals *t)
 {
@@ -60,6 +109,18 @@ static void sample(struct uheap *h, struct totals *t)
 		t->peak_p = held;
 	if (arenas > t->peak_arenas)
 		t->peak_arenas = arenas;
+	/* Walking every pool is slow: only when the arena count may be high. */
+	if (arenas == t->peak_arenas) {
+		unsigned long long used, packed, bytes;
+
+		count_pools(h, &used, &packed, &bytes);
+		if (used > t->peak_pools) {
+			t->peak_pools = used;
+			t->packed_pools = packed;
+			t->block_bytes = bytes;
+			t->cached_bytes = cached_bytes(h);
+		}
+	}
 }
 
 /* o's allocation is over, by a free or by a new one at the same address. */
@@ -141,7 +202,13 @@ int main(int argc, char **argv)
 	struct uheap h;
 	char line[256];
 
-	uheap_init(&h, 1);
+	if (argc >= 2 && !strcmp(argv[1], "cached")) {
+		uheap_init_cached(&h, 1);
+		argc--;
+		argv++;
+	} else {
+		uheap_init(&h, 1);
+	}
 	if (argc >= 2 && !strcmp(argv[1], "trace")) {
 		while (fgets(line, sizeof(line), stdin)) {
 			unsigned long key;
@@ -174,7 +241,8 @@ int main(int argc, char **argv)
 		}
 		free(keys);
 	} else {
-		fprintf(stderr, "usage: replay trace < TRACE | replay random N MAXLIVE SEED\n");
+		fputs("usage: replay [cached] trace < TRACE\n"
+		      "       replay [cached] random N MAXLIVE SEED\n", stderr);
 		return 2;
 	}
 	printf("events %llu, small allocations %llu\n", t.events, t.small);
@@ -183,6 +251,10 @@ int main(int argc, char **argv)
 	printf("pymalloc pages held at peak        %12llu (small objects: %llu, %llu arenas)\n",
 	       t.peak_p, t.peak_arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES),
 	       t.peak_arenas);
+	printf("pools in use at their peak         %12llu (perfect packing by class: %llu)\n",
+	       t.peak_pools, t.packed_pools);
+	printf("  bytes of blocks in those pools     %12llu (of which cached: %llu)\n",
+	       t.block_bytes, t.cached_bytes);
 	printf("ratio pymalloc/kmalloc              %12.3f (small objects: %.3f)\n",
 	       (double)t.peak_p / (double)t.peak_k,
 	       (double)(t.peak_arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES)) /
