@@ -301,7 +301,8 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 	core->cnt.pool_inits++;
 }
 
-void pym_core_pool_reused(struct pym_pool *pool)
+/* The class's cached empty pool (top of this file) takes blocks again. */
+static void pool_reused(struct pym_pool *pool)
 {
 	struct pym_arena *a = pool_arena(pool);
 
@@ -318,7 +319,7 @@ static struct pym_pool *class_pool(struct pym_core *core, unsigned int cls)
 	if (likely(head->next != head)) {
 		pool = container_of(head->next, struct pym_pool, link);
 		if (unlikely(!pool->ref))
-			pym_core_pool_reused(pool);
+			pool_reused(pool);
 		return pool;
 	}
 	if (unlikely(!core->usable_arenas))

@@ -196,7 +196,6 @@ static __always_inline char *pym_arena_base(const void *p)
 void pym_core_init(struct pym_core *core, unsigned int keep_empty);
 
 void *pym_core_alloc_slow(struct pym_core *core, unsigned int cls);
-void pym_core_pool_reused(struct pym_pool *pool);
 void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
 			struct pym_arena **release);
 
@@ -228,21 +227,32 @@ static __always_inline void *pym_pool_take_block(struct pym_pool *pool,
 }
 
 /*
- * Allocate a block of class cls. Returns NULL only when every arena is
- * exhausted; the caller then adds an arena and calls again. The fast path,
- * inline here: the class has a pool on usedpools[cls], pop or carve.
+ * The fast path of pym_core_alloc(): the class has a pool on usedpools[cls]
+ * with blocks in use, pop or carve. NULL, having changed nothing, when it
+ * has not. It calls nothing, so that a caller whose slow path is a tail
+ * call saves no registers.
  */
-static __always_inline void *pym_core_alloc(struct pym_core *core,
-					    unsigned int cls)
+static __always_inline void *pym_core_alloc_fast(struct pym_core *core,
+						 unsigned int cls)
 {
 	struct pym_link *first = core->usedpools[cls].next;
 	struct pym_pool *pool = container_of(first, struct pym_pool, link);
 
-	if (unlikely(first == &core->usedpools[cls]))
-		return pym_core_alloc_slow(core, cls);
-	if (unlikely(!pool->ref))
-		pym_core_pool_reused(pool);
+	if (unlikely(first == &core->usedpools[cls] || !pool->ref))
+		return NULL;
 	return pym_pool_take_block(pool, cls);
+}
+
+/*
+ * Allocate a block of class cls. Returns NULL only when every arena is
+ * exhausted; the caller then adds an arena and calls again.
+ */
+static __always_inline void *pym_core_alloc(struct pym_core *core,
+					    unsigned int cls)
+{
+	void *p = pym_core_alloc_fast(core, cls);
+
+	return likely(p) ? p : pym_core_alloc_slow(core, cls);
 }
 
 unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
@@ -280,6 +290,16 @@ pym_block_check(const struct pym_pool *pool, unsigned int off)
 	return pym_block_refusal(pool, off);
 }
 
+/* Put the allocated block p, at offset off, on its pool's free list. */
+static __always_inline void pym_pool_put_block(struct pym_pool *pool, void *p,
+					       unsigned int off)
+{
+	if (PYM_CHECKED)
+		__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
+	*(void **)p = pool->freeblock;
+	pool->freeblock = p;
+}
+
 /*
  * Free a block of arena a (the caller found a from the address), zeroing
  * it first when wipe is set (init_on_free). A refused free is counted and
@@ -299,17 +319,33 @@ pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
 		core->cnt.invalid_frees++;
 		return st;
 	}
-	if (PYM_CHECKED)
-		__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
 	if (unlikely(wipe))
 		pym_block_zero(p, pool->cls);
-	*(void **)p = pool->freeblock;
-	pool->freeblock = p;
+	pym_pool_put_block(pool, p, off);
 	if (likely(pool->state == PYM_POOL_USED && pool->ref > 1))
 		pool->ref--;
 	else
 		pym_core_free_slow(core, pool, release);
 	return PYM_BLOCK_OK;
+}
+
+/*
+ * The common free, when p's pool keeps other blocks and stays on
+ * usedpools: no list moves, nothing to release, no call. Returns false,
+ * having changed nothing, for everything else, which pym_core_free()
+ * takes: the last block of a pool, a full pool, a refused free.
+ */
+static __always_inline bool pym_core_free_fast(struct pym_arena *a, void *p)
+{
+	struct pym_pool *pool = pym_pool_of(a, p);
+	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+
+	if (unlikely(pool->state != PYM_POOL_USED || pool->ref <= 1 ||
+		     pym_block_check(pool, off) != PYM_BLOCK_OK))
+		return false;
+	pym_pool_put_block(pool, p, off);
+	pool->ref--;
+	return true;
 }
 
 /*

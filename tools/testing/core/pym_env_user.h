@@ -45,6 +45,33 @@ extern void (*pym_mag_race_hook)(void *mag);
 		pym_mag_race_hook(mag);		\
 } while (0)
 
+/*
+ * On x86-64, the instructions the kernel's arch bitops use (bts, btr, bt
+ * on memory), so that instruction counts here are the kernel's. Under
+ * ASan, plain C, whose accesses ASan checks and asm's it cannot.
+ */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+static inline void __set_bit(unsigned int nr, unsigned long *map)
+{
+	asm volatile("btsq %1, %0" : "+m" (*map)
+		     : "r" ((long)nr) : "memory");
+}
+
+static inline void __clear_bit(unsigned int nr, unsigned long *map)
+{
+	asm volatile("btrq %1, %0" : "+m" (*map)
+		     : "r" ((long)nr) : "memory");
+}
+
+static inline bool test_bit(unsigned int nr, const unsigned long *map)
+{
+	bool set;
+
+	asm volatile("btq %2, %1" : "=@ccc" (set)
+		     : "m" (*map), "r" ((long)nr) : "memory");
+	return set;
+}
+#else
 static inline void __set_bit(unsigned int nr, unsigned long *map)
 {
 	map[nr / BITS_PER_LONG] |= BIT(nr % BITS_PER_LONG);
@@ -59,6 +86,7 @@ static inline bool test_bit(unsigned int nr, const unsigned long *map)
 {
 	return (map[nr / BITS_PER_LONG] >> (nr % BITS_PER_LONG)) & 1;
 }
+#endif
 
 static inline unsigned int hweight_long(unsigned long w)
 {

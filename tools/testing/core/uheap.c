@@ -116,7 +116,8 @@ void *uheap_alloc_slow(struct uheap *h, size_t size)
 		return malloc(size ? size : 1);
 	cls = pym_size_class(size);
 	for (;;) {
-		p = h->cached ? uheap_refill(h, cls) : pym_core_alloc(&h->core, cls);
+		p = h->cached ? uheap_refill(h, cls) :
+				pym_core_alloc_slow(&h->core, cls);
 		if (p)
 			return p;
 		if (add_arena(h))
@@ -124,13 +125,57 @@ void *uheap_alloc_slow(struct uheap *h, size_t size)
 	}
 }
 
-/* Foreign pointers are malloc's; p == NULL hands back released arenas. */
+/*
+ * Blocks of h that uheap_free()'s fast path did not take, uncached and
+ * cached heaps apart: each saves only the registers it needs.
+ */
+int uheap_free_core(struct uheap *h, struct pym_arena *a, void *p)
+{
+	struct pym_arena *release = NULL;
+	int st = pym_core_free(&h->core, a, p, false, &release);
+
+	if (release)
+		release_arenas(release);
+	return st;
+}
+
+int uheap_free_mag(struct uheap *h, struct pym_arena *a, void *p)
+{
+	struct pym_pool *pool = pym_pool_of(a, p);
+	struct pym_arena *release = NULL;
+	struct pym_mag *mag;
+	int st;
+
+	st = pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1));
+	if (st == PYM_BLOCK_OK && pym_mag_cached(p, h->secret))
+		st = PYM_BLOCK_NOT_ALLOCATED;
+	if (st != PYM_BLOCK_OK) {
+		h->core.cnt.invalid_frees++;
+		return st;
+	}
+	mag = &h->mags[pool->cls];
+	if (pym_mag_full(mag)) {
+		unsigned int n = pym_mag_state_cap(mag->state) / 2;
+
+		n -= pym_depot_put(&h->depots[pool->cls], mag, n);
+		if (n)
+			uheap_flush(h, mag, n, &release);
+	}
+	pym_mag_push(mag, p, h->secret);
+	if (release)
+		release_arenas(release);
+	return 0;
+}
+
+/*
+ * Everything uheap_free()'s fast path leaves: h's blocks it did not take,
+ * another heap's (refused), and foreign pointers, which are malloc's.
+ */
 int uheap_free_slow(struct uheap *h, void *p, struct pym_arena *a)
 {
-	if (!p) {
-		release_arenas(a);
-		return 0;
-	}
+	if (a && a->core == &h->core)
+		return h->cached ? uheap_free_mag(h, a, p) :
+				   uheap_free_core(h, a, p);
 	if (a)
 		return -1;
 	free(p);

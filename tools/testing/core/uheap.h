@@ -42,6 +42,8 @@ void uheap_init_cached(struct uheap *h, unsigned int keep_empty);
 void uheap_destroy(struct uheap *h);
 void *uheap_alloc_slow(struct uheap *h, size_t size);
 int uheap_free_slow(struct uheap *h, void *p, struct pym_arena *a);
+int uheap_free_core(struct uheap *h, struct pym_arena *a, void *p);
+int uheap_free_mag(struct uheap *h, struct pym_arena *a, void *p);
 unsigned int uheap_check(struct uheap *h);
 
 static inline struct pym_arena *uheap_arena_of(const void *p)
@@ -71,65 +73,46 @@ static inline void *uheap_refill(struct uheap *h, unsigned int cls)
 	return p ? p : pym_mag_refill(&h->core, mag, cls, h->secret);
 }
 
+/* As heap.c: a fast path that calls nothing, the rest out of line. */
 static inline void *uheap_alloc(struct uheap *h, size_t size)
 {
+	unsigned int cls = pym_size_class(size);
 	void *p;
 
-	if (likely(size - 1 < PYM_SMALL_THRESHOLD)) {
-		unsigned int cls = pym_size_class(size);
-
-		if (h->cached) {
-			p = pym_mag_pop(&h->mags[cls]);
-			if (likely(p))
-				return p;
-			p = uheap_refill(h, cls);
-		} else {
-			p = pym_core_alloc(&h->core, cls);
-		}
-		if (likely(p))
-			return p;
-	}
-	return uheap_alloc_slow(h, size);
+	if (unlikely(size - 1 >= PYM_SMALL_THRESHOLD))
+		return uheap_alloc_slow(h, size);
+	if (!h->cached)
+		p = pym_core_alloc_fast(&h->core, cls);
+	else
+		p = pym_mag_pop(&h->mags[cls]);
+	return likely(p) ? p : uheap_alloc_slow(h, size);
 }
 
 void uheap_flush(struct uheap *h, struct pym_mag *mag, unsigned int n,
 		 struct pym_arena **release);
 
-/* 0, or the refusal: PYM_BLOCK_* for blocks, -1 for another heap's. */
+/*
+ * 0, or the refusal: PYM_BLOCK_* for blocks, -1 for another heap's. As
+ * heap.c: the common free calls nothing; the rest goes out of line.
+ */
 static inline int uheap_free(struct uheap *h, void *p)
 {
-	struct pym_arena *a = uheap_arena_of(p), *release = NULL;
-	int st;
+	struct pym_arena *a = uheap_arena_of(p);
+	struct pym_pool *pool;
+	struct pym_mag *mag;
 
 	if (unlikely(!a || a->core != &h->core))
 		return uheap_free_slow(h, p, a);
-	if (h->cached) {
-		struct pym_pool *pool = pym_pool_of(a, p);
-		struct pym_mag *mag;
-
-		st = pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1));
-		if (likely(st == PYM_BLOCK_OK) &&
-		    unlikely(pym_mag_cached(p, h->secret)))
-			st = PYM_BLOCK_NOT_ALLOCATED;
-		if (unlikely(st != PYM_BLOCK_OK)) {
-			h->core.cnt.invalid_frees++;
-			return st;
-		}
-		mag = &h->mags[pool->cls];
-		if (unlikely(pym_mag_full(mag))) {
-			unsigned int n = pym_mag_state_cap(mag->state) / 2;
-
-			n -= pym_depot_put(&h->depots[pool->cls], mag, n);
-			if (n)
-				uheap_flush(h, mag, n, &release);
-		}
-		pym_mag_push(mag, p, h->secret);
-	} else {
-		st = pym_core_free(&h->core, a, p, false, &release);
-	}
-	if (unlikely(release))
-		uheap_free_slow(h, NULL, release);
-	return st;
+	if (!h->cached)
+		return pym_core_free_fast(a, p) ? 0 : uheap_free_core(h, a, p);
+	pool = pym_pool_of(a, p);
+	mag = &h->mags[pool->cls];
+	if (unlikely(pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1)) !=
+		     PYM_BLOCK_OK || pym_mag_cached(p, h->secret) ||
+		     pym_mag_full(mag)))
+		return uheap_free_mag(h, a, p);
+	pym_mag_push(mag, p, h->secret);
+	return 0;
 }
 
 /* struct pym_out printing to stdout with a "# " prefix, TAP style. */
