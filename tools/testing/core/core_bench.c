@@ -13,9 +13,21 @@
 
 #include "uheap.h"
 
+static struct uheap h;
+
+/* Calls, as kernel callers call pym_alloc() and pym_free() (see ubench.c). */
+static noinline void *bench_alloc(size_t size)
+{
+	return uheap_alloc(&h, size);
+}
+
+static noinline void bench_free(void *p)
+{
+	uheap_free(&h, p);
+}
+
 int main(int argc, char **argv)
 {
-	struct uheap h;
 	unsigned long i, r, n, rounds, size;
 	void **v;
 
@@ -26,17 +38,17 @@ int main(int argc, char **argv)
 	rounds = argc > 4 ? strtoul(argv[4], NULL, 0) : 1;
 	uheap_init(&h, 1);
 	/* Warm: the arena and the class's pool exist before measuring. */
-	uheap_free(&h, uheap_alloc(&h, size));
+	bench_free(bench_alloc(size));
 	if (argv[1][0] == 'p') {
 		for (i = 0; i < n; i++)
-			uheap_free(&h, uheap_alloc(&h, size));
+			bench_free(bench_alloc(size));
 	} else {
 		v = malloc(n * sizeof(*v));
 		for (r = 0; r < rounds; r++) {
 			for (i = 0; i < n; i++)
-				v[i] = uheap_alloc(&h, size);
+				v[i] = bench_alloc(size);
 			for (i = n; i-- > 0;)
-				uheap_free(&h, v[i]);
+				bench_free(v[i]);
 		}
 		free(v);
 	}

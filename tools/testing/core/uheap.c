@@ -107,6 +107,17 @@ static int add_arena(struct uheap *h)
 	return 0;
 }
 
+/* An uncached heap's small allocation that pym_core_alloc_fast() missed. */
+void *uheap_alloc_core(struct uheap *h, unsigned int cls)
+{
+	void *p;
+
+	while (!(p = pym_core_alloc_slow(&h->core, cls)))
+		if (add_arena(h))
+			return NULL;
+	return p;
+}
+
 void *uheap_alloc_slow(struct uheap *h, size_t size)
 {
 	unsigned int cls;
@@ -115,14 +126,12 @@ void *uheap_alloc_slow(struct uheap *h, size_t size)
 	if (size == 0 || size > PYM_SMALL_THRESHOLD)
 		return malloc(size ? size : 1);
 	cls = pym_size_class(size);
-	for (;;) {
-		p = h->cached ? uheap_refill(h, cls) :
-				pym_core_alloc_slow(&h->core, cls);
-		if (p)
-			return p;
+	if (!h->cached)
+		return uheap_alloc_core(h, cls);
+	while (!(p = uheap_refill(h, cls)))
 		if (add_arena(h))
 			return NULL;
-	}
+	return p;
 }
 
 /*

@@ -41,6 +41,7 @@ void uheap_init(struct uheap *h, unsigned int keep_empty);
 void uheap_init_cached(struct uheap *h, unsigned int keep_empty);
 void uheap_destroy(struct uheap *h);
 void *uheap_alloc_slow(struct uheap *h, size_t size);
+void *uheap_alloc_core(struct uheap *h, unsigned int cls);
 int uheap_free_slow(struct uheap *h, void *p, struct pym_arena *a);
 int uheap_free_core(struct uheap *h, struct pym_arena *a, void *p);
 int uheap_free_mag(struct uheap *h, struct pym_arena *a, void *p);
@@ -81,10 +82,11 @@ static inline void *uheap_alloc(struct uheap *h, size_t size)
 
 	if (unlikely(size - 1 >= PYM_SMALL_THRESHOLD))
 		return uheap_alloc_slow(h, size);
-	if (!h->cached)
+	if (!h->cached) {
 		p = pym_core_alloc_fast(&h->core, cls);
-	else
-		p = pym_mag_pop(&h->mags[cls]);
+		return likely(p) ? p : uheap_alloc_core(h, cls);
+	}
+	p = pym_mag_pop(&h->mags[cls]);
 	return likely(p) ? p : uheap_alloc_slow(h, size);
 }
 
