@@ -72,39 +72,30 @@ static __always_inline void zero32(u64 *w)
 }
 
 /*
- * Zero n words, 1 <= n <= 64, with a straight run of stores per power of
- * two in n: no loop, and no rep stos (see pym_block_zero()). The largest
- * class, the common one among large blocks, is one test and 64 stores.
+ * Zero n words, 16 < n <= 64 (blocks above PYM_ZERO_INLINE_MAX bytes), in
+ * two straight runs of stores that may overlap: no loop, no rep stos (see
+ * pym_block_zero()), at most two tests, and at most 15 words stored twice.
  */
+static_assert(PYM_ZERO_INLINE_MAX == 16 * sizeof(u64),
+	      "pym_zero_words() takes the blocks above 16 words");
+
 void pym_zero_words(u64 *w, unsigned int n)
 {
-	if (n == PYM_SMALL_THRESHOLD / sizeof(u64)) {
+	u64 *end = w + n;
+
+	if (n > 32) {
 		zero32(w);
-		zero32(w + 32);
-		return;
-	}
-	if (n & 32) {
-		zero32(w);
-		w += 32;
-	}
-	if (n & 16) {
+		if (n > 48)
+			zero32(end - 32);
+		else
+			zero16(end - 16);
+	} else {
 		zero16(w);
-		w += 16;
+		if (n > 24)
+			zero16(end - 16);
+		else
+			zero8(end - 8);
 	}
-	if (n & 8) {
-		zero8(w);
-		w += 8;
-	}
-	if (n & 4) {
-		zero4(w);
-		w += 4;
-	}
-	if (n & 2) {
-		zero2(w);
-		w += 2;
-	}
-	if (n & 1)
-		zero1(w);
 }
 
 const u16 pym_class_capacity[PYM_NR_CLASSES] = {

@@ -6,6 +6,7 @@
 #ifndef _PYM_ENV_USER_H
 #define _PYM_ENV_USER_H
 
+#include <assert.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
