@@ -36,27 +36,38 @@
  * offset below 4096 (the error term stays under 4096 / 2^32 < 1 / 512).
  * tools/testing/core checks both tables against the formulas.
  */
-static __always_inline void zero1(u64 *w)
-{
-	*w = 0;
-}
+const u16 pym_class_capacity[PYM_NR_CLASSES] = {
+	512, 256, 170, 128, 102, 85, 73, 64, 56, 51, 46, 42, 39, 36, 34, 32,
+	30, 28, 26, 25, 24, 23, 22, 21, 20, 19, 18, 18, 17, 17, 16, 16,
+	15, 15, 14, 14, 13, 13, 13, 12, 12, 12, 11, 11, 11, 11, 10, 10,
+	10, 10, 10, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 8,
+};
 
-static __always_inline void zero2(u64 *w)
-{
-	zero1(w);
-	zero1(w + 1);
-}
+const u32 pym_class_reciprocal[PYM_NR_CLASSES] = {
+	536870913, 268435457, 178956971, 134217729, 107374183, 89478486,
+	76695845, 67108865, 59652324, 53687092, 48806447, 44739243,
+	41297763, 38347923, 35791395, 33554433, 31580642, 29826162,
+	28256364, 26843546, 25565282, 24403224, 23342214, 22369622,
+	21474837, 20648882, 19884108, 19173962, 18512791, 17895698,
+	17318417, 16777217, 16268816, 15790321, 15339169, 14913081,
+	14510025, 14128182, 13765921, 13421773, 13094413, 12782641,
+	12485371, 12201612, 11930465, 11671107, 11422786, 11184811,
+	10956550, 10737419, 10526881, 10324441, 10129640, 9942054,
+	9761290, 9586981, 9418788, 9256396, 9099507, 8947849,
+	8801163, 8659209, 8521761, 8388609,
+};
 
-static __always_inline void zero4(u64 *w)
-{
-	zero2(w);
-	zero2(w + 2);
-}
-
+/* Straight runs of stores: no loop, no rep stos (see pym_block_zero()). */
 static __always_inline void zero8(u64 *w)
 {
-	zero4(w);
-	zero4(w + 4);
+	w[0] = 0;
+	w[1] = 0;
+	w[2] = 0;
+	w[3] = 0;
+	w[4] = 0;
+	w[5] = 0;
+	w[6] = 0;
+	w[7] = 0;
 }
 
 static __always_inline void zero16(u64 *w)
@@ -73,8 +84,8 @@ static __always_inline void zero32(u64 *w)
 
 /*
  * Zero n words, 16 < n <= 64 (blocks above PYM_ZERO_INLINE_MAX bytes), in
- * two straight runs of stores that may overlap: no loop, no rep stos (see
- * pym_block_zero()), at most two tests, and at most 15 words stored twice.
+ * two straight runs of stores that may overlap, chosen by at most two
+ * tests, with at most 15 words stored twice.
  */
 static_assert(PYM_ZERO_INLINE_MAX == 16 * sizeof(u64),
 	      "pym_zero_words() takes the blocks above 16 words");
@@ -97,27 +108,6 @@ void pym_zero_words(u64 *w, unsigned int n)
 			zero8(end - 8);
 	}
 }
-
-const u16 pym_class_capacity[PYM_NR_CLASSES] = {
-	512, 256, 170, 128, 102, 85, 73, 64, 56, 51, 46, 42, 39, 36, 34, 32,
-	30, 28, 26, 25, 24, 23, 22, 21, 20, 19, 18, 18, 17, 17, 16, 16,
-	15, 15, 14, 14, 13, 13, 13, 12, 12, 12, 11, 11, 11, 11, 10, 10,
-	10, 10, 10, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 8,
-};
-
-const u32 pym_class_reciprocal[PYM_NR_CLASSES] = {
-	536870913, 268435457, 178956971, 134217729, 107374183, 89478486,
-	76695845, 67108865, 59652324, 53687092, 48806447, 44739243,
-	41297763, 38347923, 35791395, 33554433, 31580642, 29826162,
-	28256364, 26843546, 25565282, 24403224, 23342214, 22369622,
-	21474837, 20648882, 19884108, 19173962, 18512791, 17895698,
-	17318417, 16777217, 16268816, 15790321, 15339169, 14913081,
-	14510025, 14128182, 13765921, 13421773, 13094413, 12782641,
-	12485371, 12201612, 11930465, 11671107, 11422786, 11184811,
-	10956550, 10737419, 10526881, 10324441, 10129640, 9942054,
-	9761290, 9586981, 9418788, 9256396, 9099507, 8947849,
-	8801163, 8659209, 8521761, 8388609,
-};
 
 static inline void link_init(struct pym_link *head)
 {

@@ -270,17 +270,26 @@ static void remote_frees_go_through_the_depot(struct kunit *test)
 	pym_heap_destroy(r.x.heap);
 }
 
+/* Allocate n 128-byte blocks, then free them: into this CPU's caches. */
+static void cache_freed_blocks(struct kunit *test, struct pym_heap *heap,
+			       unsigned int n)
+{
+	void *v[64];
+	unsigned int i;
+
+	KUNIT_ASSERT_LE(test, n, ARRAY_SIZE(v));
+	for (i = 0; i < n; i++)
+		v[i] = pym_heap_alloc(heap, 128, GFP_KERNEL);
+	for (i = 0; i < n; i++)
+		pym_free(v[i]);
+}
+
 static void pressure_drains_caches(struct kunit *test)
 {
 	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st;
-	void *v[16];
-	int i;
 
-	for (i = 0; i < 16; i++)
-		v[i] = pym_heap_alloc(heap, 128, GFP_KERNEL);
-	for (i = 0; i < 16; i++)
-		pym_free(v[i]);
+	cache_freed_blocks(test, heap, 16);
 	pym_heaps_trim();
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
 	KUNIT_EXPECT_EQ(test, st.arenas_current, 0);
@@ -377,13 +386,8 @@ static void idle_caches_drain_themselves(struct kunit *test)
 {
 	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st;
-	void *v[64];
-	int i;
 
-	for (i = 0; i < 64; i++)
-		v[i] = pym_heap_alloc(heap, 128, GFP_KERNEL);
-	for (i = 0; i < 64; i++)
-		pym_free(v[i]);
+	cache_freed_blocks(test, heap, 64);
 	/* Two idle periods: one to notice the quiet, one to act on it. */
 	msleep(3000);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
