@@ -27,12 +27,17 @@
 
 /**
  * struct pym_object - header embedded first in every object
- * @refcnt: references; the object dies when this drops to zero
  * @type: the registered type; pymalloc-owned, valid while the object lives
+ * @refcnt: references; the object dies when this drops to zero
+ *
+ * The refcount is kept out of the first word, which pymalloc uses in free
+ * blocks: a late pym_obj_put() on an object whose memory went back then
+ * finds the 0 it died with and warns (refcount_t underflow), instead of
+ * changing the allocator's own mark and letting a later double free in.
  */
 struct pym_object {
-	refcount_t refcnt;
 	const struct pym_type *type;
+	refcount_t refcnt;
 };
 
 /* Objects come from a heap of the type's own ("type-<name>"). */

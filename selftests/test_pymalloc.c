@@ -8,11 +8,18 @@
  *   free N          free the N newest blocks
  *   freeall         free every block
  *   badfree         one interior, one double and one foreign free
+ *   xfree T N       T unbound kthreads, N rounds each: allocate a batch,
+ *                   swap it through a shared ring, free what another
+ *                   thread allocated (blocks change CPU as threads do)
+ *   pressure        allocate pages, letting the page allocator reclaim,
+ *                   until pymalloc's shrinker ran or memory ran out
  * Every block is filled with a pattern that is verified when it is freed.
  * Reading ctl gives "live <blocks>", "bytes <requested bytes>" and
  * "corrupt <blocks found damaged>".
  */
 #include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -120,6 +127,147 @@ static int do_badfree(void)
 	return 0;
 }
 
+/*
+ * xfree: blocks allocated by one thread are freed by another, on whatever
+ * CPUs the scheduler put them, while CPUs may come and go. A block's first
+ * byte is its size class's fill, checked before the free.
+ */
+#define XFREE_BATCH	32
+#define XFREE_RING	256
+
+struct xfree {
+	struct mutex lock;		/* protects ring and nring */
+	u8 *ring[XFREE_RING];
+	unsigned int nring;
+	unsigned long rounds;
+	atomic_t running, corrupt, failed;
+	struct completion done;
+};
+
+static bool xfree_check(u8 *p)
+{
+	size_t n = pym_size(p);
+
+	return n && !memchr_inv(p, (u8)n, n);
+}
+
+static int xfree_fn(void *arg)
+{
+	struct xfree *x = arg;
+	u8 *mine[XFREE_BATCH];
+	unsigned long r;
+	unsigned int i;
+	u32 seed = get_random_u32();
+
+	for (r = 0; r < x->rounds; r++) {
+		for (i = 0; i < XFREE_BATCH; i++) {
+			seed = seed * 1103515245 + 12345;
+			mine[i] = pym_alloc(1 + (seed >> 8) % 512, GFP_KERNEL);
+			if (!mine[i]) {
+				atomic_inc(&x->failed);
+				continue;
+			}
+			memset(mine[i], (u8)pym_size(mine[i]), pym_size(mine[i]));
+		}
+		mutex_lock(&x->lock);
+		for (i = 0; i < XFREE_BATCH; i++) {
+			u8 *p = mine[i];
+
+			if (x->nring < XFREE_RING) {
+				x->ring[x->nring++] = p;
+				mine[i] = NULL;
+			} else if (p) {
+				/* Swap: keep a block some other thread made. */
+				unsigned int k = (seed >> 4) % XFREE_RING;
+
+				mine[i] = x->ring[k];
+				x->ring[k] = p;
+			}
+		}
+		mutex_unlock(&x->lock);
+		for (i = 0; i < XFREE_BATCH; i++) {
+			if (mine[i] && !xfree_check(mine[i]))
+				atomic_inc(&x->corrupt);
+			pym_free(mine[i]);
+		}
+		cond_resched();
+	}
+	if (atomic_dec_and_test(&x->running))
+		complete(&x->done);
+	return 0;
+}
+
+static int do_xfree(unsigned long threads, unsigned long rounds)
+{
+	struct xfree *x;
+	unsigned long i;
+	int err = 0;
+
+	if (!threads || threads > 64)
+		return -EINVAL;
+	x = kzalloc(sizeof(*x), GFP_KERNEL);
+	if (!x)
+		return -ENOMEM;
+	mutex_init(&x->lock);
+	init_completion(&x->done);
+	x->rounds = rounds;
+	atomic_set(&x->running, threads + 1);
+	for (i = 0; i < threads; i++) {
+		struct task_struct *t = kthread_run(xfree_fn, x, "pym_xfree/%lu", i);
+
+		if (IS_ERR(t)) {
+			err = PTR_ERR(t);
+			atomic_sub(threads - i, &x->running);
+			break;
+		}
+	}
+	if (!atomic_dec_and_test(&x->running))
+		wait_for_completion(&x->done);
+	for (i = 0; i < x->nring; i++) {
+		if (!xfree_check(x->ring[i]))
+			atomic_inc(&x->corrupt);
+		pym_free(x->ring[i]);
+	}
+	ncorrupt += atomic_read(&x->corrupt);
+	if (!err && atomic_read(&x->failed))
+		err = -ENOMEM;
+	kfree(x);
+	return err;
+}
+
+/*
+ * Real memory pressure: take pages until the page allocator has reclaimed
+ * (kswapd and direct reclaim run the shrinkers, pymalloc's among them,
+ * under fs_reclaim, which lockdep then sees) and pymalloc holds no cached
+ * block, or until it fails; __GFP_NORETRY keeps the OOM killer out.
+ */
+static int do_pressure(void)
+{
+	struct pym_stats st;
+	unsigned long n = 0;
+	LIST_HEAD(pages);
+	struct page *page, *tmp;
+	int err = -EAGAIN;
+
+	while ((page = alloc_page(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN))) {
+		list_add(&page->lru, &pages);
+		if (++n % 1024)
+			continue;
+		cond_resched();
+		if (!pym_heap_stats(NULL, &st) && !st.arenas_current) {
+			err = 0;
+			break;
+		}
+	}
+	if (!page && !pym_heap_stats(NULL, &st) && !st.arenas_current)
+		err = 0;
+	list_for_each_entry_safe(page, tmp, &pages, lru)
+		__free_page(page);
+	pr_info("test_pymalloc: pressure: %lu pages taken, default heap %s\n",
+		n, err ? "still holds arenas" : "gave every arena back");
+	return err;
+}
+
 static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 			 size_t len, loff_t *ppos)
 {
@@ -152,6 +300,10 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 		err = 0;
 	} else if (!strcmp(cmd, "badfree")) {
 		err = do_badfree();
+	} else if (!strcmp(cmd, "xfree") && n == 3) {
+		err = do_xfree(a, b);
+	} else if (!strcmp(cmd, "pressure")) {
+		err = do_pressure();
 	}
 	mutex_unlock(&lock);
 	return err ? err : len;

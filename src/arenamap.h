@@ -7,6 +7,7 @@
 #define _PYM_ARENAMAP_H
 
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 
 #include "core.h"
 
@@ -39,6 +40,8 @@ static __always_inline struct pym_arena *pym_arena_lookup(const void *p)
 	struct pym_map_leaf *leaf;
 	struct pym_map_mid *mid;
 
+	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(),
+			 "arena lookup outside an RCU reader");
 	if (unlikely(n >> PYM_MAP_BITS))
 		return NULL;
 	mid = READ_ONCE(pym_map_top[n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS)]);

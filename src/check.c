@@ -212,6 +212,7 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 	unsigned int onlists = 0;
 	const struct pym_link *l;
 
+	pym_core_assert_held(core);
 	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next) {
 		const struct pym_arena *a = container_of(l, struct pym_arena, all);
 

@@ -314,6 +314,7 @@ void *pym_core_alloc_slow(struct pym_core *core, unsigned int cls)
 {
 	struct pym_pool *pool = class_pool(core, cls);
 
+	pym_core_assert_held(core);
 	return likely(pool) ? pym_pool_take_block(pool, cls) : NULL;
 }
 
@@ -322,6 +323,7 @@ unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 {
 	unsigned int got = 0;
 
+	pym_core_assert_held(core);
 	while (got < n) {
 		struct pym_pool *pool = class_pool(core, cls);
 
@@ -340,6 +342,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 {
 	unsigned int i;
 
+	pym_core_assert_held(core);
 	memset(a, 0, sizeof(*a));
 	a->base = base;
 	a->core = core;
@@ -412,6 +415,7 @@ static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
 			struct pym_arena **release)
 {
+	pym_core_assert_held(core);
 	if (pool->state == PYM_POOL_FULL) {
 		/* First free from a full pool: it serves the next allocation. */
 		link_add_front(&core->usedpools[pool->cls], &pool->link);
@@ -435,6 +439,7 @@ unsigned int pym_core_trim(struct pym_core *core, struct pym_arena **release)
 	struct pym_link *l, *next;
 	unsigned int n = 0;
 
+	pym_core_assert_held(core);
 	for (l = core->all_arenas.next; l != &core->all_arenas; l = next) {
 		struct pym_arena *a = container_of(l, struct pym_arena, all);
 

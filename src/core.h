@@ -4,7 +4,8 @@
  *
  * The core is single-threaded by contract: every function taking a
  * struct pym_core must be called with that core's lock held by the caller
- * (heap.c in the kernel, the test harness in user space). It never sleeps,
+ * (heap.c in the kernel, the test harness in user space; in the kernel,
+ * pym_core_assert_held() checks it under lockdep). It never sleeps,
  * never allocates memory and never prints; when it runs out of arenas it
  * says so and the caller obtains one outside the lock. This keeps locking,
  * page allocation and reporting policy out of the algorithms, and lets a

@@ -13,6 +13,36 @@
  * re-checks under the heap lock that the arena still belongs to the heap,
  * so a bogus free racing with an arena's release sees "not allocated"
  * instead of freed memory.
+ *
+ * Lock order, outermost first; a lock is only taken under those above it.
+ *
+ *   pym_types_lock     mutex (object.c): type registration, unregistration,
+ *                      the types file; reclaim only trylocks it
+ *   pym_heaps_lock     mutex: heap creation and destruction; never taken in
+ *                      reclaim or by walkers, which use RCU
+ *   cpu_hotplug_lock   read side, only to drain a destroyed heap's offline
+ *                      CPUs (pym_mag_drain()); never in reclaim, since CPU
+ *                      hotplug allocates memory under it
+ *   magazines          owned, not locked, on a CPU with interrupts off (or
+ *                      preemption off on the fast paths); on PREEMPT_RT a
+ *                      spinlock_t per heap and CPU (pcpu.h)
+ *   type list lock     spinlock_t per type and CPU, irq-safe (object.c);
+ *                      nothing is taken under it
+ *   depot lock         spinlock_t per heap and class (pcpu.c)
+ *   heap->lock         spinlock_t, irq-safe: the core; nothing is taken
+ *                      under it, no memory allocated or freed
+ *   pym_large's lock   xarray spinlock, irq-safe: large block records;
+ *                      only the xarray's own node allocation under it
+ *   map_lock           spinlock (arenamap.c): arena map updates, taken
+ *                      outside every heap lock
+ *
+ * Contexts: everything from "magazines" down may be taken in any context
+ * an allocation is allowed in (hardirq included, but on PREEMPT_RT, where
+ * as for kmalloc no allocation or free may run with preemption or
+ * interrupts off or under a raw_spinlock_t). Reclaim (the shrinker) runs
+ * pym_types_drain() and pym_heaps_trim(): a trylock of pym_types_lock, RCU
+ * walks, the magazines (an IPI per CPU holding blocks, or on RT their
+ * locks), depot and heap locks, and nothing that waits.
  */
 #include <linux/ctype.h>
 #include <linux/fault-inject.h>
@@ -21,6 +51,7 @@
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -33,8 +64,10 @@ struct pym_karena {
 
 struct pym_heap *pym_default_heap;
 EXPORT_SYMBOL_IF_KUNIT(pym_default_heap);
+/* Every heap: walked under RCU, changed under pym_heaps_lock. */
 LIST_HEAD(pym_heaps);
-DEFINE_SPINLOCK(pym_heaps_lock);
+/* Serialises heap creation and destruction; see "Lock order" above. */
+DEFINE_MUTEX(pym_heaps_lock);
 
 #ifdef CONFIG_FAULT_INJECTION
 /* debugfs pymalloc/fail_arena: make arena allocations fail on purpose. */
@@ -57,10 +90,17 @@ static inline struct pym_heap *core_heap(struct pym_core *core)
 	return container_of(core, struct pym_heap, core);
 }
 
+#ifdef CONFIG_LOCKDEP
+void pym_core_assert_held(const struct pym_core *core)
+{
+	lockdep_assert_held(&core_heap((struct pym_core *)core)->lock);
+}
+#endif
+
 static const char *const pym_bad_text[PYM_BAD_NR] = {
 	[PYM_BAD_DOUBLE_FREE] = "double free, or free of a block never allocated",
 	[PYM_BAD_INTERIOR] = "free of a pointer into the middle of a block",
-	[PYM_BAD_FOREIGN] = "free of a pointer neither pymalloc nor kmalloc owns",
+	[PYM_BAD_FOREIGN] = "free of a pointer pymalloc never handed out",
 	[PYM_BAD_SIZE] = "size query of a pointer that is not an allocated block",
 };
 
@@ -171,10 +211,112 @@ static noinline void *heap_alloc_slow(struct pym_heap *heap, unsigned int cls,
 	}
 }
 
+/*
+ * Large blocks, above PYM_SMALL_MAX, come from kmalloc, and pymalloc keeps
+ * a record of each, so that its functions accept exactly the large blocks
+ * it handed out and still holds: an interior, double or foreign pointer
+ * is refused like a bad small one, and never reaches kfree(). kmalloc
+ * aligns every block above 512 bytes to at least 1 KiB (its caches there
+ * are powers of two, naturally aligned, then whole pages), so a block's
+ * address shifted by PYM_LARGE_SHIFT is a key of its own. The record is
+ * that key as an xarray value, not a pointer, so that kmemleak still
+ * reports a large block its owner leaks.
+ */
+#define PYM_LARGE_SHIFT		10
+static DEFINE_XARRAY_FLAGS(pym_large, XA_FLAGS_LOCK_IRQ);
+
+static __always_inline unsigned long large_key(const void *p)
+{
+	return (unsigned long)p >> PYM_LARGE_SHIFT;
+}
+
+/* The large block recorded under p's key, or NULL. */
+static const void *large_at(unsigned long key, void *entry)
+{
+	return xa_is_value(entry) && xa_to_value(entry) == key ?
+	       (const void *)(key << PYM_LARGE_SHIFT) : NULL;
+}
+
+static void count_invalid(struct pym_heap *heap)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&heap->lock, flags);
+	heap->core.cnt.invalid_frees++;
+	spin_unlock_irqrestore(&heap->lock, flags);
+}
+
 /* Sizes the pools do not serve: 0, and above PYM_SMALL_MAX. */
 static noinline void *alloc_not_small(size_t size, gfp_t gfp)
 {
-	return size ? kmalloc(size, gfp) : ZERO_SIZE_PTR;
+	unsigned long flags, key;
+	void *p;
+	int err;
+
+	if (!size)
+		return ZERO_SIZE_PTR;
+	p = kmalloc(size, gfp);
+	if (!p)
+		return NULL;
+	key = large_key(p);
+	if (WARN_ONCE((unsigned long)p & (BIT(PYM_LARGE_SHIFT) - 1),
+		      "pymalloc: kmalloc(%zu) returned %p, not 1 KiB aligned\n",
+		      size, p)) {
+		kfree(p);
+		return NULL;
+	}
+	/* Sleeping for a node drops the lock with interrupts on: gfp allows it. */
+	xa_lock_irqsave(&pym_large, flags);
+	err = __xa_insert(&pym_large, key, xa_mk_value(key),
+			  gfp & ~__GFP_ZERO);
+	xa_unlock_irqrestore(&pym_large, flags);
+	if (unlikely(err)) {
+		kfree(p);
+		spin_lock_irqsave(&pym_default_heap->lock, flags);
+		pym_default_heap->core.cnt.alloc_failures++;
+		spin_unlock_irqrestore(&pym_default_heap->lock, flags);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * p is in no arena: free it if it is a large block pymalloc holds. Taking
+ * its record and kfree() are one decision, made under the xarray lock, so
+ * that of two frees of the same block exactly one frees it.
+ */
+static void large_free(const void *p, unsigned long caller)
+{
+	unsigned long key = large_key(p), flags;
+	const void *block;
+	void *old;
+
+	xa_lock_irqsave(&pym_large, flags);
+	old = xa_load(&pym_large, key);
+	block = large_at(key, old);
+	if (block == p)
+		__xa_erase(&pym_large, key);
+	xa_unlock_irqrestore(&pym_large, flags);
+	if (likely(block == p)) {
+		kfree(p);
+		return;
+	}
+	count_invalid(pym_default_heap);
+	/* A key is 1 KiB of addresses: p lies inside the block found there. */
+	if (block)
+		report(pym_default_heap, PYM_BAD_INTERIOR, p, caller);
+	else if (virt_addr_valid(p))
+		report(pym_default_heap, PYM_BAD_DOUBLE_FREE, p, caller);
+	else
+		report(pym_default_heap, PYM_BAD_FOREIGN, p, caller);
+}
+
+/* Usable size of a large block pymalloc holds, or 0. */
+static size_t large_size(const void *p)
+{
+	unsigned long key = large_key(p);
+
+	return large_at(key, xa_load(&pym_large, key)) == p ? ksize(p) : 0;
 }
 
 static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
@@ -189,7 +331,7 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 	might_alloc(gfp);
 	cls = pym_size_class(size);
 	pcpu = READ_ONCE(heap->pcpu);
-	if (likely(pcpu)) {
+	if (PYM_PCPU_LOCKLESS && likely(pcpu)) {
 		preempt_disable();
 		p = pym_mag_pop_local(pym_pcpu_mag(pcpu, cls));
 		preempt_enable();
@@ -263,29 +405,6 @@ void *pym_calloc(size_t n, size_t size, gfp_t gfp)
 }
 EXPORT_SYMBOL_GPL(pym_calloc);
 
-/* A slab object, or a page-allocator block in kmalloc_large()'s shape. */
-static bool is_kmalloc_object(const void *p)
-{
-	struct folio *folio;
-
-	if (!virt_addr_valid(p))
-		return false;
-	folio = virt_to_folio(p);
-	return folio_test_slab(folio) ||
-	       (folio_test_large(folio) && folio_address(folio) == p);
-}
-
-static void refuse_foreign(const void *p, unsigned long caller)
-{
-	struct pym_heap *heap = pym_default_heap;
-	unsigned long flags;
-
-	spin_lock_irqsave(&heap->lock, flags);
-	heap->core.cnt.invalid_frees++;
-	spin_unlock_irqrestore(&heap->lock, flags);
-	report(heap, PYM_BAD_FOREIGN, p, caller);
-}
-
 static void heap_drained(struct pym_heap *heap)
 {
 	pr_info("pymalloc: destroyed heap %s: last block freed, memory returned\n",
@@ -294,20 +413,21 @@ static void heap_drained(struct pym_heap *heap)
 }
 
 /*
- * Free into this CPU's magazine. The checks run without the heap lock:
- * for a block the caller really owns, its pool's class, its bit and the
- * fact that the pool is in use cannot change under us.
+ * Free into the magazines pc the caller owns. The checks run without the
+ * heap lock: for a block the caller really owns, its pool's class, its
+ * bit and the fact that the pool is in use cannot change under us, and
+ * the claim settles a race with a second free of the same block.
  */
 static __always_inline enum pym_block_status
-free_cached(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
-	    struct pym_arena *a, void *p, struct pym_arena **release)
+free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
+	    void *p, struct pym_arena **release)
 {
 	struct pym_pool *pool = pym_pool_of(a, p);
 	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
 	enum pym_block_status st = pym_block_check(pool, off);
 	unsigned int cls;
 
-	if (likely(st == PYM_BLOCK_OK) && unlikely(pym_mag_cached(p, pym_mag_secret)))
+	if (likely(st == PYM_BLOCK_OK) && unlikely(!pym_mag_claim(p, pym_mag_secret)))
 		st = PYM_BLOCK_NOT_ALLOCATED;
 	if (unlikely(st != PYM_BLOCK_OK)) {
 		spin_lock(&heap->lock);
@@ -319,21 +439,22 @@ free_cached(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 	kmemleak_free(p);
 	if (want_init_on_free())
 		pym_block_zero(p, cls);
-	pym_pcpu_push(heap, pcpu, cls, p, release);
+	pym_pcpu_push(heap, pc, cls, p, release);
 	return PYM_BLOCK_OK;
 }
 
-/* The magazine was full: flush its older half to the core, then cache p. */
+/* The magazine was full: make room in it, then cache p, claimed already. */
 static noinline void free_overflow(struct pym_heap *heap,
 				   struct pym_pcpu __percpu *pcpu,
 				   unsigned int cls, void *p)
 {
 	struct pym_arena *release = NULL;
+	struct pym_pcpu *pc;
 	unsigned long flags;
 
-	local_irq_save(flags);
-	pym_pcpu_push(heap, pcpu, cls, p, &release);
-	local_irq_restore(flags);
+	pc = pym_pcpu_lock(pcpu, &flags);
+	pym_pcpu_push(heap, pc, cls, p, &release);
+	pym_pcpu_unlock(pc, flags);
 	pym_release_arenas(release);
 }
 
@@ -341,9 +462,9 @@ static noinline void free_overflow(struct pym_heap *heap,
  * The common free: an allocated block of a cached heap, into this CPU's
  * magazine, with neither a lock nor interrupts off. Preemption off keeps
  * the magazine ours and makes this an RCU reader, so the arena and heap
- * looked up stay valid. Anything else (a kmalloc object, a bad pointer,
- * an uncached heap, init_on_free) returns false having changed nothing,
- * for do_free().
+ * looked up stay valid. Anything else (a large block, a bad pointer, an
+ * uncached heap, init_on_free, PREEMPT_RT) returns false having changed
+ * nothing, for do_free().
  */
 static __always_inline bool free_fast(const void *p)
 {
@@ -355,6 +476,8 @@ static __always_inline bool free_fast(const void *p)
 	unsigned int cls;
 	bool done = false;
 
+	if (!PYM_PCPU_LOCKLESS)
+		return false;
 	preempt_disable();
 	a = pym_arena_lookup(p);
 	core = a ? READ_ONCE(a->core) : NULL;
@@ -368,11 +491,10 @@ static __always_inline bool free_fast(const void *p)
 	/* init_on_free wipes in do_free(): a call here costs every free. */
 	if (unlikely(!pcpu) || want_init_on_free() ||
 	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
-	    unlikely(pym_mag_cached(p, pym_mag_secret)))
+	    unlikely(!pym_mag_claim((void *)p, pym_mag_secret)))
 		goto out;
 	kmemleak_free(p);
-	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p,
-					 pym_mag_secret)))
+	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p)))
 		free_overflow(core_heap(core), pcpu, cls, (void *)p);
 	done = true;
 out:
@@ -380,7 +502,20 @@ out:
 	return done;
 }
 
-/* Every free free_fast() declined: uncached heaps, kmalloc, bad input. */
+static void report_block(struct pym_heap *heap, enum pym_block_status st,
+			 const void *p, unsigned long caller)
+{
+	if (unlikely(st != PYM_BLOCK_OK))
+		report(heap, st == PYM_BLOCK_INTERIOR ? PYM_BAD_INTERIOR :
+			     PYM_BAD_DOUBLE_FREE, p, caller);
+}
+
+/*
+ * Every free free_fast() declined: uncached heaps, large blocks, bad
+ * input, and on PREEMPT_RT every free. The RCU read lock keeps the arena
+ * and heap looked up valid; nothing here runs with interrupts off but
+ * under pym_pcpu_lock() and the heap lock.
+ */
 static noinline void do_free(const void *p, unsigned long caller)
 {
 	struct pym_arena *a, *release = NULL;
@@ -388,34 +523,30 @@ static noinline void do_free(const void *p, unsigned long caller)
 	enum pym_block_status st;
 	struct pym_core *core;
 	struct pym_heap *heap;
+	struct pym_pcpu *pc;
 	unsigned long flags;
 	bool drained = false;
 
-	/* Interrupts off: the magazine is ours, and RCU readers we are. */
-	local_irq_save(flags);
+	rcu_read_lock();
 	a = pym_arena_lookup(p);
 	core = a ? READ_ONCE(a->core) : NULL;
 	if (unlikely(!core)) {
-		local_irq_restore(flags);
-		if (is_kmalloc_object(p))
-			kfree(p);
-		else
-			refuse_foreign(p, caller);
+		rcu_read_unlock();
+		large_free(p, caller);
 		return;
 	}
 	heap = core_heap(core);
 	pcpu = READ_ONCE(heap->pcpu);
 	if (likely(pcpu)) {
-		st = free_cached(heap, pcpu, a, (void *)p, &release);
-		if (unlikely(st != PYM_BLOCK_OK))
-			report(heap, st == PYM_BLOCK_INTERIOR ?
-			       PYM_BAD_INTERIOR : PYM_BAD_DOUBLE_FREE, p, caller);
-		local_irq_restore(flags);
-		if (unlikely(release))
-			pym_release_arenas(release);
+		pc = pym_pcpu_lock(pcpu, &flags);
+		st = free_cached(heap, pc, a, (void *)p, &release);
+		pym_pcpu_unlock(pc, flags);
+		report_block(heap, st, p, caller);
+		rcu_read_unlock();
+		pym_release_arenas(release);
 		return;
 	}
-	spin_lock(&heap->lock);
+	spin_lock_irqsave(&heap->lock, flags);
 	if (unlikely(a->core != core)) {
 		/* The arena was released while we looked: p is not allocated. */
 		st = PYM_BLOCK_NOT_ALLOCATED;
@@ -430,11 +561,9 @@ static noinline void do_free(const void *p, unsigned long caller)
 				   &release);
 		drained = heap->dead && !core->cnt.arenas_current;
 	}
-	spin_unlock(&heap->lock);
-	if (unlikely(st != PYM_BLOCK_OK))
-		report(heap, st == PYM_BLOCK_INTERIOR ? PYM_BAD_INTERIOR :
-			     PYM_BAD_DOUBLE_FREE, p, caller);
-	local_irq_restore(flags);
+	spin_unlock_irqrestore(&heap->lock, flags);
+	report_block(heap, st, p, caller);
+	rcu_read_unlock();
 	pym_release_arenas(release);
 	if (unlikely(drained))
 		heap_drained(heap);
@@ -464,7 +593,7 @@ EXPORT_SYMBOL_GPL(pym_free);
 
 /*
  * Usable size of p, or 0 after reporting why p is no allocated block.
- * *heapp is set to p's heap, or NULL for a kmalloc object.
+ * *heapp is set to p's heap, or NULL for a large block.
  */
 static size_t block_size(const void *p, unsigned long caller,
 			 struct pym_heap **heapp)
@@ -476,28 +605,31 @@ static size_t block_size(const void *p, unsigned long caller,
 	unsigned long flags;
 	size_t size = 0;
 
+	*heapp = NULL;
 	rcu_read_lock();
 	a = pym_arena_lookup(p);
 	core = a ? READ_ONCE(a->core) : NULL;
-	if (core) {
-		heap = core_heap(core);
-		spin_lock_irqsave(&heap->lock, flags);
-		if (a->core == core)
-			size = pym_core_block_size(a, p, &st);
-		spin_unlock_irqrestore(&heap->lock, flags);
-		/* Cached in a magazine: free, whatever the core thinks. */
-		if (size && READ_ONCE(heap->pcpu) &&
-		    pym_mag_cached(p, pym_mag_secret)) {
-			size = 0;
-			st = PYM_BLOCK_NOT_ALLOCATED;
+	if (!core) {
+		rcu_read_unlock();
+		size = large_size(p);
+		if (!size) {
+			report(heap, virt_addr_valid(p) ? PYM_BAD_SIZE :
+			       PYM_BAD_FOREIGN, p, caller);
 		}
+		return size;
 	}
-	rcu_read_unlock();
-	*heapp = core ? heap : NULL;
-	if (!core && is_kmalloc_object(p))
-		return ksize(p);
+	heap = core_heap(core);
+	spin_lock_irqsave(&heap->lock, flags);
+	if (a->core == core)
+		size = pym_core_block_size(a, p, &st);
+	spin_unlock_irqrestore(&heap->lock, flags);
+	/* Cached in a magazine: free, whatever the core thinks. */
+	if (size && READ_ONCE(heap->pcpu) && pym_mag_cached(p, pym_mag_secret))
+		size = 0;
 	if (!size)
-		report(heap, core ? PYM_BAD_SIZE : PYM_BAD_FOREIGN, p, caller);
+		report(heap, PYM_BAD_SIZE, p, caller);
+	*heapp = heap;
+	rcu_read_unlock();
 	return size;
 }
 
@@ -506,9 +638,10 @@ static size_t block_size(const void *p, unsigned long caller,
  * @p: a block from pymalloc, or NULL / ZERO_SIZE_PTR
  *
  * Context: any.
- * Return: the block size of @p's size class (or ksize() of a kmalloc
- * object); 0 for NULL, ZERO_SIZE_PTR and, after a report, for pointers
- * that are not allocated blocks.
+ * Return: the block size of @p's size class, or for a large block the
+ * size kmalloc gave it; 0 for NULL, ZERO_SIZE_PTR and, after a report,
+ * for any pointer that is not a block pymalloc handed out and holds
+ * (interior, freed, or foreign, kmalloc's own blocks included).
  */
 size_t pym_size(const void *p)
 {
@@ -526,15 +659,14 @@ EXPORT_SYMBOL_GPL(pym_size);
  * @new_size: the size wanted; 0 frees @p and returns ZERO_SIZE_PTR
  * @gfp: allocation flags; with __GFP_ZERO the bytes past the old size are 0
  *
- * A small block stays in place when @new_size fits it and wastes less than
- * a quarter of it (CPython's rule); otherwise the contents move to a block
- * of the right class or to kmalloc, whichever @new_size calls for, in the
- * heap @p came from. A kmalloc object shrinking to 512 bytes or less moves
- * into a pool.
+ * A block stays in place when @new_size fits it and wastes less than a
+ * quarter of it (CPython's rule); otherwise the contents move to a block
+ * of the right class, or a large block, whichever @new_size calls for, in
+ * the heap @p came from (large blocks: the default heap).
  *
  * Context: any, as far as @gfp allows.
  * Return: the resized block; NULL on failure or for a pointer that is not
- * an allocated block (reported), in which case @p is untouched.
+ * a block pymalloc holds (reported), in which case @p is untouched.
  */
 void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 {
@@ -551,12 +683,8 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 	old = block_size(p, _RET_IP_, &heap);
 	if (unlikely(!old))
 		return NULL;
-	if (!heap) {
-		if (new_size > PYM_SMALL_MAX)
-			return krealloc(p, new_size, gfp);
-	} else if (new_size <= old && 4 * new_size > 3 * old) {
+	if (new_size <= old && 4 * new_size > 3 * old)
 		return (void *)p;
-	}
 
 	q = pym_heap_alloc(heap, new_size, gfp);
 	if (!q)
@@ -567,7 +695,14 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 }
 EXPORT_SYMBOL_GPL(pym_realloc);
 
-/* Cached blocks, per CPU or in a depot, are free for all figures shown. */
+/*
+ * Cached blocks, per CPU or in a depot, are free for all figures shown.
+ * The core's figures are one snapshot under the heap lock; the magazines
+ * change without it, so their counts, read CPU by CPU, may catch a block
+ * twice on its way from one CPU to another. Bounded by what the core has
+ * allocated, a busy heap's figures are then approximate but possible;
+ * a quiet heap's are exact.
+ */
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st)
 {
 	u64 cached[PYM_NR_CLASSES];
@@ -579,7 +714,10 @@ void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st)
 	spin_unlock_irqrestore(&heap->lock, flags);
 	pym_mag_count(heap, cached);
 	for (c = 0; c < PYM_NR_CLASSES; c++) {
-		u64 bytes = cached[c] * pym_class_size(c);
+		u64 bytes;
+
+		cached[c] = min(cached[c], st->cls[c].blocks);
+		bytes = cached[c] * pym_class_size(c);
 
 		st->cls[c].blocks -= cached[c];
 		st->cls[c].avail += cached[c];
@@ -737,15 +875,15 @@ struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
 	heap = heap_new(name, flags);
 	if (!heap)
 		return ERR_PTR(-ENOMEM);
-	spin_lock(&pym_heaps_lock);
+	mutex_lock(&pym_heaps_lock);
 	if (find_heap(name)) {
-		spin_unlock(&pym_heaps_lock);
+		mutex_unlock(&pym_heaps_lock);
 		pym_pcpu_destroy(heap, heap->pcpu);
 		kfree(heap);
 		return ERR_PTR(-EEXIST);
 	}
-	list_add_tail(&heap->node, &pym_heaps);
-	spin_unlock(&pym_heaps_lock);
+	list_add_tail_rcu(&heap->node, &pym_heaps);
+	mutex_unlock(&pym_heaps_lock);
 	pym_debugfs_add_heap(heap);
 	return heap;
 }
@@ -765,10 +903,15 @@ static void heap_retire(struct pym_heap *heap)
 	bool busy;
 
 	if (pcpu) {
-		/* Frees from now on go to the core; wait for those that did not. */
+		/*
+		 * Frees from now on go to the core. Wait for those that did
+		 * not, and for walkers of the heap list, all RCU readers;
+		 * only then is the idle work sure not to be armed again by
+		 * a refill or overflow.
+		 */
 		WRITE_ONCE(heap->pcpu, NULL);
-		cancel_delayed_work_sync(&heap->idle_work);
 		synchronize_rcu();
+		cancel_delayed_work_sync(&heap->idle_work);
 		pym_mag_drain(heap, pcpu, true);
 		pym_pcpu_destroy(heap, pcpu);
 	}
@@ -819,9 +962,9 @@ void pym_heap_destroy(struct pym_heap *heap)
 		       heap ? "the default heap" : "a NULL heap");
 		return;
 	}
-	spin_lock(&pym_heaps_lock);
-	list_del(&heap->node);
-	spin_unlock(&pym_heaps_lock);
+	mutex_lock(&pym_heaps_lock);
+	list_del_rcu(&heap->node);
+	mutex_unlock(&pym_heaps_lock);
 	pym_debugfs_remove_heap(heap);
 	heap_retire(heap);
 }
@@ -838,32 +981,37 @@ unsigned long pym_heaps_reclaimable(void)
 	struct pym_heap *heap;
 	unsigned int c;
 
-	spin_lock(&pym_heaps_lock);
-	list_for_each_entry(heap, &pym_heaps, node) {
+	rcu_read_lock();
+	list_for_each_entry_rcu(heap, &pym_heaps, node) {
 		n += READ_ONCE(heap->core.nkept) << PYM_ARENA_ORDER;
 		pym_mag_count(heap, cached);
 		for (c = 0; c < PYM_NR_CLASSES; c++)
 			n += cached[c];
 	}
-	spin_unlock(&pym_heaps_lock);
+	rcu_read_unlock();
 	return n;
 }
 
+/*
+ * Reclaim: every cached block back to its core, then every empty arena
+ * back to the page allocator. It takes no sleeping lock, holds no lock
+ * across the drain, and costs one round over the CPUs whatever the number
+ * of heaps (pym_mags_drain_all()).
+ */
 unsigned long pym_heaps_trim(void)
 {
 	struct pym_arena *release = NULL;
 	unsigned long flags, n = 0;
 	struct pym_heap *heap;
 
-	spin_lock(&pym_heaps_lock);
-	list_for_each_entry(heap, &pym_heaps, node) {
-		if (heap->pcpu)
-			pym_mag_drain(heap, heap->pcpu, false);
+	pym_mags_drain_all();
+	rcu_read_lock();
+	list_for_each_entry_rcu(heap, &pym_heaps, node) {
 		spin_lock_irqsave(&heap->lock, flags);
 		n += pym_core_trim(&heap->core, &release);
 		spin_unlock_irqrestore(&heap->lock, flags);
 	}
-	spin_unlock(&pym_heaps_lock);
+	rcu_read_unlock();
 	pym_release_arenas(release);
 	return n << PYM_ARENA_ORDER;
 }
@@ -874,7 +1022,7 @@ int pym_heaps_init(void)
 	pym_default_heap = heap_new("default", 0);
 	if (!pym_default_heap)
 		return -ENOMEM;
-	list_add(&pym_default_heap->node, &pym_heaps);
+	list_add_rcu(&pym_default_heap->node, &pym_heaps);
 	pym_debugfs_add_heap(pym_default_heap);
 	return 0;
 }
@@ -883,14 +1031,16 @@ void pym_heaps_exit(void)
 {
 	struct pym_heap *heap, *tmp;
 
+	mutex_lock(&pym_heaps_lock);
 	list_for_each_entry_safe(heap, tmp, &pym_heaps, node) {
 		if (heap != pym_default_heap)
 			pr_err("pymalloc: heap %s was never destroyed by its creator\n",
 			       heap->name);
-		list_del(&heap->node);
+		list_del_rcu(&heap->node);
 		pym_debugfs_remove_heap(heap);
 		heap_retire(heap);
 	}
+	mutex_unlock(&pym_heaps_lock);
 	/* Heaps retired with live blocks keep their arenas for good now. */
 	rcu_barrier();
 }

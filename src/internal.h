@@ -7,7 +7,7 @@
 #define _PYM_INTERNAL_H
 
 #include <linux/list.h>
-#include <linux/local_lock.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -39,7 +39,7 @@ struct pym_heap {
 	atomic_long_t mag_activity;	/* refills and overflows */
 	unsigned long idle_seen;	/* mag_activity at the last look */
 	char name[PYM_HEAP_NAME_MAX];
-	struct list_head node;		/* pym_heaps, under pym_heaps_lock */
+	struct list_head node;		/* pym_heaps: RCU, changed under pym_heaps_lock */
 	struct dentry *debugfs;
 	unsigned long reported;		/* enum pym_bad bits already reported */
 	bool dead;			/* destroyed while blocks were live */
@@ -48,7 +48,7 @@ struct pym_heap {
 
 extern struct pym_heap *pym_default_heap;
 extern struct list_head pym_heaps;
-extern spinlock_t pym_heaps_lock;
+extern struct mutex pym_heaps_lock;
 extern unsigned int pym_keep_empty_arenas;
 #ifdef CONFIG_FAULT_INJECTION
 extern struct fault_attr pym_fail_arena;
@@ -58,7 +58,6 @@ int pym_heaps_init(void);
 void pym_heaps_exit(void);
 unsigned long pym_heaps_trim(void);
 unsigned long pym_heaps_reclaimable(void);
-struct pym_heap *pym_heap_of(const void *p);
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
 
 void pym_release_arenas(struct pym_arena *a);
@@ -68,6 +67,7 @@ void pym_arena_map_exit(void);
 
 void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		   bool offline);
+void pym_mags_drain_all(void);
 void pym_mag_count(struct pym_heap *heap, u64 *cached);
 int pym_pcpu_create(struct pym_heap *heap);
 void pym_pcpu_destroy(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu);
@@ -80,9 +80,13 @@ void pym_debugfs_exit(void);
 void pym_debugfs_add_heap(struct pym_heap *heap);
 void pym_debugfs_remove_heap(struct pym_heap *heap);
 
-/* Per CPU state of a type: only its own CPU touches it, under lock. */
+/*
+ * Per CPU state of a type. Its own CPU uses it; reclaim and unregistration
+ * drain it from any CPU, so the lock is a real one (taken with interrupts
+ * off but on PREEMPT_RT), uncontended but for those drains.
+ */
 struct pym_type_pcpu {
-	local_lock_t lock;
+	spinlock_t lock;		/* protects c's list */
 	struct pym_objcache c;
 };
 

@@ -92,6 +92,24 @@ static __always_inline bool pym_mag_cached(const void *p, unsigned long secret)
 	return *(const unsigned long *)p == pym_mag_marker(p, secret);
 }
 
+/*
+ * Mark p cached: p is an allocated block its caller is freeing. False if
+ * it carries the marker already, a double free. The test and the mark are
+ * one atomic step, so that of two CPUs freeing the same block at once
+ * exactly one gets it; a plain load and store let both through.
+ */
+static __always_inline bool pym_mag_claim(void *p, unsigned long secret)
+{
+	unsigned long *w = p, marker = pym_mag_marker(p, secret);
+	unsigned long old = READ_ONCE(*w);
+
+	do {
+		if (unlikely(old == marker))
+			return false;
+	} while (unlikely(!try_cmpxchg(w, &old, marker)));
+	return true;
+}
+
 /* The block for the next allocation, marker cleared, or NULL if empty. */
 static __always_inline void *pym_mag_pop(struct pym_mag *mag)
 {
@@ -134,22 +152,18 @@ static __always_inline void *pym_mag_pop_local(struct pym_mag *mag)
 }
 
 /*
- * Cache p, an allocated block no one else can reach; false, p untouched,
- * when the magazine is full. The marker goes in first: once state is
- * committed, an interrupt may pop p at once.
+ * Cache p, a block the caller claimed (pym_mag_claim()); false when the
+ * magazine is full, p still marked. The mark is in before the commit:
+ * once state is committed, an interrupt may pop p at once.
  */
-static __always_inline bool pym_mag_push_local(struct pym_mag *mag, void *p,
-					       unsigned long secret)
+static __always_inline bool pym_mag_push_local(struct pym_mag *mag, void *p)
 {
 	unsigned long state = READ_ONCE(mag->state), seen;
 
-	*(unsigned long *)p = pym_mag_marker(p, secret);
 	do {
 		seen = state;
-		if (unlikely(pym_mag_state_len(seen) == pym_mag_state_cap(seen))) {
-			*(unsigned long *)p = 0;
+		if (unlikely(pym_mag_state_len(seen) == pym_mag_state_cap(seen)))
 			return false;
-		}
 		WRITE_ONCE(mag->blocks[pym_mag_state_len(seen)], p);
 		pym_mag_race_window(mag);
 		state = cmpxchg_local(&mag->state, seen, pym_mag_next(seen, 1));

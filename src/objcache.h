@@ -4,7 +4,7 @@
  * list, CPython's per-type free lists.
  *
  * Portable like core.h: the kernel keeps one per type and CPU (object.c,
- * under a local lock), the user-space build one per type
+ * under a per-CPU lock), the user-space build one per type
  * (tools/testing/core), so both count the same instructions. Not locked:
  * its owner serialises access.
  */
@@ -14,11 +14,11 @@
 #include "pym_env.h"
 
 /*
- * Dead objects are linked through their second word, where a live object
- * keeps its type pointer; the first word (the refcount) stays 0, so a late
+ * Dead objects are linked through their first word, where a live object
+ * keeps its type pointer; the second word (the refcount) stays 0, so a late
  * pym_obj_get_unless_zero() on a dead object keeps failing.
  */
-#define PYM_OBJ_LINK_WORD	1
+#define PYM_OBJ_LINK_WORD	0
 
 struct pym_objcache {
 	void *head;

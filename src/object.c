@@ -5,22 +5,22 @@
  * A registered type is a struct pym_type_state owned by pymalloc: a copy of
  * the caller's description (objects point at the copy, so nothing dangles
  * when the registering module goes away), per-CPU free lists of dead
- * objects and per-CPU counters. A CPU touches only its own list, under a
- * local_lock with interrupts off (puts may come from hardirq context), so
- * the fast path takes no shared lock and no atomic beyond the refcount.
- * The bound freelist_max is split over the possible CPUs.
+ * objects and per-CPU counters. A CPU uses its own list, under a per-CPU
+ * spinlock with interrupts off (puts may come from hardirq context), so
+ * the fast path takes no shared lock and no atomic but that uncontended
+ * lock and the refcount. The bound freelist_max is split over the possible
+ * CPUs.
  *
- * Lists are drained, on every CPU at once, when the type is unregistered
- * and when the shrinker asks; offline CPUs' lists are drained directly
- * with CPU hotplug held off.
+ * Lists are drained when the type is unregistered and when the shrinker
+ * asks, CPU by CPU under each list's lock from the draining CPU: no IPI,
+ * no CPU hotplug lock (reclaim must not take it: CPU hotplug allocates
+ * memory under it), and the same code on PREEMPT_RT, where the lock
+ * sleeps and an IPI could not take it.
  */
-#include <linux/cpu.h>
 #include <linux/ctype.h>
-#include <linux/local_lock.h>
 #include <linux/percpu.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/smp.h>
 
 #include <pymalloc_object.h>
 
@@ -51,52 +51,38 @@ static unsigned long free_list(void *obj)
 	return n;
 }
 
-struct drain_ctx {
-	struct pym_type_state *only;	/* NULL: every type */
-	atomic_long_t freed;
-};
-
-static void drain_cpu(struct pym_type_state *st, int cpu, struct drain_ctx *dc)
+/* Free the dead objects cached on cpu's list of st; any CPU, any time. */
+static unsigned long drain_cpu(struct pym_type_state *st, int cpu)
 {
 	struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
+	unsigned long flags;
+	void *list;
 
-	atomic_long_add(free_list(pym_objcache_take(&pc->c)), &dc->freed);
+	if (!READ_ONCE(pc->c.count))
+		return 0;
+	spin_lock_irqsave(&pc->lock, flags);
+	list = pym_objcache_take(&pc->c);
+	spin_unlock_irqrestore(&pc->lock, flags);
+	return free_list(list);
 }
 
-static void drain_this_cpu(void *arg)
-{
-	struct drain_ctx *dc = arg;
-	struct pym_type_state *st;
-
-	if (dc->only) {
-		drain_cpu(dc->only, smp_processor_id(), dc);
-		return;
-	}
-	list_for_each_entry(st, &pym_types, node)
-		drain_cpu(st, smp_processor_id(), dc);
-}
-
-/* Caller holds pym_types_lock. */
+/* The dead objects of only, or of every type if NULL; under pym_types_lock. */
 static unsigned long drain(struct pym_type_state *only)
 {
-	struct drain_ctx dc = { .only = only };
 	struct pym_type_state *st;
+	unsigned long n = 0;
 	int cpu;
 
-	cpus_read_lock();
-	on_each_cpu(drain_this_cpu, &dc, 1);
+	lockdep_assert_held(&pym_types_lock);
 	for_each_possible_cpu(cpu) {
-		if (cpu_online(cpu))
-			continue;
 		if (only) {
-			drain_cpu(only, cpu, &dc);
+			n += drain_cpu(only, cpu);
 			continue;
 		}
 		list_for_each_entry(st, &pym_types, node)
-			drain_cpu(st, cpu, &dc);
+			n += drain_cpu(st, cpu);
 	}
-	cpus_read_unlock();
-	return atomic_long_read(&dc.freed);
+	return n;
 }
 
 struct type_counts {
@@ -171,7 +157,7 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 	for_each_possible_cpu(cpu) {
 		struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
 
-		local_lock_init(&pc->lock);
+		spin_lock_init(&pc->lock);
 		pc->c.cap = type->freelist_max / ncpus +
 			  (i++ < type->freelist_max % ncpus);
 	}
@@ -236,14 +222,15 @@ out_free:
 EXPORT_SYMBOL_GPL(__pym_type_register);
 
 /*
- * Caller holds pym_types_lock. Returns how many objects still hold memory
- * (live, or dead and awaiting pym_obj_free()); 0 when the type is gone.
+ * Returns how many objects still hold memory (live, or dead and awaiting
+ * pym_obj_free()); 0 when the type is gone.
  */
 static u64 unregister_locked(struct pym_type_state *st)
 {
 	struct type_counts tc;
 	u64 live;
 
+	lockdep_assert_held(&pym_types_lock);
 	drain(st);
 	sum_counts(st, &tc);
 	live = tc.allocated - tc.freed;
@@ -310,10 +297,11 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 			    type && type->name ? type->name : "(null)");
 		return NULL;
 	}
-	local_lock_irqsave(&st->pcpu->lock, flags);
-	pc = this_cpu_ptr(st->pcpu);
+	/* Migrating before the lock is harmless: the lock owns the list. */
+	pc = raw_cpu_ptr(st->pcpu);
+	spin_lock_irqsave(&pc->lock, flags);
 	obj = pym_objcache_pop(&pc->c);
-	local_unlock_irqrestore(&st->pcpu->lock, flags);
+	spin_unlock_irqrestore(&pc->lock, flags);
 	if (!obj) {
 		obj = pym_heap_alloc(st->heap, st->type.size, gfp & ~__GFP_ZERO);
 		if (unlikely(!obj))
@@ -391,10 +379,11 @@ static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
 
 	bool kept;
 
-	local_lock_irqsave(&st->pcpu->lock, flags);
-	pc = this_cpu_ptr(st->pcpu);
+	/* Migrating before the lock is harmless: the lock owns the list. */
+	pc = raw_cpu_ptr(st->pcpu);
+	spin_lock_irqsave(&pc->lock, flags);
 	kept = pym_objcache_push(&pc->c, obj);
-	local_unlock_irqrestore(&st->pcpu->lock, flags);
+	spin_unlock_irqrestore(&pc->lock, flags);
 	if (!kept)
 		pym_free(obj);
 }
@@ -544,6 +533,8 @@ int pym_types_init(void)
 {
 	BUILD_BUG_ON(offsetof(struct pym_object, type) !=
 		     PYM_OBJ_LINK_WORD * sizeof(void *));
+	/* Free blocks carry pymalloc's mark or link in their first word. */
+	BUILD_BUG_ON(offsetof(struct pym_object, refcnt) < sizeof(void *));
 	return register_module_notifier(&pym_module_nb);
 }
 

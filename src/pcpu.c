@@ -6,8 +6,9 @@
  * magazine). Allocation pops and free pushes on the local CPU with
  * preemption off and interrupts on, committing with an unlocked local
  * cmpxchg that an interrupt in between makes fail and retry
- * (pym_mag_pop_local()): no shared lock, no atomic instruction, no
- * interrupt masking. What this file does runs with interrupts off.
+ * (pym_mag_pop_local()): no shared lock, no interrupt masking. What this
+ * file does runs with the magazines owned (pcpu.h: interrupts off, or on
+ * PREEMPT_RT their lock held).
  *
  * Behind the magazines, each heap has a depot per class (magazine.h): a
  * full magazine puts its older half there, an empty one takes a batch
@@ -74,14 +75,16 @@ void pym_idle_work(struct work_struct *work)
 
 /*
  * The magazine is empty: take a batch from the depot, else from the core.
- * Interrupts are off.
+ * Lock order: the magazines, then a depot, then the heap (heap.c).
  */
-void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
+void *pym_pcpu_refill(struct pym_heap *heap, struct pym_pcpu *pc,
 		      unsigned int cls)
 {
 	struct pym_pcpu_depot *pd = &heap->depot[cls];
+	struct pym_mag *mag = &pc->mags[cls];
 	void *p = NULL;
 
+	pym_pcpu_assert_owned(pc);
 	mag_activity(heap);
 	if (!pym_depot_empty(&pd->d)) {
 		spin_lock(&pd->lock);
@@ -101,7 +104,7 @@ static struct pym_arena *arena_of(const void *p)
 	return pym_arena_lookup(p);
 }
 
-/* Give the n oldest blocks of mag back to the core; interrupts are off. */
+/* Give the n oldest blocks of mag back to the core. */
 static void mag_flush(struct pym_heap *heap, struct pym_mag *mag,
 		      unsigned int n, struct pym_arena **release)
 {
@@ -112,14 +115,16 @@ static void mag_flush(struct pym_heap *heap, struct pym_mag *mag,
 
 /*
  * The magazine is full: its older half goes to the depot, or what of it
- * does not fit there, back to the core. Interrupts are off.
+ * does not fit there, back to the core.
  */
-void pym_pcpu_overflow(struct pym_heap *heap, struct pym_mag *mag,
+void pym_pcpu_overflow(struct pym_heap *heap, struct pym_pcpu *pc,
 		       unsigned int cls, struct pym_arena **release)
 {
 	struct pym_pcpu_depot *pd = &heap->depot[cls];
+	struct pym_mag *mag = &pc->mags[cls];
 	unsigned int n = pym_mag_state_cap(mag->state) / 2;
 
+	pym_pcpu_assert_owned(pc);
 	mag_activity(heap);
 	if (!pym_depot_full(&pd->d)) {
 		spin_lock(&pd->lock);
@@ -149,59 +154,181 @@ static void depot_drain(struct pym_heap *heap, struct pym_arena **release)
 	}
 }
 
-static void drain_cpu(struct pym_heap *heap, struct pym_pcpu *pc,
-		      struct pym_arena **release)
+/* Racy peek, to skip CPUs and heaps with nothing to give. */
+static bool holds_blocks(struct pym_pcpu *pc)
 {
 	unsigned int c;
 
 	for (c = 0; c < PYM_NR_CLASSES; c++)
-		mag_flush(heap, &pc->mags[c], pym_mag_len(&pc->mags[c]), release);
+		if (pym_mag_len(&pc->mags[c]))
+			return true;
+	return false;
 }
 
+/* Give back every block cached in pc, which the caller owns. */
+static void drain_mags(struct pym_heap *heap, struct pym_pcpu *pc,
+		       struct pym_arena **release)
+{
+	unsigned int c, n;
+
+	pym_pcpu_assert_owned(pc);
+	for (c = 0; c < PYM_NR_CLASSES; c++) {
+		n = pym_mag_len(&pc->mags[c]);
+		if (n)
+			mag_flush(heap, &pc->mags[c], n, release);
+	}
+}
+
+/*
+ * Drain cpu's magazines of pcpu from wherever this runs: on RT by taking
+ * their lock; otherwise only for a CPU that is not running (offline, or
+ * dead in the hotplug callback), whose magazines no one else touches.
+ */
+static void drain_remote(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+			 int cpu, struct pym_arena **release)
+{
+	struct pym_pcpu *pc = per_cpu_ptr(pcpu, cpu);
+	unsigned long flags;
+
+	if (!holds_blocks(pc))
+		return;
+#ifdef CONFIG_PREEMPT_RT
+	spin_lock_irqsave(&pc->lock, flags);
+	drain_mags(heap, pc, release);
+	spin_unlock_irqrestore(&pc->lock, flags);
+#else
+	local_irq_save(flags);
+	drain_mags(heap, pc, release);
+	local_irq_restore(flags);
+#endif
+}
+
+#ifndef CONFIG_PREEMPT_RT
 struct drain_ctx {
-	struct pym_heap *heap;
+	struct pym_heap *heap;		/* NULL: every heap */
 	struct pym_pcpu __percpu *pcpu;
 };
 
-/* IPI: interrupts are off, arenas can be released right here. */
+static bool cpu_holds_blocks(int cpu, void *arg)
+{
+	struct drain_ctx *dc = arg;
+	struct pym_heap *heap;
+	bool any = false;
+
+	if (dc->heap)
+		return holds_blocks(per_cpu_ptr(dc->pcpu, cpu));
+	rcu_read_lock();
+	list_for_each_entry_rcu(heap, &pym_heaps, node) {
+		struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+
+		if (pcpu && holds_blocks(per_cpu_ptr(pcpu, cpu))) {
+			any = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return any;
+}
+
+/* IPI: this CPU owns its magazines; arenas can be released right here. */
 static void drain_this_cpu(void *arg)
 {
 	struct drain_ctx *dc = arg;
 	struct pym_arena *release = NULL;
+	struct pym_heap *heap;
 
-	drain_cpu(dc->heap, this_cpu_ptr(dc->pcpu), &release);
+	if (dc->heap) {
+		drain_mags(dc->heap, this_cpu_ptr(dc->pcpu), &release);
+	} else {
+		rcu_read_lock();
+		list_for_each_entry_rcu(heap, &pym_heaps, node) {
+			struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+
+			if (pcpu && holds_blocks(this_cpu_ptr(pcpu)))
+				drain_mags(heap, this_cpu_ptr(pcpu), &release);
+		}
+		rcu_read_unlock();
+	}
 	pym_release_arenas(release);
+}
+#endif
+
+/*
+ * Give the blocks cached in the magazines of the online CPUs back to the
+ * cores: of heap's pcpu, or of every heap when heap is NULL. One round
+ * over the CPUs whatever the number of heaps, CPUs with nothing cached
+ * skipped, no lock held across it and no CPU hotplug lock taken, so that
+ * reclaim may call it. Offline CPUs' magazines were drained when they
+ * died (pym_cpu_dead()).
+ */
+static void drain_online(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+			 struct pym_arena **release)
+{
+#ifdef CONFIG_PREEMPT_RT
+	int cpu;
+
+	if (heap) {
+		for_each_online_cpu(cpu)
+			drain_remote(heap, pcpu, cpu, release);
+		return;
+	}
+	rcu_read_lock();
+	list_for_each_entry_rcu(heap, &pym_heaps, node) {
+		pcpu = READ_ONCE(heap->pcpu);
+		if (!pcpu)
+			continue;
+		for_each_online_cpu(cpu)
+			drain_remote(heap, pcpu, cpu, release);
+	}
+	rcu_read_unlock();
+#else
+	struct drain_ctx dc = { .heap = heap, .pcpu = pcpu };
+
+	on_each_cpu_cond(cpu_holds_blocks, drain_this_cpu, &dc, true);
+#endif
 }
 
 /*
  * Give every block cached in pcpu and in heap's depots back to heap's
- * core. Online CPUs drain themselves (an IPI); with offline set, the lists
- * of offline CPUs are drained here too, with hotplug held off. Otherwise
- * they are empty: the hotplug callback drained them when their CPU died.
+ * core. With offline set, for a heap no free reaches any more (retired),
+ * the magazines of offline CPUs are drained here too, CPU hotplug held
+ * off so that none comes or goes meanwhile; process context only.
  */
 void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		   bool offline)
 {
-	struct drain_ctx dc = { .heap = heap, .pcpu = pcpu };
 	struct pym_arena *release = NULL;
-	unsigned long flags;
 	int cpu;
 
-	if (!offline) {
-		on_each_cpu(drain_this_cpu, &dc, 1);
-	} else {
+	if (offline) {
 		cpus_read_lock();
-		on_each_cpu(drain_this_cpu, &dc, 1);
-		for_each_possible_cpu(cpu) {
-			if (cpu_online(cpu))
-				continue;
-			local_irq_save(flags);
-			drain_cpu(heap, per_cpu_ptr(pcpu, cpu), &release);
-			local_irq_restore(flags);
-		}
+		drain_online(heap, pcpu, &release);
+		for_each_possible_cpu(cpu)
+			if (!cpu_online(cpu))
+				drain_remote(heap, pcpu, cpu, &release);
 		cpus_read_unlock();
+	} else {
+		drain_online(heap, pcpu, &release);
 	}
 	depot_drain(heap, &release);
+	pym_release_arenas(release);
+}
+
+/*
+ * Every heap's magazines and depots back to their cores, for reclaim:
+ * bounded by one round over the CPUs and one walk of the heaps.
+ */
+void pym_mags_drain_all(void)
+{
+	struct pym_arena *release = NULL;
+	struct pym_heap *heap;
+
+	drain_online(NULL, NULL, &release);
+	rcu_read_lock();
+	list_for_each_entry_rcu(heap, &pym_heaps, node)
+		if (READ_ONCE(heap->pcpu))
+			depot_drain(heap, &release);
+	rcu_read_unlock();
 	pym_release_arenas(release);
 }
 
@@ -243,9 +370,15 @@ int pym_pcpu_create(struct pym_heap *heap)
 		spin_lock_init(&heap->depot[c].lock);
 		pym_depot_init(&heap->depot[c].d, c);
 	}
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
+		struct pym_pcpu *pc = per_cpu_ptr(heap->pcpu, cpu);
+
+#ifdef CONFIG_PREEMPT_RT
+		spin_lock_init(&pc->lock);
+#endif
 		for (c = 0; c < PYM_NR_CLASSES; c++)
-			pym_mag_init(&per_cpu_ptr(heap->pcpu, cpu)->mags[c], c);
+			pym_mag_init(&pc->mags[c], c);
+	}
 	INIT_DELAYED_WORK(&heap->idle_work, pym_idle_work);
 	return 0;
 }
@@ -262,21 +395,20 @@ void pym_pcpu_destroy(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu)
 	heap->depot = NULL;
 }
 
+/* A CPU died: hand its cached blocks back; no one else touches them now. */
 static int pym_cpu_dead(unsigned int cpu)
 {
 	struct pym_arena *release = NULL;
 	struct pym_heap *heap;
-	unsigned long flags;
 
-	spin_lock(&pym_heaps_lock);
-	list_for_each_entry(heap, &pym_heaps, node) {
-		if (!heap->pcpu)
-			continue;
-		local_irq_save(flags);
-		drain_cpu(heap, per_cpu_ptr(heap->pcpu, cpu), &release);
-		local_irq_restore(flags);
+	rcu_read_lock();
+	list_for_each_entry_rcu(heap, &pym_heaps, node) {
+		struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+
+		if (pcpu)
+			drain_remote(heap, pcpu, cpu, &release);
 	}
-	spin_unlock(&pym_heaps_lock);
+	rcu_read_unlock();
 	pym_release_arenas(release);
 	return 0;
 }

@@ -1,10 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * pcpu.h - the fast paths of the per-CPU magazines (pcpu.c), inline.
+ * pcpu.h - who may touch a CPU's magazines (pcpu.c), and the inline paths
+ * that do.
+ *
+ * Without PREEMPT_RT a CPU's magazines are its own: the fast paths pop
+ * and push with preemption off and commit with a local cmpxchg
+ * (magazine.h), everything else runs with interrupts off on that CPU,
+ * and other CPUs reach them only through an IPI.
+ *
+ * With PREEMPT_RT, spinlock_t sleeps, so nothing that takes the depot or
+ * heap locks may run with preemption or interrupts off. There, as SLUB
+ * does on RT, no lock-free fast path is used: every access holds the
+ * magazines' own lock, a spinlock_t per heap and CPU. Holding it, not
+ * running on the CPU, is what owns the magazines, so a task migrated
+ * while holding it stays correct, and a drain takes each CPU's lock in
+ * turn from wherever it runs, without IPIs or CPU hotplug locking.
  */
 #ifndef _PYM_PCPU_H
 #define _PYM_PCPU_H
 
+#include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
 
@@ -12,6 +27,9 @@
 
 /* A CPU's magazines, one per class, for one heap. */
 struct pym_pcpu {
+#ifdef CONFIG_PREEMPT_RT
+	spinlock_t lock;		/* owns mags, from any CPU */
+#endif
 	struct pym_mag mags[PYM_NR_CLASSES];
 };
 
@@ -25,33 +43,71 @@ struct pym_heap;
 
 extern unsigned long pym_mag_secret;
 
-void *pym_pcpu_refill(struct pym_heap *heap, struct pym_mag *mag,
+/* Are the lock-free fast paths (magazine.h's *_local) allowed? */
+#define PYM_PCPU_LOCKLESS	(!IS_ENABLED(CONFIG_PREEMPT_RT))
+
+/* Own this CPU's magazines of pcpu, for anything but the fast paths. */
+static __always_inline struct pym_pcpu *
+pym_pcpu_lock(struct pym_pcpu __percpu *pcpu, unsigned long *flags)
+{
+	struct pym_pcpu *pc;
+
+#ifdef CONFIG_PREEMPT_RT
+	pc = raw_cpu_ptr(pcpu);
+	spin_lock_irqsave(&pc->lock, *flags);
+#else
+	local_irq_save(*flags);
+	pc = this_cpu_ptr(pcpu);
+#endif
+	return pc;
+}
+
+static __always_inline void pym_pcpu_unlock(struct pym_pcpu *pc,
+					    unsigned long flags)
+{
+#ifdef CONFIG_PREEMPT_RT
+	spin_unlock_irqrestore(&pc->lock, flags);
+#else
+	local_irq_restore(flags);
+#endif
+}
+
+/* The caller owns pc: pym_pcpu_lock(), or, without RT, pc's CPU with interrupts off. */
+static inline void pym_pcpu_assert_owned(struct pym_pcpu *pc)
+{
+#ifdef CONFIG_PREEMPT_RT
+	lockdep_assert_held(&pc->lock);
+#else
+	lockdep_assert_irqs_disabled();
+#endif
+}
+
+void *pym_pcpu_refill(struct pym_heap *heap, struct pym_pcpu *pc,
 		      unsigned int cls);
-void pym_pcpu_overflow(struct pym_heap *heap, struct pym_mag *mag,
+void pym_pcpu_overflow(struct pym_heap *heap, struct pym_pcpu *pc,
 		       unsigned int cls, struct pym_arena **release);
 
-/* The slow path's pop: interrupts off, refill from the core when empty. */
+/* The slow path's pop: refill from the depot or the core when empty. */
 static __always_inline void *pym_pcpu_alloc(struct pym_heap *heap,
 					    struct pym_pcpu __percpu *pcpu,
 					    unsigned int cls)
 {
-	struct pym_mag *mag;
+	struct pym_pcpu *pc;
 	unsigned long flags;
 	void *p;
 
-	local_irq_save(flags);
-	mag = &this_cpu_ptr(pcpu)->mags[cls];
-	p = pym_mag_pop(mag);
+	pc = pym_pcpu_lock(pcpu, &flags);
+	p = pym_mag_pop(&pc->mags[cls]);
 	if (unlikely(!p))
-		p = pym_pcpu_refill(heap, mag, cls);
-	local_irq_restore(flags);
+		p = pym_pcpu_refill(heap, pc, cls);
+	pym_pcpu_unlock(pc, flags);
 	return p;
 }
 
 /*
- * This CPU's magazine of class cls; preemption is off. Hidden from the
- * optimiser so that blocks[] is indexed off this one address rather than
- * recomputed from the per-CPU base and the class.
+ * This CPU's magazine of class cls, for the fast paths; preemption is off.
+ * Hidden from the optimiser so that blocks[] is indexed off this one
+ * address rather than recomputed from the per-CPU base and the class.
  */
 static __always_inline struct pym_mag *
 pym_pcpu_mag(struct pym_pcpu __percpu *pcpu, unsigned int cls)
@@ -62,16 +118,16 @@ pym_pcpu_mag(struct pym_pcpu __percpu *pcpu, unsigned int cls)
 	return mag;
 }
 
-/* Cache p, an allocated block of heap; interrupts are off. */
+/* Cache p, a block the caller claimed, in pc it owns. */
 static __always_inline void pym_pcpu_push(struct pym_heap *heap,
-					  struct pym_pcpu __percpu *pcpu,
+					  struct pym_pcpu *pc,
 					  unsigned int cls, void *p,
 					  struct pym_arena **release)
 {
-	struct pym_mag *mag = &this_cpu_ptr(pcpu)->mags[cls];
+	struct pym_mag *mag = &pc->mags[cls];
 
 	if (unlikely(pym_mag_full(mag)))
-		pym_pcpu_overflow(heap, mag, cls, release);
+		pym_pcpu_overflow(heap, pc, cls, release);
 	pym_mag_push(mag, p, pym_mag_secret);
 }
 

@@ -24,6 +24,16 @@
 #include <linux/types.h>
 
 #define PYM_PAGE_SHIFT		PAGE_SHIFT
+
+struct pym_core;
+#ifdef CONFIG_LOCKDEP
+/* The core's contract, checked: its owner's lock is held (heap.c). */
+void pym_core_assert_held(const struct pym_core *core);
+#else
+static inline void pym_core_assert_held(const struct pym_core *core)
+{
+}
+#endif
 /* Only user-space tests put a simulated interrupt there (magazine.h). */
 static __always_inline void pym_mag_race_window(void *mag)
 {

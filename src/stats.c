@@ -13,6 +13,7 @@ void pym_core_collect(const struct pym_core *core, struct pym_core_stats *st)
 	const struct pym_link *l;
 	unsigned int i;
 
+	pym_core_assert_held(core);
 	memset(st, 0, sizeof(*st));
 	st->cnt = core->cnt;
 	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next) {
@@ -176,6 +177,7 @@ void pym_core_print_arenas(const struct pym_core *core, struct pym_out *out)
 	const struct pym_arena *a;
 	const struct pym_link *l;
 
+	pym_core_assert_held(core);
 	out->print(out, "%6s %4s %10s %6s %4s %s\n", "arena", "node",
 		   "free_pools", "cached", "kept", "pools");
 	for (a = core->usable_arenas; a; a = a->nextarena)

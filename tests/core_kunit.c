@@ -567,12 +567,147 @@ static void concurrent_kthreads(struct kunit *test)
 	pym_heap_destroy(heap);
 }
 
+/* invalid_frees of the default heap, where large and foreign ones count. */
+static u64 invalid_frees(struct kunit *test)
+{
+	struct pym_stats st;
+
+	get_stats(test, NULL, &st);
+	return st.invalid_frees;
+}
+
+/*
+ * Large blocks are pymalloc's own: every pointer that is not one it
+ * handed out and holds is refused without touching memory or reaching
+ * kfree(), ksize() or krealloc(); KASAN would report any such access.
+ */
+static void large_blocks_refuse_bad_pointers(struct kunit *test)
+{
+	u64 before = invalid_frees(test);
+	struct page *page;
+	u8 *p, *q, *k;
+
+	p = pym_alloc(1000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_EQ(test, pym_size(p), ksize(p));
+	/* Interior, at the start and further in. */
+	pym_free(p + 8);
+	pym_free(p + 600);
+	KUNIT_EXPECT_EQ(test, pym_size(p + 8), 0);
+	KUNIT_EXPECT_NULL(test, pym_realloc(p + 8, 2000, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 2);
+	KUNIT_EXPECT_EQ(test, pym_size(p), ksize(p));
+	/* Freed once, then refused: free, size and realloc. */
+	pym_free(p);
+	pym_free(p);
+	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
+	KUNIT_EXPECT_NULL(test, pym_realloc(p, 2000, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 3);
+	/* kmalloc's blocks are foreign, whole or interior. */
+	k = kmalloc(100, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	pym_free(k);
+	pym_free(k + 8);
+	KUNIT_EXPECT_EQ(test, pym_size(k + 8), 0);
+	KUNIT_EXPECT_EQ(test, pym_size(k), 0);
+	KUNIT_EXPECT_NULL(test, pym_realloc(k + 8, 2000, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 5);
+	kfree(k);
+	/* Compound pages: refused, and still their owner's. */
+	page = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, pym_size(page_address(page)), 0);
+	pym_free(page_address(page));
+	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 6);
+	memset(page_address(page), 0x5a, 2 * PAGE_SIZE);
+	__free_pages(page, 1);
+	/* Large blocks of every kind move through realloc and stay ours. */
+	p = pym_alloc(20000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p[19999] = 7;
+	q = pym_realloc(p, 100000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_EQ(test, q[19999], 7);
+	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
+	KUNIT_EXPECT_GE(test, pym_size(q), 100000);
+	pym_free(q);
+	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 6);
+}
+
+struct double_free {
+	struct completion go[2];
+	atomic_t ready;
+	void *block;
+	unsigned int rounds;
+};
+
+static int double_free_fn(void *arg)
+{
+	struct double_free *d = arg;
+	unsigned int r, me = atomic_inc_return(&d->ready) - 1;
+
+	for (r = 0; r < d->rounds; r++) {
+		wait_for_completion(&d->go[me]);
+		pym_free(READ_ONCE(d->block));
+		atomic_inc(&d->ready);
+	}
+	return 0;
+}
+
+/*
+ * The same block freed on two CPUs at the same moment, many times, small
+ * and large: exactly one free of each pair goes through.
+ */
+static void concurrent_double_free(struct kunit *test)
+{
+	static const size_t sizes[] = { 64, 2000 };
+	struct pym_heap *heap = pym_default_heap;
+	struct task_struct *t[2];
+	struct double_free *d;
+	unsigned int i, r;
+	u64 before;
+	void *a, *b;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	d->rounds = 2000;
+	before = invalid_frees(test);
+	for (i = 0; i < 2; i++) {
+		init_completion(&d->go[i]);
+		t[i] = kthread_create_on_cpu(double_free_fn, d, i, "pym_dfree/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i]));
+	}
+	for (i = 0; i < 2; i++)
+		wake_up_process(t[i]);
+	while (atomic_read(&d->ready) < 2)
+		cond_resched();
+	for (r = 0; r < d->rounds; r++) {
+		d->block = pym_alloc(sizes[r % 2], GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, d->block);
+		atomic_set(&d->ready, 0);
+		complete(&d->go[0]);
+		complete(&d->go[1]);
+		while (atomic_read(&d->ready) < 2)
+			cond_resched();
+	}
+	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + d->rounds);
+	/* Freed once each: the next two allocations are two blocks. */
+	a = pym_alloc(64, GFP_KERNEL);
+	b = pym_alloc(64, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_NE(test, a, b);
+	pym_free(a);
+	pym_free(b);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+}
+
 static struct kunit_case pymalloc_core_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
 	KUNIT_CASE(no_pool_ping_pong),
 	KUNIT_CASE(arena_release_hysteresis),
-	KUNIT_CASE(random_ops_keep_order),
+	KUNIT_CASE_SLOW(random_ops_keep_order),
 	KUNIT_CASE(realloc_rules),
 	KUNIT_CASE(large_and_zero_sizes),
 	KUNIT_CASE(zeroing),
@@ -580,6 +715,7 @@ static struct kunit_case pymalloc_core_cases[] = {
 	KUNIT_CASE(arena_failure_counted),
 	KUNIT_CASE(heaps_are_isolated),
 	KUNIT_CASE(bad_input_refused),
+	KUNIT_CASE(large_blocks_refuse_bad_pointers),
 	{}
 };
 
@@ -587,6 +723,7 @@ static struct kunit_case pymalloc_context_cases[] = {
 	KUNIT_CASE(alloc_in_hardirq),
 	KUNIT_CASE(alloc_in_softirq),
 	KUNIT_CASE_SLOW(concurrent_kthreads),
+	KUNIT_CASE_SLOW(concurrent_double_free),
 	{}
 };
 

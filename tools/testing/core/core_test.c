@@ -3,6 +3,8 @@
  * core_test.c - unit tests of the allocator core in user space, run under
  * ASan and UBSan by `make -C tools/testing/core test`. Output is TAP.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,10 +507,14 @@ static void race_push(void)
 	if (!race.held[i] || race.in_flight[i])
 		return;
 	race.in_flight[i] = true;
-	if (pym_mag_push_local(&race.mag, race.block[i], race.secret))
+	EXPECT(pym_mag_claim(race.block[i], race.secret), "held block %u unmarked", i);
+	if (pym_mag_push_local(&race.mag, race.block[i])) {
 		race.held[i] = false;
-	else
-		EXPECT(race.block[i][0] == 0, "a refused block keeps no marker");
+	} else {
+		EXPECT(pym_mag_cached(race.block[i], race.secret),
+		       "a refused block keeps its claim");
+		race.block[i][0] = 0;	/* the caller keeps it, as the kernel's overflow does */
+	}
 	race.in_flight[i] = false;
 }
 
@@ -532,9 +538,11 @@ static void race_interrupt(void *mag)
 	default:
 		while (n < 8 && (taken[n] = pym_mag_pop_local(&race.mag)))
 			n++;
-		for (i = 0; i < n; i++)	/* back in another order */
-			EXPECT(pym_mag_push_local(&race.mag, taken[i], race.secret),
+		for (i = 0; i < n; i++) {	/* back in another order */
+			EXPECT(pym_mag_claim(taken[i], race.secret), "taken block unmarked");
+			EXPECT(pym_mag_push_local(&race.mag, taken[i]),
 			       "room for what was taken");
+		}
 	}
 	pym_mag_race_hook = race_interrupt;
 }
@@ -584,6 +592,63 @@ static void test_magazine_races(void)
 		free(race.block[i]);
 }
 
+/*
+ * Two threads free the same block at the same moment, many times over:
+ * the claim must let exactly one of them cache it each time.
+ */
+#define CLAIM_ROUNDS	5000
+
+static struct {
+	unsigned long *block;		/* a 64-byte block */
+	unsigned int round;		/* advanced by the main thread */
+	unsigned int ready, won;	/* per round: threads at the line, winners */
+} claim;
+
+static void *claim_thread(void *arg)
+{
+	unsigned int r, spins;
+
+	for (r = 1; r <= CLAIM_ROUNDS; r++) {
+		while (__atomic_load_n(&claim.round, __ATOMIC_ACQUIRE) != r)
+			sched_yield();	/* three threads, maybe fewer CPUs */
+		__atomic_fetch_add(&claim.ready, 1, __ATOMIC_ACQ_REL);
+		/* Both here: the two claims as close as can be. */
+		for (spins = 0; __atomic_load_n(&claim.ready, __ATOMIC_ACQUIRE) < 2;)
+			if (++spins % 1024 == 0)
+				sched_yield();
+		if (pym_mag_claim(claim.block, 0x5eedUL))
+			__atomic_fetch_add(&claim.won, 1, __ATOMIC_ACQ_REL);
+		__atomic_fetch_add(&claim.ready, 1, __ATOMIC_ACQ_REL);
+	}
+	return arg;
+}
+
+static void test_concurrent_double_free(void)
+{
+	unsigned int r, twice = 0, none = 0;
+	pthread_t t[2];
+
+	claim.block = aligned_alloc(64, 64);
+	for (r = 0; r < 2; r++)
+		pthread_create(&t[r], NULL, claim_thread, NULL);
+	for (r = 1; r <= CLAIM_ROUNDS; r++) {
+		claim.block[0] = r;		/* an allocated block's data */
+		__atomic_store_n(&claim.ready, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&claim.won, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&claim.round, r, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&claim.ready, __ATOMIC_ACQUIRE) < 4)
+			sched_yield();
+		twice += claim.won > 1;
+		none += claim.won == 0;
+	}
+	for (r = 0; r < 2; r++)
+		pthread_join(t[r], NULL);
+	EXPECT(!twice, "%u of %u rounds cached the block twice", twice, CLAIM_ROUNDS);
+	EXPECT(!none, "%u of %u rounds cached it not at all", none, CLAIM_ROUNDS);
+	EXPECT(pym_mag_cached(claim.block, 0x5eedUL), "the block is marked");
+	free(claim.block);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -609,6 +674,7 @@ static const struct test tests[] = {
 	{ "magazine", test_magazine },
 	{ "depot", test_depot },
 	{ "magazine_races", test_magazine_races },
+	{ "concurrent_double_free", test_concurrent_double_free },
 	{ "random_small_live_set", random_small },
 	{ "random_large_live_set", random_large },
 };

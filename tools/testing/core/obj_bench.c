@@ -19,8 +19,8 @@
 #define OBJ_SIZE	64
 
 struct obj {
-	int refcnt;
 	const void *type;
+	int refcnt;
 	char data[OBJ_SIZE - 16];
 };
 

@@ -20,6 +20,8 @@ typedef unsigned int u32;
 typedef unsigned long long u64;		/* as in the kernel, for %llu */
 
 #define PYM_PAGE_SHIFT		12
+/* One thread owns a core here: no lock to check. */
+#define pym_core_assert_held(core)	((void)(core))
 #define BITS_PER_LONG		(CHAR_BIT * (int)sizeof(long))
 #define BIT(n)			(1UL << (n))
 #define likely(x)		__builtin_expect(!!(x), 1)
@@ -35,6 +37,10 @@ typedef unsigned long long u64;		/* as in the kernel, for %llu */
 /* One thread per magazine here: the kernel's is a CPU-local cmpxchg. */
 #define cmpxchg_local(ptr, old, new) \
 	__sync_val_compare_and_swap(ptr, old, new)
+/* Atomic against other threads; updates *old when it fails, as the kernel's. */
+#define try_cmpxchg(ptr, old, new) \
+	__atomic_compare_exchange_n(ptr, old, new, false, __ATOMIC_SEQ_CST, \
+				    __ATOMIC_RELAXED)
 
 /*
  * An interrupt, simulated: tests set pym_mag_race_hook to run a nested
