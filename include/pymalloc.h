@@ -2,13 +2,17 @@
 /*
  * pymalloc - CPython's small-object allocator design (obmalloc) for the
  * kernel. Requests of 1..512 bytes are served from 4 KiB pools of 8-byte
- * size classes carved out of 256 KiB arenas; larger requests go to kmalloc
- * and are freed by pym_free() all the same.
+ * size classes carved out of 256 KiB arenas; larger requests go to kmalloc,
+ * recorded as pymalloc's, and are freed by pym_free() all the same. Only
+ * pointers pymalloc handed out are accepted; anything else is refused and
+ * reported.
  *
  * Context: every function here may be called from process, softirq and
  * hardirq context, provided the gfp flags fit the context (GFP_KERNEL may
  * sleep to obtain an arena; GFP_ATOMIC and GFP_NOWAIT never sleep), except
- * pym_heap_create() and pym_heap_destroy(), which sleep.
+ * pym_heap_create() and pym_heap_destroy(), which sleep. On PREEMPT_RT the
+ * rules are kmalloc's there: not with preemption or interrupts disabled,
+ * nor under a raw_spinlock_t, nor in a non-threaded interrupt handler.
  *
  * See Documentation/pymalloc.rst.
  */

@@ -53,7 +53,8 @@ struct pym_type_state;
 
 /**
  * struct pym_type - description of a type of objects
- * @name: 1..31 printable characters without spaces, unique
+ * @name: 1..31 characters of [A-Za-z0-9_.:-], not starting with '.';
+ *        unique among registered types (orphans excepted)
  * @size: whole object, header included; larger than 512 bytes is fine
  * @release: optional; runs exactly once per object, at refcount zero
  * @freelist_max: dead objects kept for reuse, over all CPUs; 0 = none
@@ -63,8 +64,10 @@ struct pym_type_state;
  * pym_type_register() copies the description: obj->type points to
  * pymalloc's copy, which outlives the registering module, so a module
  * unloaded with live objects leaves no dangling pointer (its release() is
- * then no longer called; the event is reported). Use pym_obj_is() to test
- * an object's type.
+ * then no longer called; the event is reported). Such an orphan gives its
+ * name up, so the module can be loaded and register the type again; it is
+ * freed once its last object is. Use pym_obj_is() to test an object's
+ * type.
  */
 struct pym_type {
 	const char *name;

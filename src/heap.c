@@ -573,13 +573,15 @@ static noinline void do_free(const void *p, unsigned long caller)
  * pym_free() - free memory obtained from pymalloc
  * @p: the block; NULL and ZERO_SIZE_PTR are ignored
  *
- * The heap is found from the address. Objects above 512 bytes (kmalloc
- * objects) are passed to kfree(). A double free, a pointer into the middle
- * of a block and a pointer that neither pymalloc nor kmalloc owns are
- * refused without touching the memory, counted in invalid_frees and
- * reported once per heap and kind.
+ * The heap is found from the address; large blocks (above 512 bytes) go
+ * back to kmalloc. Only blocks pymalloc handed out and still holds are
+ * freed: a double free (also two racing on two CPUs), a pointer into the
+ * middle of a block and a pointer pymalloc never handed out (kmalloc's
+ * own blocks and pages included) are refused without touching the memory,
+ * counted in invalid_frees and reported once per heap and kind.
  *
- * Context: any.
+ * Context: any; on PREEMPT_RT as kfree(): not with preemption or
+ * interrupts disabled.
  */
 void pym_free(const void *p)
 {
@@ -809,16 +811,31 @@ int pym_heap_check(struct pym_heap *heap)
 }
 EXPORT_SYMBOL_GPL(pym_heap_check);
 
-static bool valid_name(const char *name)
+/*
+ * The one rule for heap and type names: 1..31 characters, ASCII letters,
+ * digits and "_-.:", not starting with '.'. A name is a debugfs file
+ * name and a word in reports, so nothing else (no '/', no space, no byte
+ * above 0x7f, which the kernel's isalnum() would take as Latin-1).
+ */
+bool pym_valid_name(const char *name)
 {
-	size_t i, len = name ? strnlen(name, PYM_HEAP_NAME_MAX) : 0;
+	size_t i, len = name ? strnlen(name, PYM_NAME_MAX) : 0;
 
-	if (!len || len == PYM_HEAP_NAME_MAX || name[0] == '.')
+	if (!len || len == PYM_NAME_MAX || name[0] == '.')
 		return false;
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("_-.", name[i]))
+		if (!isascii(name[i]) ||
+		    (!isalnum(name[i]) && !strchr("_-.:", name[i])))
 			return false;
 	return true;
+}
+
+/* pymalloc's own debugfs files, and the names of types' own heaps. */
+static bool reserved_name(const char *name)
+{
+	return !strcmp(name, "types") || !strcmp(name, "fail_arena") ||
+	       !strncmp(name, PYM_TYPE_HEAP_PREFIX,
+			strlen(PYM_TYPE_HEAP_PREFIX));
 }
 
 static struct pym_heap *find_heap(const char *name)
@@ -847,31 +864,10 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 	return heap;
 }
 
-/**
- * pym_heap_create() - create an isolated heap
- * @name: unique name of 1..31 characters from [A-Za-z0-9_.-], not starting
- *        with '.'; it names the heap's directory in debugfs
- * @flags: 0, or PYM_HEAP_NOCACHE for a heap without per-CPU magazines
- *         (every call takes the heap lock; the core's state is exact at
- *         all times, which tests and debugging want)
- *
- * A heap has arenas, statistics and a debugfs directory of its own.
- * Blocks from it are freed with pym_free() like any other.
- *
- * Context: process context; sleeps.
- * Return: the heap, or ERR_PTR(-EINVAL) for a bad name or flags,
- * ERR_PTR(-EEXIST) when the name is taken, ERR_PTR(-ENOMEM).
- */
-struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
+static struct pym_heap *heap_create(const char *name, unsigned int flags)
 {
 	struct pym_heap *heap;
 
-	might_sleep();
-	if (!valid_name(name) || flags & ~PYM_HEAP_NOCACHE) {
-		pr_warn("pymalloc: heap_create: invalid %s\n",
-			flags ? "flags" : "name");
-		return ERR_PTR(-EINVAL);
-	}
 	heap = heap_new(name, flags);
 	if (!heap)
 		return ERR_PTR(-ENOMEM);
@@ -887,7 +883,64 @@ struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
 	pym_debugfs_add_heap(heap);
 	return heap;
 }
+
+/**
+ * pym_heap_create() - create an isolated heap
+ * @name: unique name of 1..31 characters from [A-Za-z0-9_.:-], not starting
+ *        with '.'; it names the heap's directory in debugfs. "types",
+ *        "fail_arena" and names starting with "type-" are pymalloc's own
+ * @flags: 0, or PYM_HEAP_NOCACHE for a heap without per-CPU magazines
+ *         (every call takes the heap lock; the core's state is exact at
+ *         all times, which tests and debugging want)
+ *
+ * A heap has arenas, statistics and a debugfs directory of its own.
+ * Blocks from it are freed with pym_free() like any other.
+ *
+ * Context: process context; sleeps.
+ * Return: the heap, or ERR_PTR(-EINVAL) for a bad name or flags,
+ * ERR_PTR(-EEXIST) when the name is taken, ERR_PTR(-ENOMEM).
+ */
+struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
+{
+	might_sleep();
+	if (flags & ~PYM_HEAP_NOCACHE) {
+		pr_err("pymalloc: heap_create: unknown flags %#x\n", flags);
+		return ERR_PTR(-EINVAL);
+	}
+	if (!pym_valid_name(name)) {
+		pr_err("pymalloc: heap_create: invalid name \"%*pE\": 1..%d characters of [A-Za-z0-9_.:-], not starting with '.'\n",
+		       name ? (int)strnlen(name, PYM_NAME_MAX) : 0, name ?: "",
+		       PYM_NAME_MAX - 1);
+		return ERR_PTR(-EINVAL);
+	}
+	if (reserved_name(name)) {
+		pr_err("pymalloc: heap_create: name \"%s\" is reserved (\"types\", \"fail_arena\", \"%s...\")\n",
+		       name, PYM_TYPE_HEAP_PREFIX);
+		return ERR_PTR(-EINVAL);
+	}
+	return heap_create(name, flags);
+}
 EXPORT_SYMBOL_GPL(pym_heap_create);
+
+/*
+ * A type's own heap, "type-<name>"; "type-<name>-N" while an orphaned type
+ * of that name (object.c) still holds the first. Process context.
+ */
+struct pym_heap *pym_type_heap_create(const char *type_name)
+{
+	char name[PYM_HEAP_NAME_MAX];
+	struct pym_heap *heap;
+	unsigned int n;
+
+	snprintf(name, sizeof(name), PYM_TYPE_HEAP_PREFIX "%s", type_name);
+	heap = heap_create(name, 0);
+	for (n = 2; n < 100 && PTR_ERR_OR_ZERO(heap) == -EEXIST; n++) {
+		snprintf(name, sizeof(name), PYM_TYPE_HEAP_PREFIX "%s-%u",
+			 type_name, n);
+		heap = heap_create(name, 0);
+	}
+	return heap;
+}
 
 /*
  * Give back what a heap holds. Live blocks keep their arenas: the heap

@@ -19,7 +19,11 @@
 #include "objcache.h"
 #include "pcpu.h"
 
-#define PYM_HEAP_NAME_MAX	32
+/* Heap and type names: 1..31 characters, see pym_valid_name(). */
+#define PYM_NAME_MAX		32
+/* A type's own heap: this prefix, the type's name, "-N" if taken. */
+#define PYM_TYPE_HEAP_PREFIX	"type-"
+#define PYM_HEAP_NAME_MAX	(sizeof(PYM_TYPE_HEAP_PREFIX) - 1 + PYM_NAME_MAX + 3)
 
 /* Kinds of bad input, each reported once per heap and always counted. */
 enum pym_bad {
@@ -58,6 +62,8 @@ int pym_heaps_init(void);
 void pym_heaps_exit(void);
 unsigned long pym_heaps_trim(void);
 unsigned long pym_heaps_reclaimable(void);
+bool pym_valid_name(const char *name);
+struct pym_heap *pym_type_heap_create(const char *type_name);
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
 
 void pym_release_arenas(struct pym_arena *a);

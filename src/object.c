@@ -108,26 +108,18 @@ static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
 
 static bool valid_type(const struct pym_type *type)
 {
-	size_t i, len;
-
-	if (!type->name || type->size < sizeof(struct pym_object) ||
-	    type->size > KMALLOC_MAX_SIZE || type->flags & ~PYM_TYPE_FLAGS)
-		return false;
-	len = strnlen(type->name, PYM_HEAP_NAME_MAX);
-	if (!len || len == PYM_HEAP_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!isgraph(type->name[i]))
-			return false;
-	return true;
+	return pym_valid_name(type->name) &&
+	       type->size >= sizeof(struct pym_object) &&
+	       type->size <= KMALLOC_MAX_SIZE && !(type->flags & ~PYM_TYPE_FLAGS);
 }
 
 static struct pym_type_state *find_type(const char *name)
 {
 	struct pym_type_state *st;
 
+	/* An orphan keeps its name for reports, not for registration. */
 	list_for_each_entry(st, &pym_types, node)
-		if (!strcmp(st->type.name, name))
+		if (!st->orphaned && !strcmp(st->type.name, name))
 			return st;
 	return NULL;
 }
@@ -144,7 +136,6 @@ static void state_free(struct pym_type_state *st)
 static int state_init(struct pym_type_state *st, const struct pym_type *type)
 {
 	unsigned int ncpus = num_possible_cpus(), i = 0;
-	char heap_name[PYM_HEAP_NAME_MAX];
 	int cpu;
 
 	st->type = *type;
@@ -162,8 +153,7 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 			  (i++ < type->freelist_max % ncpus);
 	}
 	if (type->flags & PYM_TYPE_OWN_HEAP) {
-		snprintf(heap_name, sizeof(heap_name), "type-%s", type->name);
-		st->heap = pym_heap_create(heap_name, 0);
+		st->heap = pym_type_heap_create(type->name);
 		if (IS_ERR(st->heap)) {
 			int err = PTR_ERR(st->heap);
 
@@ -174,14 +164,48 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 	return 0;
 }
 
+static void report_invalid(const struct pym_type *type)
+{
+	if (!type)
+		pr_err("pymalloc: type_register: NULL type\n");
+	else if (!pym_valid_name(type->name))
+		pr_err("pymalloc: type_register: invalid name \"%*pE\": 1..%d characters of [A-Za-z0-9_.:-], not starting with '.'\n",
+		       type->name ? (int)strnlen(type->name, PYM_NAME_MAX) : 0,
+		       type->name ?: "", PYM_NAME_MAX - 1);
+	else if (type->flags & ~PYM_TYPE_FLAGS)
+		pr_err("pymalloc: type_register: type %s: unknown flags %#x\n",
+		       type->name, type->flags & ~(unsigned int)PYM_TYPE_FLAGS);
+	else
+		pr_err("pymalloc: type_register: type %s: size %zu not in %zu..%lu\n",
+		       type->name, type->size, sizeof(struct pym_object),
+		       (unsigned long)KMALLOC_MAX_SIZE);
+}
+
+static u64 unregister_locked(struct pym_type_state *st);
+
+/* Orphans whose last object is gone have nothing left to keep. */
+static void reap_orphans(void)
+{
+	struct pym_type_state *st, *tmp;
+
+	list_for_each_entry_safe(st, tmp, &pym_types, node)
+		if (st->orphaned)
+			unregister_locked(st);
+}
+
 /**
  * __pym_type_register() - register a type of objects
  * @type: the description; pymalloc keeps a copy and sets @type->state
  * @owner: the registering module (pym_type_register() passes THIS_MODULE)
  *
+ * Names follow pymalloc's one rule (1..31 characters of [A-Za-z0-9_.:-],
+ * not starting with '.'). A type orphaned by its module's unload (see
+ * struct pym_type) gives its name up: the module, reloaded, registers it
+ * again while the orphan's objects live on.
+ *
  * Context: process context; sleeps.
- * Return: 0; -EINVAL for a bad name, size or flags; -EEXIST when @type is
- * registered already or its name is taken; -ENOMEM.
+ * Return: 0; -EINVAL for a bad name, size or flags (reported); -EEXIST
+ * when @type is registered already or its name is taken; -ENOMEM.
  */
 int __pym_type_register(struct pym_type *type, struct module *owner)
 {
@@ -190,12 +214,18 @@ int __pym_type_register(struct pym_type *type, struct module *owner)
 
 	might_sleep();
 	if (!type || !valid_type(type)) {
-		pr_err("pymalloc: type_register: invalid %s\n",
-		       !type ? "NULL type" : "name, size or flags");
+		report_invalid(type);
 		return -EINVAL;
 	}
-	if (type->state)
+	if (type->state) {
+		pr_err("pymalloc: type_register: type %s is registered already\n",
+		       type->name);
 		return -EEXIST;
+	}
+	/* Before the new type takes a heap name an orphan may hold. */
+	mutex_lock(&pym_types_lock);
+	reap_orphans();
+	mutex_unlock(&pym_types_lock);
 	st = kzalloc(sizeof(*st), GFP_KERNEL);
 	if (!st)
 		return -ENOMEM;
@@ -207,6 +237,7 @@ int __pym_type_register(struct pym_type *type, struct module *owner)
 	mutex_lock(&pym_types_lock);
 	if (find_type(type->name)) {
 		mutex_unlock(&pym_types_lock);
+		pr_err("pymalloc: type_register: name %s is taken\n", type->name);
 		err = -EEXIST;
 		goto out_free;
 	}

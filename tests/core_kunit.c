@@ -327,6 +327,32 @@ static void zeroing(struct kunit *test)
 	pym_heap_destroy(heap);
 }
 
+/* One rule for names, checked at creation with a clear error. */
+static void heap_names(struct kunit *test)
+{
+	static const char *const good[] = {
+		"a", "a:b", "x.y-z_0", "0123456789012345678901234567890",
+	};
+	static const char *const bad[] = {
+		"", ".hidden", "a/b", "a b", "\xff", "caf\xc3\xa9",
+		"01234567890123456789012345678901", "types", "fail_arena",
+		"type-foo",
+	};
+	struct pym_heap *heap;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		heap = pym_heap_create(good[i], 0);
+		KUNIT_EXPECT_FALSE_MSG(test, IS_ERR(heap), "name %s", good[i]);
+		if (!IS_ERR(heap))
+			pym_heap_destroy(heap);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(pym_heap_create(bad[i], 0)),
+				    -EINVAL, "name %*pE", (int)strlen(bad[i]), bad[i]);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pym_heap_create(NULL, 0)), -EINVAL);
+}
+
 static void heaps_are_isolated(struct kunit *test)
 {
 	struct pym_heap *a = test_heap(test, 0), *b;
@@ -714,6 +740,7 @@ static struct kunit_case pymalloc_core_cases[] = {
 	KUNIT_CASE(init_on_alloc_and_free),
 	KUNIT_CASE(arena_failure_counted),
 	KUNIT_CASE(heaps_are_isolated),
+	KUNIT_CASE(heap_names),
 	KUNIT_CASE(bad_input_refused),
 	KUNIT_CASE(large_blocks_refuse_bad_pointers),
 	{}

@@ -378,6 +378,66 @@ static void owner_module_gone_with_live_objects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
 }
 
+/* Long names keep their own heaps apart; ':' is a name character. */
+static void type_names(struct kunit *test)
+{
+	struct pym_type a = TEST_TYPE("kunit_a_very_long_type_name_001", 64, 0);
+	struct pym_type b = TEST_TYPE("kunit_a_very_long_type_name_002", 64, 0);
+	struct pym_type colon = TEST_TYPE("kunit:colon", 64, 0);
+	struct pym_type latin = TEST_TYPE("kunit\xff", 64, 0);
+	struct pym_type slash = TEST_TYPE("kunit/slash", 64, 0);
+
+	a.flags = PYM_TYPE_OWN_HEAP;
+	b.flags = PYM_TYPE_OWN_HEAP;
+	register_or_fail(test, &a);
+	register_or_fail(test, &b);
+	KUNIT_EXPECT_PTR_NE(test, a.state->heap, b.state->heap);
+	KUNIT_EXPECT_STREQ(test, a.state->heap->name,
+			   "type-kunit_a_very_long_type_name_001");
+	KUNIT_EXPECT_STREQ(test, b.state->heap->name,
+			   "type-kunit_a_very_long_type_name_002");
+	register_or_fail(test, &colon);
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&latin));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&slash));
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&a));
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&b));
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&colon));
+}
+
+/*
+ * A module unloaded with live objects, then loaded again: it registers
+ * its type anew while the orphan's objects live on, own heap included.
+ */
+static void reload_after_orphaning(struct kunit *test)
+{
+	static struct module fake = { .name = "kunit_fake_reloaded" };
+	struct pym_type old = TEST_TYPE("kunit_reload", 64, 0);
+	struct pym_type again = TEST_TYPE("kunit_reload", 64, 0);
+	struct pym_object *o, *n;
+
+	old.flags = PYM_TYPE_OWN_HEAP;
+	again.flags = PYM_TYPE_OWN_HEAP;
+	KUNIT_ASSERT_EQ(test, 0, __pym_type_register(&old, &fake));
+	o = pym_obj_new(&old, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	pym_types_module_gone(&fake);
+	KUNIT_ASSERT_TRUE(test, o->type->state->orphaned);
+	KUNIT_ASSERT_EQ(test, 0, __pym_type_register(&again, &fake));
+	KUNIT_EXPECT_STREQ(test, again.state->heap->name, "type-kunit_reload-2");
+	n = pym_obj_new(&again, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	KUNIT_EXPECT_TRUE(test, pym_obj_is(n, &again));
+	KUNIT_EXPECT_FALSE(test, pym_obj_is(o, &again));
+	pym_obj_put(n);
+	pym_obj_put(o);		/* the orphan's last object */
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&again));
+	/* The next registration reaps the orphan; its name is free again. */
+	again.state = NULL;
+	KUNIT_ASSERT_EQ(test, 0, __pym_type_register(&again, &fake));
+	KUNIT_EXPECT_STREQ(test, again.state->heap->name, "type-kunit_reload");
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&again));
+}
+
 static struct kunit_case pymalloc_object_cases[] = {
 	KUNIT_CASE(get_put_release_ordering),
 	KUNIT_CASE(release_once_under_concurrent_puts),
@@ -390,6 +450,8 @@ static struct kunit_case pymalloc_object_cases[] = {
 	KUNIT_CASE(own_heap),
 	KUNIT_CASE(deferred_free_after_rcu),
 	KUNIT_CASE(owner_module_gone_with_live_objects),
+	KUNIT_CASE(type_names),
+	KUNIT_CASE(reload_after_orphaning),
 	{}
 };
 
