@@ -99,6 +99,8 @@ run_guest() { # name kernel moddir suites expect [cmdline]
 	bash "$scripts_dir/initramfs.sh" "$out/$name/initramfs.cpio.gz" "$suites" \
 		"$mods" "$out/bin" || { fatal "$name: initramfs"; return; }
 	log "check: $name: booting ($suites)"
+	# Hung guests only: every test inside has a timeout of its own.
+	export PYM_TIMEOUT=${PYM_TIMEOUT:-1500}
 	bash "$scripts_dir/qemu.sh" "$kernel" "$out/$name/initramfs.cpio.gz" \
 		"$out/$name" "$cmdline"
 	rc=$?

@@ -49,22 +49,6 @@ static int unload(const char *name)
 	return syscall(__NR_delete_module, name, O_NONBLOCK) ? -errno : 0;
 }
 
-/*
- * Unload whatever an earlier test left loaded: a test the harness killed
- * on timeout runs no teardown, and the next test must start clean. A
- * module still busy (the killed test's write still running in the
- * kernel) is waited for, up to a minute.
- */
-static void unload_leftovers(void)
-{
-	static const char *const mods[] = { "test_pymalloc", "pym_cache", "pymalloc" };
-	unsigned int i, tries;
-
-	for (i = 0; i < ARRAY_SIZE(mods); i++)
-		for (tries = 0; tries < 600 && unload(mods[i]) == -EAGAIN; tries++)
-			usleep(100000);
-}
-
 /* The whole file as a string; NULL on error. */
 static char *slurp(const char *path)
 {
@@ -87,6 +71,33 @@ static char *slurp(const char *path)
 	close(fd);
 	buf[len] = '\0';
 	return buf;
+}
+
+/* The guest's uptime, so that the log shows what each test took. */
+static void print_uptime(void)
+{
+	char *up = slurp("/proc/uptime");
+
+	if (up)
+		ksft_print_msg("uptime %.*s s\n", (int)strcspn(up, " "), up);
+	free(up);
+}
+
+/*
+ * Unload whatever an earlier test left loaded: a test the harness killed
+ * on timeout runs no teardown, and the next test must start clean. A
+ * module still busy (the killed test's write still running in the
+ * kernel) is waited for, up to a minute.
+ */
+static void unload_leftovers(void)
+{
+	static const char *const mods[] = { "test_pymalloc", "pym_cache", "pymalloc" };
+	unsigned int i, tries;
+
+	print_uptime();
+	for (i = 0; i < ARRAY_SIZE(mods); i++)
+		for (tries = 0; tries < 600 && unload(mods[i]) == -EAGAIN; tries++)
+			usleep(100000);
 }
 
 static int write_str(const char *path, const char *cmd)
@@ -229,13 +240,25 @@ static void parse_all(struct __test_metadata *_metadata, struct parsed *r)
 	free(arenas);
 }
 
-TEST(load_and_unload)
-{
-	struct stat st;
+/* Nothing loaded yet: the test loads and unloads by itself. */
+FIXTURE(bare) {
+};
 
+FIXTURE_SETUP(bare)
+{
 	if (getuid())
 		SKIP(return, "needs root");
 	unload_leftovers();
+}
+
+FIXTURE_TEARDOWN(bare)
+{
+}
+
+TEST_F_TIMEOUT(bare, load_and_unload, 120)
+{
+	struct stat st;
+
 	ASSERT_EQ(0, load("pymalloc"));
 	ASSERT_EQ(0, stat(HEAP "/stats", &st));
 	ASSERT_EQ(0, unload("pymalloc"));
@@ -269,7 +292,7 @@ FIXTURE_TEARDOWN(pym)
 	EXPECT_EQ(-1, stat(DBG, &st));
 }
 
-TEST_F(pym, files_root_only)
+TEST_F_TIMEOUT(pym, files_root_only, 120)
 {
 	char path[256];
 	struct stat st;
@@ -302,7 +325,7 @@ TEST_F(pym, files_root_only)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
-TEST_F_TIMEOUT(pym, identities_after_random_workload, 900)
+TEST_F_TIMEOUT(pym, identities_after_random_workload, 300)
 {
 	unsigned long long live;
 	struct parsed r;
@@ -333,7 +356,7 @@ TEST_F_TIMEOUT(pym, identities_after_random_workload, 900)
 	}
 }
 
-TEST_F(pym, arenas_released_after_free)
+TEST_F_TIMEOUT(pym, arenas_released_after_free, 120)
 {
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	struct parsed r;
@@ -360,7 +383,7 @@ TEST_F(pym, arenas_released_after_free)
 	free(stats);
 }
 
-TEST_F(pym, shrinker_releases_kept_arena)
+TEST_F_TIMEOUT(pym, shrinker_releases_kept_arena, 120)
 {
 	unsigned long long reclaimed, arenas_before;
 	struct parsed r;
@@ -395,7 +418,7 @@ TEST_F(pym, shrinker_releases_kept_arena)
 }
 
 /* A CPU going offline hands its cached blocks back: none lost, none leaked. */
-TEST_F_TIMEOUT(pym, cpu_hotplug_under_load, 900)
+TEST_F_TIMEOUT(pym, cpu_hotplug_under_load, 300)
 {
 	const char *online = "/sys/devices/system/cpu/cpu1/online";
 	unsigned long long live;
@@ -457,7 +480,7 @@ TEST_F_TIMEOUT(pym, cpu_hotplug_under_load, 900)
  * magazines' locks are then taken from other CPUs): none lost, none
  * damaged, none leaked. Runs until the workload is done, not for a time.
  */
-TEST_F_TIMEOUT(pym, frees_across_cpus_during_hotplug, 900)
+TEST_F_TIMEOUT(pym, frees_across_cpus_during_hotplug, 300)
 {
 	const char *online = "/sys/devices/system/cpu/cpu1/online";
 	int status, toggles = 0, hotplug = !access(online, W_OK);
@@ -499,7 +522,7 @@ TEST_F_TIMEOUT(pym, frees_across_cpus_during_hotplug, 900)
  * magazines, depots and a type's free list hold blocks; it gives them all
  * back.
  */
-TEST_F_TIMEOUT(pym, reclaim_under_memory_pressure, 600)
+TEST_F_TIMEOUT(pym, reclaim_under_memory_pressure, 300)
 {
 	struct type_row t;
 	struct parsed r;
@@ -523,7 +546,7 @@ TEST_F_TIMEOUT(pym, reclaim_under_memory_pressure, 600)
 	EXPECT_EQ(0, unload("pym_cache"));
 }
 
-TEST_F(pym, bad_frees_refused)
+TEST_F_TIMEOUT(pym, bad_frees_refused, 120)
 {
 	struct parsed before, after;
 	char *check;
@@ -567,7 +590,7 @@ FIXTURE_TEARDOWN(cache)
 	EXPECT_EQ(0, unload("pymalloc"));
 }
 
-TEST_F_TIMEOUT(cache, types_counts_follow_the_cache, 300)
+TEST_F_TIMEOUT(cache, types_counts_follow_the_cache, 120)
 {
 	struct type_row r;
 	char cmd[64];
@@ -614,7 +637,7 @@ TEST_F_TIMEOUT(cache, types_counts_follow_the_cache, 300)
 	EXPECT_EQ(0, r.live);
 }
 
-TEST_F_TIMEOUT(cache, readers_share_records_under_churn, 600)
+TEST_F_TIMEOUT(cache, readers_share_records_under_churn, 300)
 {
 	unsigned long long corrupt, hits;
 	struct type_row r;

@@ -325,7 +325,7 @@ static void pressure_drains_many_heaps(struct kunit *test)
  * Statistics read while blocks travel between CPUs are never impossible
  * values: what is cached is never counted as more than what is allocated.
  */
-#define CHURN_ROUNDS	2000
+#define CHURN_ROUNDS	500
 
 struct churn {
 	struct pym_heap *heap;
