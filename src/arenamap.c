@@ -21,26 +21,30 @@
 #include "compat.h"
 #include "internal.h"
 
-struct pym_map_mid *pym_map_top[1 << PYM_MAP_TOP_BITS];
-EXPORT_SYMBOL_IF_KUNIT(pym_map_top);
-static DEFINE_SPINLOCK(map_lock);	/* writers */
+struct pym_map pym_arenas;
+EXPORT_SYMBOL_IF_KUNIT(pym_arenas);
+static DEFINE_SPINLOCK(map_lock);	/* writers of every map */
 
 /*
- * Map the arena at base to a. Nodes are allocated with gfp before the lock
- * is taken; a spare left over from a race is freed.
+ * Put entry in map's slot for p's region unless one is there already, and
+ * return the slot's entry; NULL when a node could not be allocated or p is
+ * outside the direct map. Nodes are allocated with gfp before the lock is
+ * taken; a spare left over from a race is freed.
  */
-int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
+void *pym_map_install(struct pym_map *map, const void *p, void *entry,
+		      gfp_t gfp)
 {
-	unsigned long n = pym_arena_number(base), flags;
+	unsigned long n = pym_arena_number(p), flags;
 	struct pym_map_mid *mid, *new_mid = NULL;
 	struct pym_map_leaf *leaf, *new_leaf = NULL;
 	unsigned int t, m;
+	void *old;
 
 	if (n >> PYM_MAP_BITS)
-		return -ERANGE;
+		return NULL;
 	t = n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS);
 	m = (n >> PYM_MAP_LEAF_BITS) & PYM_MAP_MID_MASK;
-	mid = READ_ONCE(pym_map_top[t]);
+	mid = READ_ONCE(map->top[t]);
 	if (!mid)
 		new_mid = kzalloc(sizeof(*new_mid), gfp);
 	leaf = mid ? READ_ONCE(mid->leaf[m]) : NULL;
@@ -49,20 +53,20 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
 	if ((!mid && !new_mid) || (!leaf && !new_leaf)) {
 		kfree(new_mid);
 		kfree(new_leaf);
-		return -ENOMEM;
+		return NULL;
 	}
 
 	/*
 	 * The releases pair with the lockless READ_ONCE() loads in
-	 * pym_arena_lookup(): a reader that sees a pointer sees what it
-	 * points to initialised (zeroed nodes, a set-up descriptor).
+	 * pym_map_lookup(): a reader that sees a pointer sees what it
+	 * points to initialised (zeroed nodes, a set-up entry).
 	 */
 	spin_lock_irqsave(&map_lock, flags);
-	mid = pym_map_top[t];
+	mid = map->top[t];
 	if (!mid) {
 		mid = new_mid;
 		new_mid = NULL;
-		smp_store_release(&pym_map_top[t], mid); /* see above */
+		smp_store_release(&map->top[t], mid); /* see above */
 	}
 	leaf = mid->leaf[m];
 	if (!leaf) {
@@ -70,36 +74,70 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
 		new_leaf = NULL;
 		smp_store_release(&mid->leaf[m], leaf); /* see above */
 	}
-	smp_store_release(&leaf->arena[n & PYM_MAP_LEAF_MASK], a); /* see above */
+	old = leaf->entry[n & PYM_MAP_LEAF_MASK];
+	if (!old) {
+		old = entry;
+		smp_store_release(&leaf->entry[n & PYM_MAP_LEAF_MASK], entry); /* see above */
+	}
 	spin_unlock_irqrestore(&map_lock, flags);
 	kfree(new_mid);
 	kfree(new_leaf);
-	return 0;
+	return old;
 }
 
-void pym_arena_unmap(void *base)
+/* Map the arena at base to a; -ENOMEM when a node could not be had. */
+int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
 {
-	unsigned long n = pym_arena_number(base), flags;
+	return pym_map_install(&pym_arenas, base, a, gfp) == a ? 0 : -ENOMEM;
+}
+
+void pym_map_clear(struct pym_map *map, const void *p)
+{
+	unsigned long n = pym_arena_number(p), flags;
 	struct pym_map_leaf *leaf;
 	struct pym_map_mid *mid;
 
 	spin_lock_irqsave(&map_lock, flags);
-	mid = pym_map_top[n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS)];
+	mid = map->top[n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS)];
 	leaf = mid->leaf[(n >> PYM_MAP_LEAF_BITS) & PYM_MAP_MID_MASK];
-	WRITE_ONCE(leaf->arena[n & PYM_MAP_LEAF_MASK], NULL);
+	WRITE_ONCE(leaf->entry[n & PYM_MAP_LEAF_MASK], NULL);
 	spin_unlock_irqrestore(&map_lock, flags);
+}
+
+void pym_arena_unmap(void *base)
+{
+	pym_map_clear(&pym_arenas, base);
+}
+
+/* Free map's nodes, and with kfree() its entries too when free_entries. */
+static void map_free(struct pym_map *map, bool free_entries)
+{
+	unsigned int t, m, e;
+
+	for (t = 0; t < ARRAY_SIZE(map->top); t++) {
+		struct pym_map_mid *mid = map->top[t];
+
+		if (!mid)
+			continue;
+		for (m = 0; m < ARRAY_SIZE(mid->leaf); m++) {
+			struct pym_map_leaf *leaf = mid->leaf[m];
+
+			for (e = 0; free_entries && leaf && e < ARRAY_SIZE(leaf->entry); e++)
+				kfree(leaf->entry[e]);
+			kfree(leaf);
+		}
+		kfree(mid);
+		map->top[t] = NULL;
+	}
+}
+
+/* A map whose entries are kmalloc()ed and its own, freed with it. */
+void pym_map_exit(struct pym_map *map)
+{
+	map_free(map, true);
 }
 
 void pym_arena_map_exit(void)
 {
-	unsigned int t, m;
-
-	for (t = 0; t < ARRAY_SIZE(pym_map_top); t++) {
-		if (!pym_map_top[t])
-			continue;
-		for (m = 0; m < ARRAY_SIZE(pym_map_top[t]->leaf); m++)
-			kfree(pym_map_top[t]->leaf[m]);
-		kfree(pym_map_top[t]);
-		pym_map_top[t] = NULL;
-	}
+	map_free(&pym_arenas, false);
 }

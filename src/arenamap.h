@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * arenamap.h - the lock-free lookup of arenamap.c, inline for the free
- * path. Call with rcu_read_lock() held or interrupts off.
+ * arenamap.h - the lock-free lookups of arenamap.c, inline for the free
+ * path. pym_arena_lookup() runs under rcu_read_lock() or with preemption
+ * or interrupts off: arena descriptors are freed after a grace period.
  */
 #ifndef _PYM_ARENAMAP_H
 #define _PYM_ARENAMAP_H
@@ -19,14 +20,19 @@
 #define PYM_MAP_MID_MASK	((1UL << PYM_MAP_MID_BITS) - 1)
 
 struct pym_map_leaf {
-	struct pym_arena *arena[1 << PYM_MAP_LEAF_BITS];
+	void *entry[1 << PYM_MAP_LEAF_BITS];
 };
 
 struct pym_map_mid {
 	struct pym_map_leaf *leaf[1 << PYM_MAP_MID_BITS];
 };
 
-extern struct pym_map_mid *pym_map_top[1 << PYM_MAP_TOP_BITS];
+/* A map: arenas (pym_map_top), or large blocks' regions (heap.c). */
+struct pym_map {
+	struct pym_map_mid *top[1 << PYM_MAP_TOP_BITS];
+};
+
+extern struct pym_map pym_arenas;
 
 /* The offset in the direct map in arenas; huge for other addresses. */
 static __always_inline unsigned long pym_arena_number(const void *p)
@@ -34,23 +40,34 @@ static __always_inline unsigned long pym_arena_number(const void *p)
 	return ((unsigned long)p - PAGE_OFFSET) >> PYM_ARENA_SHIFT;
 }
 
-static __always_inline struct pym_arena *pym_arena_lookup(const void *p)
+/* The entry of map for the 256 KiB region holding p, or NULL. */
+static __always_inline void *pym_map_lookup(struct pym_map *map, const void *p)
 {
 	unsigned long n = pym_arena_number(p);
 	struct pym_map_leaf *leaf;
 	struct pym_map_mid *mid;
 
-	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(),
-			 "arena lookup outside an RCU reader");
 	if (unlikely(n >> PYM_MAP_BITS))
 		return NULL;
-	mid = READ_ONCE(pym_map_top[n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS)]);
+	mid = READ_ONCE(map->top[n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS)]);
 	if (unlikely(!mid))
 		return NULL;
 	leaf = READ_ONCE(mid->leaf[(n >> PYM_MAP_LEAF_BITS) & PYM_MAP_MID_MASK]);
 	if (unlikely(!leaf))
 		return NULL;
-	return READ_ONCE(leaf->arena[n & PYM_MAP_LEAF_MASK]);
+	return READ_ONCE(leaf->entry[n & PYM_MAP_LEAF_MASK]);
 }
+
+static __always_inline struct pym_arena *pym_arena_lookup(const void *p)
+{
+	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(),
+			 "arena lookup outside an RCU reader");
+	return pym_map_lookup(&pym_arenas, p);
+}
+
+void *pym_map_install(struct pym_map *map, const void *p, void *entry,
+		      gfp_t gfp);
+void pym_map_clear(struct pym_map *map, const void *p);
+void pym_map_exit(struct pym_map *map);
 
 #endif /* _PYM_ARENAMAP_H */

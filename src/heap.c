@@ -31,10 +31,9 @@
  *   depot lock         spinlock_t per heap and class (pcpu.c)
  *   heap->lock         spinlock_t, irq-safe: the core; nothing is taken
  *                      under it, no memory allocated or freed
- *   pym_large's lock   xarray spinlock, irq-safe: large block records;
- *                      only the xarray's own node allocation under it
- *   map_lock           spinlock (arenamap.c): arena map updates, taken
- *                      outside every heap lock
+ *   map_lock           spinlock, irq-safe (arenamap.c): arena and large
+ *                      region map updates, taken outside every heap lock;
+ *                      nothing is taken under it
  *
  * Contexts: everything from "magazines" down may be taken in any context
  * an allocation is allowed in (hardirq included, but on PREEMPT_RT, where
@@ -51,7 +50,6 @@
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
-#include <linux/xarray.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -217,24 +215,50 @@ static noinline void *heap_alloc_slow(struct pym_heap *heap, unsigned int cls,
  * it handed out and still holds: an interior, double or foreign pointer
  * is refused like a bad small one, and never reaches kfree(). kmalloc
  * aligns every block above 512 bytes to at least 1 KiB (its caches there
- * are powers of two, naturally aligned, then whole pages), so a block's
- * address shifted by PYM_LARGE_SHIFT is a key of its own. The record is
- * that key as an xarray value, not a pointer, so that kmemleak still
- * reports a large block its owner leaks.
+ * are powers of two, naturally aligned, then whole pages), so the record
+ * is one bit per 1 KiB slot of the direct map, in a bitmap per 256 KiB
+ * region found through a map like the arena map (arenamap.c). Recording
+ * and forgetting a block are one atomic bit operation each, no lock, and
+ * a free takes the bit with test_and_clear_bit() before kfree(), so that
+ * of two frees of the same block exactly one frees it. A region's 32-byte
+ * bitmap is made when a first large block lands there and kept until
+ * pymalloc is unloaded: at most one per 256 KiB of memory, none freed and
+ * made again under alloc/free churn. No pointer to a block is stored, so
+ * kmemleak still reports a large block its owner leaks.
  */
 #define PYM_LARGE_SHIFT		10
-static DEFINE_XARRAY_FLAGS(pym_large, XA_FLAGS_LOCK_IRQ);
+#define PYM_LARGE_SLOTS		(PYM_ARENA_SIZE >> PYM_LARGE_SHIFT)
 
-static __always_inline unsigned long large_key(const void *p)
+struct pym_large_region {
+	DECLARE_BITMAP(live, PYM_LARGE_SLOTS);
+};
+
+static struct pym_map pym_large;
+
+static __always_inline unsigned int large_slot(const void *p)
 {
-	return (unsigned long)p >> PYM_LARGE_SHIFT;
+	return ((unsigned long)p & (PYM_ARENA_SIZE - 1)) >> PYM_LARGE_SHIFT;
 }
 
-/* The large block recorded under p's key, or NULL. */
-static const void *large_at(unsigned long key, void *entry)
+static __always_inline bool large_aligned(const void *p)
 {
-	return xa_is_value(entry) && xa_to_value(entry) == key ?
-	       (const void *)(key << PYM_LARGE_SHIFT) : NULL;
+	return IS_ALIGNED((unsigned long)p, BIT(PYM_LARGE_SHIFT));
+}
+
+/* p's region, made with gfp if need be; NULL if it could not be. */
+static struct pym_large_region *large_region(const void *p, gfp_t gfp)
+{
+	struct pym_large_region *r = pym_map_lookup(&pym_large, p), *fresh;
+
+	if (likely(r))
+		return r;
+	fresh = kzalloc(sizeof(*fresh), gfp);
+	if (!fresh)
+		return NULL;
+	r = pym_map_install(&pym_large, p, fresh, gfp);
+	if (r != fresh)
+		kfree(fresh);
+	return r;
 }
 
 static void count_invalid(struct pym_heap *heap)
@@ -249,61 +273,45 @@ static void count_invalid(struct pym_heap *heap)
 /* Sizes the pools do not serve: 0, and above PYM_SMALL_MAX. */
 static noinline void *alloc_not_small(size_t size, gfp_t gfp)
 {
-	unsigned long flags, key;
+	struct pym_large_region *r;
+	unsigned long flags;
 	void *p;
-	int err;
 
 	if (!size)
 		return ZERO_SIZE_PTR;
 	p = kmalloc(size, gfp);
 	if (!p)
 		return NULL;
-	key = large_key(p);
-	if (WARN_ONCE((unsigned long)p & (BIT(PYM_LARGE_SHIFT) - 1),
+	if (WARN_ONCE(!large_aligned(p),
 		      "pymalloc: kmalloc(%zu) returned %p, not 1 KiB aligned\n",
-		      size, p)) {
-		kfree(p);
-		return NULL;
-	}
-	/* Sleeping for a node drops the lock with interrupts on: gfp allows it. */
-	xa_lock_irqsave(&pym_large, flags);
-	err = __xa_insert(&pym_large, key, xa_mk_value(key),
-			  gfp & ~__GFP_ZERO);
-	xa_unlock_irqrestore(&pym_large, flags);
-	if (unlikely(err)) {
+		      size, p))
+		r = NULL;
+	else
+		r = large_region(p, gfp & ~__GFP_ZERO);
+	if (unlikely(!r)) {
 		kfree(p);
 		spin_lock_irqsave(&pym_default_heap->lock, flags);
 		pym_default_heap->core.cnt.alloc_failures++;
 		spin_unlock_irqrestore(&pym_default_heap->lock, flags);
 		return NULL;
 	}
+	set_bit(large_slot(p), r->live);
 	return p;
 }
 
-/*
- * p is in no arena: free it if it is a large block pymalloc holds. Taking
- * its record and kfree() are one decision, made under the xarray lock, so
- * that of two frees of the same block exactly one frees it.
- */
+/* p is in no arena: free it if it is a large block pymalloc holds. */
 static void large_free(const void *p, unsigned long caller)
 {
-	unsigned long key = large_key(p), flags;
-	const void *block;
-	void *old;
+	struct pym_large_region *r = pym_map_lookup(&pym_large, p);
 
-	xa_lock_irqsave(&pym_large, flags);
-	old = xa_load(&pym_large, key);
-	block = large_at(key, old);
-	if (block == p)
-		__xa_erase(&pym_large, key);
-	xa_unlock_irqrestore(&pym_large, flags);
-	if (likely(block == p)) {
+	if (likely(r && large_aligned(p) &&
+		   test_and_clear_bit(large_slot(p), r->live))) {
 		kfree(p);
 		return;
 	}
 	count_invalid(pym_default_heap);
-	/* A key is 1 KiB of addresses: p lies inside the block found there. */
-	if (block)
+	/* A slot is 1 KiB: p lies in the first KiB of the block there. */
+	if (r && test_bit(large_slot(p), r->live))
 		report(pym_default_heap, PYM_BAD_INTERIOR, p, caller);
 	else if (virt_addr_valid(p))
 		report(pym_default_heap, PYM_BAD_DOUBLE_FREE, p, caller);
@@ -314,9 +322,16 @@ static void large_free(const void *p, unsigned long caller)
 /* Usable size of a large block pymalloc holds, or 0. */
 static size_t large_size(const void *p)
 {
-	unsigned long key = large_key(p);
+	struct pym_large_region *r = pym_map_lookup(&pym_large, p);
 
-	return large_at(key, xa_load(&pym_large, key)) == p ? ksize(p) : 0;
+	return r && large_aligned(p) && test_bit(large_slot(p), r->live) ?
+	       ksize(p) : 0;
+}
+
+/* Large blocks still live now belong to no one: their records go. */
+void pym_large_exit(void)
+{
+	pym_map_exit(&pym_large);
 }
 
 static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,

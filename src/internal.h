@@ -70,6 +70,7 @@ void pym_release_arenas(struct pym_arena *a);
 int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp);
 void pym_arena_unmap(void *base);
 void pym_arena_map_exit(void);
+void pym_large_exit(void);
 
 void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		   bool offline);
@@ -86,13 +87,11 @@ void pym_debugfs_exit(void);
 void pym_debugfs_add_heap(struct pym_heap *heap);
 void pym_debugfs_remove_heap(struct pym_heap *heap);
 
-/*
- * Per CPU state of a type. Its own CPU uses it; reclaim and unregistration
- * drain it from any CPU, so the lock is a real one (taken with interrupts
- * off but on PREEMPT_RT), uncontended but for those drains.
- */
+/* Per CPU state of a type; who may touch it: object.c. */
 struct pym_type_pcpu {
-	spinlock_t lock;		/* protects c's list */
+#ifdef CONFIG_PREEMPT_RT
+	spinlock_t lock;		/* owns c's list, from any CPU */
+#endif
 	struct pym_objcache c;
 };
 

@@ -78,6 +78,7 @@ static void __exit pymalloc_exit(void)
 	pym_pcpu_exit();
 	/* After every heap is gone: no lookup can run any more. */
 	pym_arena_map_exit();
+	pym_large_exit();
 }
 
 module_init(pymalloc_init);

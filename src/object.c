@@ -5,22 +5,28 @@
  * A registered type is a struct pym_type_state owned by pymalloc: a copy of
  * the caller's description (objects point at the copy, so nothing dangles
  * when the registering module goes away), per-CPU free lists of dead
- * objects and per-CPU counters. A CPU uses its own list, under a per-CPU
- * spinlock with interrupts off (puts may come from hardirq context), so
- * the fast path takes no shared lock and no atomic but that uncontended
- * lock and the refcount. The bound freelist_max is split over the possible
- * CPUs.
+ * objects and per-CPU counters. The bound freelist_max is split over the
+ * possible CPUs.
+ *
+ * Who may touch a CPU's list (as for the heaps' magazines, pcpu.h):
+ * without PREEMPT_RT, that CPU with interrupts off (puts come from hardirq
+ * context too), no lock; other CPUs reach it by IPI. On RT, where
+ * spinlock_t sleeps and an IPI could not take one, whoever holds the
+ * list's own spinlock, from any CPU.
  *
  * Lists are drained when the type is unregistered and when the shrinker
- * asks, CPU by CPU under each list's lock from the draining CPU: no IPI,
- * no CPU hotplug lock (reclaim must not take it: CPU hotplug allocates
- * memory under it), and the same code on PREEMPT_RT, where the lock
- * sleeps and an IPI could not take it.
+ * asks: the online CPUs' lists, in one IPI round or on RT lock by lock,
+ * without the CPU hotplug lock, which reclaim must not take (CPU hotplug
+ * allocates memory under it). An offline CPU's list waits for its CPU to
+ * come back, or for unregistration, which holds hotplug off and drains it
+ * directly.
  */
+#include <linux/cpu.h>
 #include <linux/ctype.h>
 #include <linux/percpu.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 
 #include <pymalloc_object.h>
 
@@ -51,38 +57,117 @@ static unsigned long free_list(void *obj)
 	return n;
 }
 
-/* Free the dead objects cached on cpu's list of st; any CPU, any time. */
-static unsigned long drain_cpu(struct pym_type_state *st, int cpu)
+/* Own this CPU's list of st (see above). */
+static struct pym_type_pcpu *list_lock(struct pym_type_state *st,
+				       unsigned long *flags)
+{
+	struct pym_type_pcpu *pc;
+
+#ifdef CONFIG_PREEMPT_RT
+	pc = raw_cpu_ptr(st->pcpu);
+	spin_lock_irqsave(&pc->lock, *flags);
+#else
+	local_irq_save(*flags);
+	pc = this_cpu_ptr(st->pcpu);
+#endif
+	return pc;
+}
+
+static void list_unlock(struct pym_type_pcpu *pc, unsigned long flags)
+{
+#ifdef CONFIG_PREEMPT_RT
+	spin_unlock_irqrestore(&pc->lock, flags);
+#else
+	local_irq_restore(flags);
+#endif
+}
+
+/*
+ * Free the dead objects on cpu's list of st. The caller owns the list: on
+ * RT it is locked here; otherwise cpu is this CPU with interrupts off (an
+ * IPI), or an offline CPU with hotplug held off.
+ */
+static unsigned long drain_list(struct pym_type_state *st, int cpu)
 {
 	struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
-	unsigned long flags;
 	void *list;
 
 	if (!READ_ONCE(pc->c.count))
 		return 0;
-	spin_lock_irqsave(&pc->lock, flags);
+#ifdef CONFIG_PREEMPT_RT
+	spin_lock_irq(&pc->lock);
 	list = pym_objcache_take(&pc->c);
-	spin_unlock_irqrestore(&pc->lock, flags);
+	spin_unlock_irq(&pc->lock);
+#else
+	list = pym_objcache_take(&pc->c);
+#endif
 	return free_list(list);
 }
 
-/* The dead objects of only, or of every type if NULL; under pym_types_lock. */
-static unsigned long drain(struct pym_type_state *only)
+struct drain_ctx {
+	struct pym_type_state *only;	/* NULL: every type */
+	atomic_long_t freed;
+};
+
+/* Drain cpu's lists of dc's types; pym_types_lock keeps the list still. */
+static void drain_cpu(int cpu, struct drain_ctx *dc)
 {
 	struct pym_type_state *st;
-	unsigned long n = 0;
+
+	if (dc->only) {
+		atomic_long_add(drain_list(dc->only, cpu), &dc->freed);
+		return;
+	}
+	list_for_each_entry(st, &pym_types, node)
+		atomic_long_add(drain_list(st, cpu), &dc->freed);
+}
+
+#ifndef CONFIG_PREEMPT_RT
+static bool cpu_has_dead(int cpu, void *arg)
+{
+	struct drain_ctx *dc = arg;
+	struct pym_type_state *st;
+
+	if (dc->only)
+		return READ_ONCE(per_cpu_ptr(dc->only->pcpu, cpu)->c.count);
+	list_for_each_entry(st, &pym_types, node)
+		if (READ_ONCE(per_cpu_ptr(st->pcpu, cpu)->c.count))
+			return true;
+	return false;
+}
+
+static void drain_this_cpu(void *arg)
+{
+	drain_cpu(smp_processor_id(), arg);
+}
+#endif
+
+/*
+ * The dead objects of only, or of every type if NULL, on the online CPUs;
+ * with offline set (unregistration, process context) on every CPU.
+ */
+static unsigned long drain(struct pym_type_state *only, bool offline)
+{
+	struct drain_ctx dc = { .only = only };
 	int cpu;
 
 	lockdep_assert_held(&pym_types_lock);
-	for_each_possible_cpu(cpu) {
-		if (only) {
-			n += drain_cpu(only, cpu);
-			continue;
-		}
-		list_for_each_entry(st, &pym_types, node)
-			n += drain_cpu(st, cpu);
+#ifdef CONFIG_PREEMPT_RT
+	for_each_possible_cpu(cpu)
+		drain_cpu(cpu, &dc);
+#else
+	if (!offline) {
+		on_each_cpu_cond(cpu_has_dead, drain_this_cpu, &dc, true);
+		return atomic_long_read(&dc.freed);
 	}
-	return n;
+	cpus_read_lock();
+	on_each_cpu_cond(cpu_has_dead, drain_this_cpu, &dc, true);
+	for_each_possible_cpu(cpu)
+		if (!cpu_online(cpu))
+			drain_cpu(cpu, &dc);
+	cpus_read_unlock();
+#endif
+	return atomic_long_read(&dc.freed);
 }
 
 struct type_counts {
@@ -148,7 +233,9 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 	for_each_possible_cpu(cpu) {
 		struct pym_type_pcpu *pc = per_cpu_ptr(st->pcpu, cpu);
 
+#ifdef CONFIG_PREEMPT_RT
 		spin_lock_init(&pc->lock);
+#endif
 		pc->c.cap = type->freelist_max / ncpus +
 			  (i++ < type->freelist_max % ncpus);
 	}
@@ -262,7 +349,7 @@ static u64 unregister_locked(struct pym_type_state *st)
 	u64 live;
 
 	lockdep_assert_held(&pym_types_lock);
-	drain(st);
+	drain(st, true);
 	sum_counts(st, &tc);
 	live = tc.allocated - tc.freed;
 	if (live)
@@ -328,11 +415,9 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 			    type && type->name ? type->name : "(null)");
 		return NULL;
 	}
-	/* Migrating before the lock is harmless: the lock owns the list. */
-	pc = raw_cpu_ptr(st->pcpu);
-	spin_lock_irqsave(&pc->lock, flags);
+	pc = list_lock(st, &flags);
 	obj = pym_objcache_pop(&pc->c);
-	spin_unlock_irqrestore(&pc->lock, flags);
+	list_unlock(pc, flags);
 	if (!obj) {
 		obj = pym_heap_alloc(st->heap, st->type.size, gfp & ~__GFP_ZERO);
 		if (unlikely(!obj))
@@ -410,11 +495,9 @@ static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
 
 	bool kept;
 
-	/* Migrating before the lock is harmless: the lock owns the list. */
-	pc = raw_cpu_ptr(st->pcpu);
-	spin_lock_irqsave(&pc->lock, flags);
+	pc = list_lock(st, &flags);
 	kept = pym_objcache_push(&pc->c, obj);
-	spin_unlock_irqrestore(&pc->lock, flags);
+	list_unlock(pc, flags);
 	if (!kept)
 		pym_free(obj);
 }
@@ -555,7 +638,7 @@ unsigned long pym_types_drain(void)
 	/* Reclaim may run under our own registration path: never wait. */
 	if (!mutex_trylock(&pym_types_lock))
 		return 0;
-	n = drain(NULL);
+	n = drain(NULL, false);
 	mutex_unlock(&pym_types_lock);
 	return n;
 }
