@@ -4,6 +4,7 @@
 # make check: every test pymalloc has.
 #
 #   usertest         the allocator core in user space under ASan + UBSan
+#   runner           the judge's own rules (scripts/judge_test.py)
 #   style            checkpatch --strict on every C file, kernel-doc on exports
 #   debug            KUnit + kselftests on the debug kernel (KASAN, lockdep,
 #                    kmemleak, UBSAN), judged from the console log too;
@@ -12,6 +13,7 @@
 #   debian-6.1       kselftests on Debian's 6.1 kernel (production config)
 #   debian-6.12      kselftests on Debian's 6.12 kernel (production config)
 #   debian-6.12-rt   kselftests on Debian's 6.12 PREEMPT_RT kernel
+#   debian-6.12-cloud  kselftests on Debian's 6.12 cloud kernel
 #
 # SUITES="usertest debug" runs a subset; FILTER=glob is passed to
 # kunit.filter_glob (e.g. FILTER='pymalloc_core.realloc*') and to the
@@ -20,7 +22,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-SUITES=${SUITES:-usertest style debug debian-6.1 debian-6.12 debian-6.12-rt}
+SUITES=${SUITES:-usertest runner style debug debian-6.1 debian-6.12 debian-6.12-rt debian-6.12-cloud}
 FILTER=${FILTER:-}
 out="$PYM_ROOT/build/check"
 tsv="$out/results.tsv"
@@ -127,7 +129,15 @@ if want usertest; then
 		OUT="$out/usertest" test FILTER="${FILTER%%.*}"
 fi
 
-distro_wanted() { want debian-6.1 || want debian-6.12 || want debian-6.12-rt; }
+distro_wanted() {
+	want debian-6.1 || want debian-6.12 || want debian-6.12-rt || want debian-6.12-cloud
+}
+
+if want runner; then
+	stage=runner
+	log "check: the judge's rules"
+	run_host_suite runner python3 "$PYM_ROOT/scripts/judge_test.py"
+fi
 
 if want style || want debug || distro_wanted; then
 	stage=testkernel

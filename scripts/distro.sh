@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Make Debian's own kernels available for testing: 6.1, 6.12 and 6.12's
-# PREEMPT_RT flavour. Install the newest linux-headers of each series (the
+# PREEMPT_RT and cloud flavours. Install the newest linux-headers of each series (the
 # module build tree) and extract the matching unsigned vmlinuz into the
 # cache. Prints one line per kernel:
 #   <name> <KDIR> <vmlinuz>
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-for series in '6\.1\.0-[0-9]+' '6\.12\.[0-9]+\+deb12' '6\.12\.[0-9]+\+deb12-rt'; do
+for series in '6\.1\.0-[0-9]+' '6\.12\.[0-9]+\+deb12' '6\.12\.[0-9]+\+deb12-rt' \
+	'6\.12\.[0-9]+\+deb12-cloud'; do
 	abi=$(pym_newest_package "linux-headers-(${series}-amd64)")
 	[ -n "$abi" ] || die "no linux-headers package matches ${series}-amd64 in the archive"
 	pym_need_packages "linux-headers-$abi"
@@ -26,6 +27,11 @@ for series in '6\.1\.0-[0-9]+' '6\.12\.[0-9]+\+deb12' '6\.12\.[0-9]+\+deb12-rt';
 		mv "$tmp/boot/vmlinuz-$abi" "$img"
 		rm -rf "$tmp"
 	fi
-	case "$abi" in 6.1.*) name=debian-6.1 ;; *-rt-*) name=debian-6.12-rt ;; *) name=debian-6.12 ;; esac
+	case "$abi" in
+	6.1.*) name=debian-6.1 ;;
+	*-rt-*) name=debian-6.12-rt ;;
+	*-cloud-*) name=debian-6.12-cloud ;;
+	*) name=debian-6.12 ;;
+	esac
 	echo "$name $kdir $img"
 done

@@ -83,6 +83,34 @@ static void print_uptime(void)
 	free(up);
 }
 
+static int write_str(const char *path, const char *cmd)
+{
+	int fd = open(path, O_WRONLY), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, cmd, strlen(cmd)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* CPUs an earlier test took offline, and did not bring back, come back. */
+static void online_all_cpus(void)
+{
+	char path[64], *state;
+	int cpu;
+
+	for (cpu = 1; cpu < CPU_SETSIZE; cpu++) {
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+		state = slurp(path);
+		if (!state)
+			break;
+		if (state[0] == '0')
+			write_str(path, "1");
+		free(state);
+	}
+}
+
 /*
  * Unload whatever an earlier test left loaded: a test the harness killed
  * on timeout runs no teardown, and the next test must start clean. A
@@ -95,20 +123,10 @@ static void unload_leftovers(void)
 	unsigned int i, tries;
 
 	print_uptime();
+	online_all_cpus();
 	for (i = 0; i < ARRAY_SIZE(mods); i++)
 		for (tries = 0; tries < 600 && unload(mods[i]) == -EAGAIN; tries++)
 			usleep(100000);
-}
-
-static int write_str(const char *path, const char *cmd)
-{
-	int fd = open(path, O_WRONLY), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, cmd, strlen(cmd)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
 }
 
 static int ctl(const char *cmd)
@@ -491,13 +509,13 @@ TEST_F_TIMEOUT(pym, frees_across_cpus_during_hotplug, 300)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(ctl("xfree 8 3000") ? 1 : 0);
+		_exit(ctl("xfree 8 300") ? 1 : 0);
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		if (hotplug) {
 			EXPECT_EQ(0, write_str(online, toggles % 2 ? "1" : "0"));
 			toggles++;
 		}
-		usleep(50000);
+		usleep(200000);
 	}
 	if (hotplug && toggles % 2)
 		EXPECT_EQ(0, write_str(online, "1"));

@@ -24,6 +24,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/random.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -99,6 +100,8 @@ static int do_random(unsigned long n, unsigned long seed)
 
 	rng = seed;
 	while (n-- && !err) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		if (!nlive || next_rand() % 100 < 55)
 			err = alloc_one(1 + next_rand() % 512);
 		else
@@ -140,6 +143,7 @@ struct xfree {
 	u8 *ring[XFREE_RING];
 	unsigned int nring;
 	unsigned long rounds;
+	bool stop;			/* the writer was killed: wind down */
 	atomic_t running, corrupt, failed;
 	struct completion done;
 };
@@ -159,7 +163,7 @@ static int xfree_fn(void *arg)
 	unsigned int i;
 	u32 seed = get_random_u32();
 
-	for (r = 0; r < x->rounds; r++) {
+	for (r = 0; r < x->rounds && !READ_ONCE(x->stop); r++) {
 		for (i = 0; i < XFREE_BATCH; i++) {
 			seed = seed * 1103515245 + 12345;
 			mine[i] = pym_alloc(1 + (seed >> 8) % 512, GFP_KERNEL);
@@ -221,8 +225,13 @@ static int do_xfree(unsigned long threads, unsigned long rounds)
 			break;
 		}
 	}
-	if (!atomic_dec_and_test(&x->running))
+	/* A test killed on timeout must not leave its threads running. */
+	if (!atomic_dec_and_test(&x->running) &&
+	    wait_for_completion_killable(&x->done)) {
+		WRITE_ONCE(x->stop, true);
 		wait_for_completion(&x->done);
+		err = -EINTR;
+	}
 	for (i = 0; i < x->nring; i++) {
 		if (!xfree_check(x->ring[i]))
 			atomic_inc(&x->corrupt);
@@ -254,6 +263,8 @@ static int do_pressure(void)
 		if (++n % 1024)
 			continue;
 		cond_resched();
+		if (fatal_signal_pending(current))
+			break;
 		if (!pym_heap_stats(NULL, &st) && !st.arenas_current) {
 			err = 0;
 			break;
@@ -287,7 +298,7 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 	mutex_lock(&lock);
 	if (!strcmp(cmd, "alloc") && n == 3 && b >= 1) {
 		for (err = 0; a-- && !err; cond_resched())
-			err = alloc_one(b);
+			err = fatal_signal_pending(current) ? -EINTR : alloc_one(b);
 	} else if (!strcmp(cmd, "random") && n == 3) {
 		err = do_random(a, b);
 	} else if (!strcmp(cmd, "free") && n == 2 && a <= nlive) {

@@ -58,8 +58,8 @@ static unsigned long free_list(void *obj)
 }
 
 /* Own this CPU's list of st (see above). */
-static struct pym_type_pcpu *list_lock(struct pym_type_state *st,
-				       unsigned long *flags)
+static __always_inline struct pym_type_pcpu *
+list_lock(struct pym_type_state *st, unsigned long *flags)
 {
 	struct pym_type_pcpu *pc;
 
@@ -73,7 +73,8 @@ static struct pym_type_pcpu *list_lock(struct pym_type_state *st,
 	return pc;
 }
 
-static void list_unlock(struct pym_type_pcpu *pc, unsigned long flags)
+static __always_inline void list_unlock(struct pym_type_pcpu *pc,
+					unsigned long flags)
 {
 #ifdef CONFIG_PREEMPT_RT
 	spin_unlock_irqrestore(&pc->lock, flags);

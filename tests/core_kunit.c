@@ -532,7 +532,7 @@ static int worker_fn(void *arg)
 		complete(&w->done);
 		return 0;
 	}
-	for (i = 0; i < 10000; i++) {
+	for (i = 0; i < 5000; i++) {
 		if (!n || (n < max && get_random_u32_below(2))) {
 			l[n].size = 1 + get_random_u32_below(PYM_SMALL_MAX);
 			l[n].tag = get_random_u8();
