@@ -203,14 +203,14 @@ python3 - "$tsv" "$(($(date +%s) - start))" <<'EOF'
 import sys
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
 print()
-print('%-14s %-12s %7s %7s %8s  %s' % ('run', 'suite', 'passed', 'failed', 'skipped', 'note'))
-print('-' * 72)
+print('%-18s %-12s %7s %7s %8s  %s' % ('run', 'suite', 'passed', 'failed', 'skipped', 'note'))
+print('-' * 76)
 tp = tf = ts = 0
 for run, suite, p, f, s, note in rows:
     p, f, s = int(p), int(f), int(s)
     tp, tf, ts = tp + p, tf + f, ts + s
-    print('%-14s %-12s %7d %7d %8d  %s' % (run, suite, p, f, s, note))
-print('-' * 72)
+    print('%-18s %-12s %7d %7d %8d  %s' % (run, suite, p, f, s, note))
+print('-' * 76)
 print('wall time %s s' % sys.argv[2])
 if tp + tf == 0:
     tf = 1

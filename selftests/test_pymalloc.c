@@ -13,6 +13,8 @@
  *                   thread allocated (blocks change CPU as threads do)
  *   pressure        allocate pages, letting the page allocator reclaim,
  *                   until pymalloc's shrinker ran or memory ran out
+ *   heaps N         N heaps, each with blocks cached in this CPU's
+ *                   magazines; heaps 0 destroys them
  * Every block is filled with a pattern that is verified when it is freed.
  * Reading ctl gives "live <blocks>", "bytes <requested bytes>" and
  * "corrupt <blocks found damaged>".
@@ -279,6 +281,46 @@ static int do_pressure(void)
 	return err;
 }
 
+static struct pym_heap **heaps;
+static unsigned long nheaps;
+
+static void heaps_destroy(void)
+{
+	while (nheaps)
+		pym_heap_destroy(heaps[--nheaps]);
+	kvfree(heaps);
+	heaps = NULL;
+}
+
+static int do_heaps(unsigned long n)
+{
+	char name[32];
+	void *p[4];
+	unsigned int i;
+
+	heaps_destroy();
+	if (!n)
+		return 0;
+	heaps = kvcalloc(n, sizeof(*heaps), GFP_KERNEL);
+	if (!heaps)
+		return -ENOMEM;
+	while (nheaps < n) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		snprintf(name, sizeof(name), "many-%lu", nheaps);
+		heaps[nheaps] = pym_heap_create(name, 0);
+		if (IS_ERR(heaps[nheaps]))
+			return PTR_ERR(heaps[nheaps]);
+		for (i = 0; i < ARRAY_SIZE(p); i++)
+			p[i] = pym_heap_alloc(heaps[nheaps], 64, GFP_KERNEL);
+		for (i = 0; i < ARRAY_SIZE(p); i++)
+			pym_free(p[i]);
+		nheaps++;
+		cond_resched();
+	}
+	return 0;
+}
+
 static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 			 size_t len, loff_t *ppos)
 {
@@ -315,6 +357,8 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 		err = do_xfree(a, b);
 	} else if (!strcmp(cmd, "pressure")) {
 		err = do_pressure();
+	} else if (!strcmp(cmd, "heaps") && n == 2) {
+		err = do_heaps(a);
 	}
 	mutex_unlock(&lock);
 	return err ? err : len;
@@ -356,6 +400,7 @@ static void __exit test_pymalloc_exit(void)
 	while (nlive)
 		free_at(nlive - 1);
 	kvfree(blocks);
+	heaps_destroy();
 }
 
 module_init(test_pymalloc_init);
