@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -502,27 +503,47 @@ TEST_F_TIMEOUT(pym, cpu_hotplug_under_load, 300)
 TEST_F_TIMEOUT(pym, frees_across_cpus_during_hotplug, 300)
 {
 	const char *online = "/sys/devices/system/cpu/cpu1/online";
-	int status, toggles = 0, hotplug = !access(online, W_OK);
+	int status, cycles, hotplug = !access(online, W_OK);
+	int *stop, *rounds;
 	struct parsed r;
 	char *check;
 	pid_t pid;
 
+	stop = mmap(NULL, 2 * sizeof(int), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, stop);
+	rounds = stop + 1;
 	pid = fork();
 	ASSERT_LE(0, pid);
-	if (pid == 0)
-		_exit(ctl("xfree 8 300") ? 1 : 0);
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (hotplug) {
-			EXPECT_EQ(0, write_str(online, toggles % 2 ? "1" : "0"));
-			toggles++;
+	if (pid == 0) {
+		/* Short batches, until told: the workload spans every cycle. */
+		while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
+			if (ctl("xfree 8 50"))
+				_exit(1);
+			__atomic_add_fetch(rounds, 1, __ATOMIC_RELEASE);
 		}
-		usleep(200000);
+		_exit(0);
 	}
-	if (hotplug && toggles % 2)
+	/* Events, not time: six offline/online cycles with batches between. */
+	for (cycles = 0; hotplug && cycles < 6; cycles++) {
+		int seen = __atomic_load_n(rounds, __ATOMIC_ACQUIRE);
+
+		EXPECT_EQ(0, write_str(online, "0"));
+		while (__atomic_load_n(rounds, __ATOMIC_ACQUIRE) == seen &&
+		       waitpid(pid, &status, WNOHANG) == 0)
+			usleep(20000);
 		EXPECT_EQ(0, write_str(online, "1"));
+	}
+	if (!hotplug)
+		while (__atomic_load_n(rounds, __ATOMIC_ACQUIRE) < 6)
+			usleep(20000);
+	__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	ksft_print_msg("cpu1 offline/online %d times during the workload\n", toggles / 2);
+	ksft_print_msg("cpu1 offline/online %d times, %d workload batches\n",
+		       cycles, *rounds);
+	munmap(stop, 2 * sizeof(int));
 	EXPECT_EQ(0, ctl_value("corrupt"));
 	EXPECT_EQ(0, ctl_value("live"));
 	check = slurp(HEAP "/check");
