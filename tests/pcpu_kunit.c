@@ -516,6 +516,65 @@ static void idle_caches_drain_themselves(struct kunit *test)
 }
 
 /*
+ * Frees racing with the heap's destruction: a free that saw the magazines
+ * before they were retired may still overflow one and arm the idle work.
+ * Destruction must wait for such frees before cancelling the work, or the
+ * work fires on a freed heap (KASAN: use-after-free, a second after).
+ * Blocks freed after the destruction go to the core, and the heap goes
+ * once the last of them is freed.
+ */
+struct destroy_race {
+	void **blocks;
+	unsigned int n;
+	struct completion started, done;
+};
+
+static int destroy_race_free_fn(void *arg)
+{
+	struct destroy_race *d = arg;
+	unsigned int i;
+
+	complete(&d->started);
+	for (i = 0; i < d->n; i++)
+		pym_free(d->blocks[i]);
+	complete(&d->done);
+	return 0;
+}
+
+static void destroy_while_freeing(struct kunit *test)
+{
+	unsigned int a = cpumask_first(cpu_online_mask);
+	unsigned int b = cpumask_last(cpu_online_mask);
+	struct destroy_race d = { .n = 512 };
+	struct task_struct *t;
+	struct pym_heap *heap;
+	unsigned int round, i;
+
+	if (a == b)
+		kunit_skip(test, "needs two online CPUs");
+	d.blocks = kunit_kcalloc(test, d.n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d.blocks);
+	for (round = 0; round < 20; round++) {
+		heap = pym_heap_create("kunit-destroy-race", 0);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(heap));
+		for (i = 0; i < d.n; i++) {
+			d.blocks[i] = pym_heap_alloc(heap, 64, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, d.blocks[i]);
+		}
+		init_completion(&d.started);
+		init_completion(&d.done);
+		t = kthread_create_on_cpu(destroy_race_free_fn, &d, b, "pym_destroy/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+		wake_up_process(t);
+		wait_for_completion(&d.started);
+		pym_heap_destroy(heap);
+		wait_for_completion(&d.done);
+	}
+	/* Past the idle period: a work left armed would run now. */
+	msleep(1500);
+}
+
+/*
  * The fast paths leave interrupts on and commit with a local
  * compare-and-exchange, retried when an interrupt changed the magazine in
  * between. Here a timer interrupt pinned to this CPU allocates and frees
@@ -662,6 +721,7 @@ static struct kunit_case pymalloc_pcpu_cases[] = {
 	KUNIT_CASE(offline_cpu_gives_blocks_back),
 	KUNIT_CASE(arenas_come_from_the_local_node),
 	KUNIT_CASE_SLOW(idle_caches_drain_themselves),
+	KUNIT_CASE_SLOW(destroy_while_freeing),
 	{}
 };
 
