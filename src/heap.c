@@ -20,14 +20,16 @@
  *                      the types file; reclaim only trylocks it
  *   pym_heaps_lock     mutex: heap creation and destruction; never taken in
  *                      reclaim or by walkers, which use RCU
- *   cpu_hotplug_lock   read side, only to drain a destroyed heap's offline
- *                      CPUs (pym_mag_drain()); never in reclaim, since CPU
- *                      hotplug allocates memory under it
- *   magazines          owned, not locked, on a CPU with interrupts off (or
- *                      preemption off on the fast paths); on PREEMPT_RT a
- *                      spinlock_t per heap and CPU (pcpu.h)
- *   type list lock     spinlock_t per type and CPU, irq-safe (object.c);
- *                      nothing is taken under it
+ *   cpu_hotplug_lock   read side, only to drain the offline CPUs of a
+ *                      destroyed heap (pym_mag_drain()) or an unregistered
+ *                      type; never in reclaim, since CPU hotplug allocates
+ *                      memory under it
+ *   type lists         owned, not locked, by their CPU with interrupts off;
+ *                      on PREEMPT_RT a spinlock_t per type and CPU
+ *                      (object.c); nothing is taken under them
+ *   magazines          owned, not locked, by their CPU with interrupts off
+ *                      (or preemption off on the fast paths); on
+ *                      PREEMPT_RT a spinlock_t per heap and CPU (pcpu.h)
  *   depot lock         spinlock_t per heap and class (pcpu.c)
  *   heap->lock         spinlock_t, irq-safe: the core; nothing is taken
  *                      under it, no memory allocated or freed
