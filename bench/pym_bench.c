@@ -390,7 +390,7 @@ static void with_1gib_live(enum allocator a, const char *name)
 		record("pair-64-1GiB-live", name, BEST(pair(a, 64)), ITERS);
 		if (a == PYMALLOC && !pym_heap_stats(NULL, &st))
 			record_bytes("arenas-with-1GiB-live", name,
-				     st.arenas_current);
+				     st.v[PYM_STAT_ARENAS_CURRENT]);
 	}
 	for (i = 0; i < n; i++)
 		b_free(a, fill[i]);
@@ -424,7 +424,7 @@ static void run_single_cpu(void)
 	record("random-1-512", "pymalloc", random_sizes(PYMALLOC, &peak), ITERS);
 	pym_heap_stats(NULL, &after);
 	record_bytes("random-1-512-arena-bytes", "pymalloc",
-		     after.arenas_highwater * PYM_ARENA_BYTES);
+		     after.v[PYM_STAT_ARENAS_HIGHWATER] * PYM_ARENA_BYTES);
 
 	with_1gib_live(KMALLOC, "kmalloc");
 	with_1gib_live(PYMALLOC, "pymalloc");
@@ -558,7 +558,7 @@ static u64 replay(enum allocator a, struct pym_heap *heap, u64 *peak)
 		if (peak && (i & 63) == 0) {
 			held = slab_bytes() - min(base, slab_bytes());
 			if (a == PYMALLOC && !pym_heap_stats(heap, &st))
-				held += st.arenas_current * PYM_ARENA_BYTES;
+				held += st.v[PYM_STAT_ARENAS_CURRENT] * PYM_ARENA_BYTES;
 			*peak = max(*peak, held);
 		}
 	}

@@ -22,6 +22,8 @@
 #include <linux/gfp.h>
 #include <linux/types.h>
 
+#include <pymalloc_stats.h>
+
 /* Largest request served from pools; larger ones go to kmalloc. */
 #define PYM_SMALL_MAX	512
 
@@ -31,35 +33,13 @@ struct pym_heap;
 #define PYM_HEAP_NOCACHE	0x1	/* no per-CPU magazines */
 
 /**
- * struct pym_stats - figures of one heap, as returned by pym_heap_stats()
- * @arenas_allocated: arenas ever obtained from the page allocator
- * @arenas_reclaimed: arenas given back to the page allocator
- * @arenas_highwater: largest number of arenas held at once
- * @arenas_current: arenas held now (each PYM_ARENA_BYTES)
- * @pools_used: pools holding at least one allocated block
- * @pools_empty: empty pools inside the current arenas
- * @blocks_in_use: allocated blocks
- * @bytes_in_use: sum of the block sizes of the allocated blocks
- * @bytes_available: bytes of free blocks inside used pools
- * @alloc_failures: allocations that failed for want of an arena
- * @invalid_frees: foreign, interior and double frees refused
- * @bytes_quantization: pool tails too small to hold a block
- * @bytes_metadata: arena descriptors, kept outside the arenas
+ * struct pym_stats - the figures of a heap, as pym_heap_stats() returns them
+ * @v: one value per figure, indexed by enum pym_stat (pymalloc_stats.h),
+ *     which says what each one counts; the heap's debugfs "stats" file
+ *     shows the same figures by name
  */
 struct pym_stats {
-	u64 arenas_allocated;
-	u64 arenas_reclaimed;
-	u64 arenas_highwater;
-	u64 arenas_current;
-	u64 pools_used;
-	u64 pools_empty;
-	u64 blocks_in_use;
-	u64 bytes_in_use;
-	u64 bytes_available;
-	u64 alloc_failures;
-	u64 invalid_frees;
-	u64 bytes_quantization;
-	u64 bytes_metadata;
+	u64 v[PYM_STAT_NR];
 };
 
 #define PYM_ARENA_BYTES	(256UL << 10)

@@ -176,8 +176,8 @@ static int stats_show(struct seq_file *m, void *v)
 		   nstrings, nrefs, nbytes);
 	mutex_unlock(&table_lock);
 	seq_printf(m, "heap_blocks %llu\nheap_block_bytes %llu\nheap_arenas %llu\nheap_arena_bytes %llu\n",
-		   st.blocks_in_use, st.bytes_in_use, st.arenas_current,
-		   st.arenas_current * PYM_ARENA_BYTES);
+		   st.v[PYM_STAT_BLOCKS_IN_USE], st.v[PYM_STAT_BYTES_IN_USE],
+		   st.v[PYM_STAT_ARENAS_CURRENT], st.v[PYM_STAT_BYTES_ARENAS]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);

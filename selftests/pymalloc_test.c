@@ -181,20 +181,15 @@ static struct type_row type_row(const char *name)
 }
 
 /* The number after '=' on the line starting with label; commas ignored. */
+/* The figure named label in a debugfs stats file: "name value" lines. */
 static unsigned long long stat_value(const char *text, const char *label)
 {
-	const char *p = text;
-	unsigned long long v = 0;
 	size_t n = strlen(label);
+	const char *p = text;
 
 	while (p && *p) {
-		if (!strncmp(p, label, n) && (p[n] == ' ' || p[n] == '=')) {
-			p = strchr(p, '=');
-			for (p++; *p && *p != '\n'; p++)
-				if (*p >= '0' && *p <= '9')
-					v = v * 10 + (*p - '0');
-			return v;
-		}
+		if (!strncmp(p, label, n) && p[n] == ' ')
+			return strtoull(p + n + 1, NULL, 10);
 		p = strchr(p, '\n');
 		if (p)
 			p++;
@@ -203,7 +198,7 @@ static unsigned long long stat_value(const char *text, const char *label)
 }
 
 struct parsed {
-	unsigned long long arenas, total, blocks, table_blocks, invalid;
+	unsigned long long arenas, total, blocks, invalid;
 	unsigned long long class_rows, class_blocks, class_bytes, bytes;
 	unsigned long long arena_rows, bad_maps;
 };
@@ -219,21 +214,18 @@ static void parse_all(struct __test_metadata *_metadata, struct parsed *r)
 	ASSERT_NE(NULL, classes);
 	ASSERT_NE(NULL, arenas);
 	memset(r, 0, sizeof(*r));
-	r->arenas = stat_value(stats, "# arenas allocated current");
-	r->total = stat_value(stats, "Total");
-	r->bytes = stat_value(stats, "# bytes in allocated blocks");
-	r->invalid = stat_value(stats, "# invalid frees refused");
+	r->arenas = stat_value(stats, "arenas_current");
+	r->total = stat_value(stats, "bytes_arenas");
+	r->blocks = stat_value(stats, "blocks_in_use");
+	r->bytes = stat_value(stats, "bytes_in_use");
+	r->invalid = stat_value(stats, "invalid_frees");
 	ASSERT_NE(~0ULL, r->arenas);
 	ASSERT_NE(~0ULL, r->total);
-	/* The class table: rows of five numbers after the dashes. */
-	for (line = strtok_r(strstr(stats, "-----"), "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%u %u %llu %llu %llu", &c, &size, &pools,
-			   &blocks, &avail) == 5)
-			r->table_blocks += blocks;
-		else if (line[0] == '#')
-			break;
-	}
+	ASSERT_NE(~0ULL, r->blocks);
+	/* The parts of the arenas' bytes add up to them. */
+	EXPECT_EQ(r->total, r->bytes + stat_value(stats, "bytes_available") +
+		  stat_value(stats, "bytes_empty_pools") +
+		  stat_value(stats, "bytes_quantization"));
 	for (line = strtok_r(classes, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%u %u %u %llu %llu %llu %llu %llu", &c, &size,
@@ -252,7 +244,7 @@ static void parse_all(struct __test_metadata *_metadata, struct parsed *r)
 		r->arena_rows++;
 		n = sscanf(line, "%*u %*d %*u %*u %*s %79s", map);
 		if (n != 1 || strlen(map) != 64 ||
-		    strspn(map, ".c0123456789#") != 64)
+		    strspn(map, ".s0123456789#") != 64)
 			r->bad_maps++;
 	}
 	free(stats);
@@ -360,7 +352,7 @@ TEST_F_TIMEOUT(pym, identities_after_random_workload, 300)
 		live = ctl_value("live");
 		parse_all(_metadata, &r);
 		EXPECT_EQ(r.arenas * ARENA_BYTES, r.total);
-		EXPECT_EQ(live, r.table_blocks);
+		EXPECT_EQ(live, r.blocks);
 		EXPECT_EQ(live, r.class_blocks);
 		EXPECT_EQ(r.bytes, r.class_bytes);
 		EXPECT_EQ(64, r.class_rows);
@@ -387,7 +379,7 @@ TEST_F_TIMEOUT(pym, arenas_released_after_free, 120)
 	EXPECT_GE(r.arenas, 10);
 	ASSERT_EQ(0, ctl("freeall"));
 	parse_all(_metadata, &r);
-	EXPECT_EQ(0, r.table_blocks);
+	EXPECT_EQ(0, r.blocks);
 	/*
 	 * Empty arenas went back as the frees came, except the one kept and
 	 * those still holding cached blocks: at most 4 cached 512-byte
@@ -396,10 +388,10 @@ TEST_F_TIMEOUT(pym, arenas_released_after_free, 120)
 	EXPECT_LE(r.arenas, 1 + 4 * (ncpus + 1));
 	stats = slurp(HEAP "/stats");
 	ASSERT_NE(NULL, stats);
-	EXPECT_LE(stat_value(stats, "# free blocks cached per CPU and in depots"),
+	EXPECT_LE(stat_value(stats, "blocks_cached"),
 		  4 * (ncpus + 1));
-	EXPECT_EQ(stat_value(stats, "# arenas allocated total"),
-		  stat_value(stats, "# arenas reclaimed") + r.arenas);
+	EXPECT_EQ(stat_value(stats, "arenas_allocated"),
+		  stat_value(stats, "arenas_reclaimed") + r.arenas);
 	free(stats);
 }
 
@@ -417,7 +409,7 @@ TEST_F_TIMEOUT(pym, shrinker_releases_kept_arena, 120)
 	arenas_before = r.arenas;
 	stats = slurp(HEAP "/stats");
 	ASSERT_NE(NULL, stats);
-	reclaimed = stat_value(stats, "# arenas reclaimed");
+	reclaimed = stat_value(stats, "arenas_reclaimed");
 	free(stats);
 	/*
 	 * drop_caches=2 runs every shrinker: the CPUs' cached blocks go back
@@ -432,8 +424,8 @@ TEST_F_TIMEOUT(pym, shrinker_releases_kept_arena, 120)
 	EXPECT_EQ(0, r.total);
 	stats = slurp(HEAP "/stats");
 	ASSERT_NE(NULL, stats);
-	EXPECT_EQ(reclaimed + arenas_before, stat_value(stats, "# arenas reclaimed"));
-	EXPECT_EQ(0, stat_value(stats, "# free blocks cached per CPU and in depots"));
+	EXPECT_EQ(reclaimed + arenas_before, stat_value(stats, "arenas_reclaimed"));
+	EXPECT_EQ(0, stat_value(stats, "blocks_cached"));
 	free(stats);
 }
 
@@ -479,7 +471,7 @@ TEST_F_TIMEOUT(pym, cpu_hotplug_under_load, 300)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	live = ctl_value("live");
 	parse_all(_metadata, &r);
-	EXPECT_EQ(live, r.table_blocks);
+	EXPECT_EQ(live, r.blocks);
 	EXPECT_EQ(0, ctl_value("corrupt"));
 	EXPECT_EQ(r.arenas * ARENA_BYTES, r.total);
 	check = slurp(HEAP "/check");
@@ -490,7 +482,7 @@ TEST_F_TIMEOUT(pym, cpu_hotplug_under_load, 300)
 	ASSERT_EQ(0, ctl("freeall"));
 	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "2"));
 	parse_all(_metadata, &r);
-	EXPECT_EQ(0, r.table_blocks);
+	EXPECT_EQ(0, r.blocks);
 	EXPECT_EQ(0, r.arenas);
 }
 
@@ -552,7 +544,7 @@ TEST_F_TIMEOUT(pym, frees_across_cpus_during_hotplug, 300)
 	free(check);
 	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "2"));
 	parse_all(_metadata, &r);
-	EXPECT_EQ(0, r.table_blocks);
+	EXPECT_EQ(0, r.blocks);
 	EXPECT_EQ(0, r.arenas);
 }
 
@@ -608,7 +600,7 @@ TEST_F_TIMEOUT(pym, drop_caches_with_many_heaps, 300)
 		snprintf(path, sizeof(path), DBG "/many-%d/stats", i);
 		stats = slurp(path);
 		ASSERT_NE(NULL, stats);
-		arenas += stat_value(stats, "# arenas allocated current");
+		arenas += stat_value(stats, "arenas_current");
 		free(stats);
 	}
 	EXPECT_EQ(0, arenas);

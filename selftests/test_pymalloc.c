@@ -267,12 +267,12 @@ static int do_pressure(void)
 		cond_resched();
 		if (fatal_signal_pending(current))
 			break;
-		if (!pym_heap_stats(NULL, &st) && !st.arenas_current) {
+		if (!pym_heap_stats(NULL, &st) && !st.v[PYM_STAT_ARENAS_CURRENT]) {
 			err = 0;
 			break;
 		}
 	}
-	if (!page && !pym_heap_stats(NULL, &st) && !st.arenas_current)
+	if (!page && !pym_heap_stats(NULL, &st) && !st.v[PYM_STAT_ARENAS_CURRENT])
 		err = 0;
 	list_for_each_entry_safe(page, tmp, &pages, lru)
 		__free_page(page);

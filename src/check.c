@@ -24,7 +24,7 @@ static __printf(2, 3) void violation(struct checker *ck, const char *fmt, ...)
 	ck->out->print(ck->out, "violation: %s\n", line);
 }
 
-static unsigned int bitmap_weight(const unsigned long *map)
+static unsigned int pool_bits_set(const unsigned long *map)
 {
 	unsigned int i, w = 0;
 
@@ -38,7 +38,7 @@ static void check_pool(struct checker *ck, const struct pym_arena *a,
 {
 	unsigned int size = pym_class_size(pool->cls);
 	unsigned int cap = pym_class_capacity[pool->cls];
-	unsigned int weight = bitmap_weight(pool->inuse), nfree = 0, slot;
+	unsigned int weight = pool_bits_set(pool->inuse), nfree = 0, slot;
 	const char *b;
 
 	if (pool->state != PYM_POOL_USED && pool->state != PYM_POOL_FULL) {
@@ -96,7 +96,7 @@ static void check_pool(struct checker *ck, const struct pym_arena *a,
 static void check_arena(struct checker *ck, const struct pym_core *core,
 			const struct pym_arena *a, unsigned int *nkept)
 {
-	unsigned int i, nfree = 0, nfresh = 0, ncached = 0, listed = 0;
+	unsigned int i, nfree = 0, nfresh = 0, nspare = 0, listed = 0;
 	const struct pym_pool *pool;
 	bool fresh, untouched;
 
@@ -115,7 +115,7 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 				  a->id, i, a->nextfresh);
 		nfresh += pool->state == PYM_POOL_FRESH;
 		nfree += pool->state == PYM_POOL_FREE;
-		ncached += pym_pool_cached(pool);
+		nspare += pym_pool_spare(pool);
 		check_pool(ck, a, pool);
 	}
 	for (pool = a->freepools; pool && listed <= nfree;
@@ -129,12 +129,12 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 	if (a->nfreepools != nfree + nfresh)
 		violation(ck, "arena %llu: nfreepools %u, counted %u",
 			  a->id, a->nfreepools, nfree + nfresh);
-	if (a->ncached != ncached)
-		violation(ck, "arena %llu: ncached %u, counted %u", a->id,
-			  a->ncached, ncached);
+	if (a->nspare != nspare)
+		violation(ck, "arena %llu: nspare %u, counted %u", a->id,
+			  a->nspare, nspare);
 	if (a->kept) {
 		(*nkept)++;
-		if (nfree + nfresh + ncached != PYM_POOLS_PER_ARENA)
+		if (nfree + nfresh + nspare != PYM_POOLS_PER_ARENA)
 			violation(ck, "arena %llu: kept but not empty", a->id);
 	}
 }
@@ -179,7 +179,7 @@ static unsigned int check_usedpools(struct checker *ck,
 
 	for (c = 0; c < PYM_NR_CLASSES; c++) {
 		const struct pym_link *head = &core->usedpools[c], *l;
-		unsigned int cached = 0;
+		unsigned int spare = 0;
 
 		for (l = head->next; l != head; l = l->next) {
 			const struct pym_pool *pool =
@@ -193,14 +193,14 @@ static unsigned int check_usedpools(struct checker *ck,
 				violation(ck, "usedpools[%u]: broken back link", c);
 			if (pool->cls != c)
 				violation(ck, "usedpools[%u]: pool of class %u", c, pool->cls);
-			if (pym_pool_cached(pool))
-				cached++;
+			if (pym_pool_spare(pool))
+				spare++;
 			if (pool->state != PYM_POOL_USED)
 				violation(ck, "usedpools[%u]: pool in state %u", c,
 					  pool->state);
 		}
-		if (cached > 1)
-			violation(ck, "usedpools[%u]: %u cached pools", c, cached);
+		if (spare > 1)
+			violation(ck, "usedpools[%u]: %u spare pools", c, spare);
 	}
 	return n;
 }
@@ -220,9 +220,9 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 			violation(&ck, "all_arenas: broken back link");
 			break;
 		}
-		if (++narenas > core->cnt.arenas_current) {
+		if (++narenas > core->cnt[PYM_STAT_ARENAS_CURRENT]) {
 			violation(&ck, "more arenas listed than counted (%llu)",
-				  (unsigned long long)core->cnt.arenas_current);
+				  (unsigned long long)core->cnt[PYM_STAT_ARENAS_CURRENT]);
 			return ck.violations;
 		}
 		check_arena(&ck, core, a, &nkept);
@@ -230,9 +230,9 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 		for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
 			onlists += a->pools[i].state == PYM_POOL_USED;
 	}
-	if (narenas != core->cnt.arenas_current)
+	if (narenas != core->cnt[PYM_STAT_ARENAS_CURRENT])
 		violation(&ck, "%u arenas listed, %llu counted", narenas,
-			  (unsigned long long)core->cnt.arenas_current);
+			  (unsigned long long)core->cnt[PYM_STAT_ARENAS_CURRENT]);
 	if (nkept != core->nkept || nkept > core->keep_empty)
 		violation(&ck, "%u arenas kept, counter says %u, limit %u",
 			  nkept, core->nkept, core->keep_empty);
@@ -241,6 +241,6 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 		violation(&ck, "%u arenas on usable_arenas, %u have free pools",
 			  listed, nusable);
 	if (check_usedpools(&ck, core, onlists + 1) != onlists)
-		violation(&ck, "usedpools[] do not hold exactly the used and cached pools");
+		violation(&ck, "usedpools[] do not hold exactly the used and spare pools");
 	return ck.violations;
 }

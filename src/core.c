@@ -18,9 +18,9 @@
  *    each path and 64 bytes per pool.
  *
  *  - The last pool of a size class is not returned to its arena when it
- *    empties; it stays on usedpools[] with ref 0 ("cached"). CPython returns it,
- *    so a lone malloc/free pair re-initialises a pool and re-sorts the arena
- *    list every time ("pool ping-pong"). A cached pool still counts as empty
+ *    empties; it stays on usedpools[] with ref 0, the class's spare.
+ *    CPython returns it, so a lone malloc/free pair re-initialises a pool
+ *    and re-sorts the arena list every time ("pool ping-pong"). A spare pool still counts as empty
  *    when deciding whether its whole arena can be given back.
  *
  *  - Full detection compares ref with a per-class capacity instead of
@@ -128,11 +128,14 @@ static inline struct pym_arena *pool_arena(struct pym_pool *pool)
 	return container_of(pool - pool->index, struct pym_arena, pools[0]);
 }
 
-void pym_core_init(struct pym_core *core, unsigned int keep_empty)
+void pym_core_init(struct pym_core *core, unsigned int keep_empty,
+		   unsigned int arena_desc_bytes)
 {
 	unsigned int c;
 
 	memset(core, 0, sizeof(*core));
+	pym_lock_init(&core->lock);
+	core->arena_desc_bytes = arena_desc_bytes;
 	for (c = 0; c < PYM_NR_CLASSES; c++)
 		link_init(&core->usedpools[c]);
 	link_init(&core->all_arenas);
@@ -279,15 +282,15 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 	pool->freeblock = NULL;
 	pool->nextoffset = 0;
 	link_add_front(&core->usedpools[cls], &pool->link);
-	core->cnt.pool_inits++;
+	core->cnt[PYM_STAT_POOL_INITS]++;
 }
 
-/* The class's cached empty pool (top of this file) takes blocks again. */
+/* The class's spare pool (top of this file) takes blocks again. */
 static void pool_reused(struct pym_pool *pool)
 {
 	struct pym_arena *a = pool_arena(pool);
 
-	a->ncached--;
+	a->nspare--;
 	arena_unkeep(a->core, a);
 }
 
@@ -347,7 +350,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	a->base = base;
 	a->core = core;
 	a->nid = nid;
-	a->id = core->cnt.arenas_allocated;
+	a->id = core->cnt[PYM_STAT_ARENAS_ALLOCATED];
 	a->nfreepools = PYM_POOLS_PER_ARENA;
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 		a->pools[i].base = a->base + i * PYM_POOL_SIZE;
@@ -357,9 +360,9 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	link_add_front(&core->all_arenas, &a->all);
 	usable_insert(core, a);
 
-	core->cnt.arenas_allocated++;
-	if (++core->cnt.arenas_current > core->cnt.arenas_highwater)
-		core->cnt.arenas_highwater = core->cnt.arenas_current;
+	core->cnt[PYM_STAT_ARENAS_ALLOCATED]++;
+	if (++core->cnt[PYM_STAT_ARENAS_CURRENT] > core->cnt[PYM_STAT_ARENAS_HIGHWATER])
+		core->cnt[PYM_STAT_ARENAS_HIGHWATER] = core->cnt[PYM_STAT_ARENAS_CURRENT];
 }
 
 static void arena_release(struct pym_core *core, struct pym_arena *a,
@@ -367,11 +370,11 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 {
 	unsigned int i;
 
-	for (i = 0; a->ncached && i < PYM_POOLS_PER_ARENA; i++) {
-		if (pym_pool_cached(&a->pools[i])) {
+	for (i = 0; a->nspare && i < PYM_POOLS_PER_ARENA; i++) {
+		if (pym_pool_spare(&a->pools[i])) {
 			pym_link_del(&a->pools[i].link);
 			a->pools[i].state = PYM_POOL_FREE;
-			a->ncached--;
+			a->nspare--;
 		}
 	}
 	if (a->nfreepools)
@@ -381,8 +384,8 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 	WRITE_ONCE(a->core, NULL);
 	a->release_next = *release;
 	*release = a;
-	core->cnt.arenas_current--;
-	core->cnt.arenas_reclaimed++;
+	core->cnt[PYM_STAT_ARENAS_CURRENT]--;
+	core->cnt[PYM_STAT_ARENAS_RECLAIMED]++;
 }
 
 static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
@@ -392,7 +395,7 @@ static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 	struct pym_link *head = &core->usedpools[pool->cls];
 
 	if (head->next == &pool->link && head->prev == &pool->link) {
-		a->ncached++;
+		a->nspare++;
 	} else {
 		pym_link_del(&pool->link);
 		pool->state = PYM_POOL_FREE;
@@ -401,7 +404,7 @@ static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 		arena_pool_freed(core, a);
 	}
 
-	if (a->nfreepools + a->ncached < PYM_POOLS_PER_ARENA)
+	if (a->nfreepools + a->nspare < PYM_POOLS_PER_ARENA)
 		return;
 	/* Wholly empty: keep a few against alloc/free cycles of whole arenas. */
 	if (core->nkept < core->keep_empty) {
@@ -444,7 +447,7 @@ unsigned int pym_core_trim(struct pym_core *core, struct pym_arena **release)
 		struct pym_arena *a = container_of(l, struct pym_arena, all);
 
 		next = l->next;
-		if (a->nfreepools + a->ncached == PYM_POOLS_PER_ARENA) {
+		if (a->nfreepools + a->nspare == PYM_POOLS_PER_ARENA) {
 			arena_release(core, a, release);
 			n++;
 		}

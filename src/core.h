@@ -3,13 +3,13 @@
  * core.h - the obmalloc-style allocator core: arenas, pools and blocks.
  *
  * The core is single-threaded by contract: every function taking a
- * struct pym_core must be called with that core's lock held by the caller
- * (heap.c in the kernel, the test harness in user space; in the kernel,
- * pym_core_assert_held() checks it under lockdep). It never sleeps,
- * never allocates memory and never prints; when it runs out of arenas it
- * says so and the caller obtains one outside the lock. This keeps locking,
- * page allocation and reporting policy out of the algorithms, and lets a
- * per-CPU front end sit on top of the batch interface later.
+ * struct pym_core must be called with core->lock held by the caller (the
+ * kernel's alloc.c, heap.c and the per-CPU policy in magazine.h; in the
+ * kernel, pym_core_assert_held() checks it under lockdep). It never takes
+ * that lock, never sleeps, never allocates memory and never prints; when
+ * it runs out of arenas it says so and the caller obtains one outside the
+ * lock. This keeps locking, page allocation and reporting policy out of
+ * the algorithms; the per-CPU layer refills through the batch interface.
  *
  * Geometry (see Documentation/pymalloc.rst for the reasoning):
  *
@@ -25,6 +25,7 @@
 #define _PYM_CORE_H
 
 #include "pym_env.h"
+#include "pymalloc_stats.h"
 
 #define PYM_ALIGN_SHIFT		3
 #define PYM_ALIGN		BIT(PYM_ALIGN_SHIFT)
@@ -68,7 +69,7 @@ enum pym_pool_state {
  *  - blocks below nextoffset are either allocated or on freeblock;
  *    blocks at or above nextoffset have never been touched;
  *  - state USED <=> ref < capacity, on usedpools[cls]; ref == 0 there
- *    only for the one pool per class kept against ping-pong ("cached");
+ *    only for the one pool per class kept against ping-pong (the spare);
  *    state FULL <=> ref == capacity, on no list;
  *    ref == 0 => inuse[] all zero.
  */
@@ -89,8 +90,8 @@ struct pym_core;
 
 /*
  * An arena descriptor. nfreepools counts pools a new size class can take
- * (FREE and FRESH); cached pools are empty but count as in use here, so
- * an arena is wholly empty when nfreepools + ncached == PYM_POOLS_PER_ARENA.
+ * (FREE and FRESH); spare pools are empty but count as in use here, so
+ * an arena is wholly empty when nfreepools + nspare == PYM_POOLS_PER_ARENA.
  */
 struct pym_arena {
 	char *base;
@@ -100,7 +101,7 @@ struct pym_arena {
 	struct pym_arena *release_next;		/* handed back to the caller */
 	struct pym_pool *freepools;
 	u16 nfreepools;
-	u16 ncached;
+	u16 nspare;
 	u16 nextfresh;
 	bool kept;			/* wholly empty, kept against thrashing */
 	int nid;
@@ -108,18 +109,13 @@ struct pym_arena {
 	struct pym_pool pools[PYM_POOLS_PER_ARENA];
 };
 
-/* Event counters; state figures (blocks, pools, bytes) are computed. */
-struct pym_core_counters {
-	u64 arenas_allocated;
-	u64 arenas_reclaimed;
-	u64 arenas_highwater;
-	u64 arenas_current;
-	u64 alloc_failures;
-	u64 invalid_frees;
-	u64 pool_inits;
-};
-
+/*
+ * lock is the owner's: the core never takes it, every function here runs
+ * with it held (pym_core_assert_held()), and the per-CPU layer
+ * (magazine.h) takes it for its batches.
+ */
 struct pym_core {
+	pym_lock_t lock;
 	struct pym_link usedpools[PYM_NR_CLASSES];
 	/* Sorted by ascending nfreepools: allocations drain the fullest. */
 	struct pym_arena *usable_arenas;
@@ -128,7 +124,9 @@ struct pym_core {
 	struct pym_link all_arenas;
 	unsigned int keep_empty;	/* wholly empty arenas to keep */
 	unsigned int nkept;
-	struct pym_core_counters cnt;
+	unsigned int arena_desc_bytes;	/* what a descriptor costs its owner */
+	/* Figures counted as they happen; the rest are computed (stats.c). */
+	u64 cnt[PYM_STAT_NR_KEPT];
 };
 
 enum pym_block_status {
@@ -136,6 +134,13 @@ enum pym_block_status {
 	PYM_BLOCK_INTERIOR,		/* points inside a block, not at its start */
 	PYM_BLOCK_NOT_ALLOCATED,	/* already free, or never handed out */
 };
+
+/* The figure that counts a refused free of this status. */
+static inline enum pym_stat pym_refusal_stat(enum pym_block_status st)
+{
+	return st == PYM_BLOCK_INTERIOR ? PYM_STAT_INTERIOR_FREES :
+	       PYM_STAT_DOUBLE_FREES;
+}
 
 extern const u16 pym_class_capacity[PYM_NR_CLASSES];
 extern const u32 pym_class_reciprocal[PYM_NR_CLASSES];
@@ -161,8 +166,7 @@ void pym_zero_words(u64 *w, unsigned int n);
  * a few instructions, which small blocks want. Each trip of that loop
  * costs about what a plain store does on hardware, but three times as
  * much under QEMU's TCG, so larger blocks take pym_zero_words()'s
- * straight stores: with a rep stosq, a 512-byte pair cost 212 ns under
- * QEMU against kmalloc's 252, with straight stores 175 against 253.
+ * straight stores.
  */
 static __always_inline void pym_block_zero(void *p, unsigned int cls)
 {
@@ -174,8 +178,8 @@ static __always_inline void pym_block_zero(void *p, unsigned int cls)
 		pym_zero_words(p, cls + 1);
 }
 
-/* The empty pool a size class keeps on usedpools[] (see core.c). */
-static __always_inline bool pym_pool_cached(const struct pym_pool *pool)
+/* The spare: the empty pool a size class keeps on usedpools[] (core.c). */
+static __always_inline bool pym_pool_spare(const struct pym_pool *pool)
 {
 	return pool->state == PYM_POOL_USED && pool->ref == 0;
 }
@@ -194,7 +198,8 @@ static __always_inline char *pym_arena_base(const void *p)
 	return (char *)((unsigned long)p & ~(PYM_ARENA_SIZE - 1));
 }
 
-void pym_core_init(struct pym_core *core, unsigned int keep_empty);
+void pym_core_init(struct pym_core *core, unsigned int keep_empty,
+		   unsigned int arena_desc_bytes);
 
 void *pym_core_alloc_slow(struct pym_core *core, unsigned int cls);
 void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
@@ -317,7 +322,7 @@ pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
 	enum pym_block_status st = pym_block_check(pool, off);
 
 	if (unlikely(st != PYM_BLOCK_OK)) {
-		core->cnt.invalid_frees++;
+		core->cnt[pym_refusal_stat(st)]++;
 		return st;
 	}
 	if (unlikely(wipe))
@@ -376,23 +381,21 @@ struct pym_class_stats {
 	u64 avail;		/* free blocks in those pools */
 };
 
-/* A consistent snapshot, computed by walking the pools (check.c). */
+/*
+ * A consistent snapshot, computed by walking the pools (stats.c). The
+ * owner subtracts what its per-CPU layer caches: the core counts those
+ * blocks allocated.
+ */
 struct pym_core_stats {
-	struct pym_core_counters cnt;
-	u64 pools_used;		/* holding at least one block */
-	u64 pools_empty;	/* empty, including cached ones */
-	u64 pools_cached;
-	u64 blocks_in_use;
-	u64 bytes_in_use;
-	u64 bytes_available;
-	u64 bytes_quantization;	/* pool tails too small for a block */
-	u64 blocks_cached;	/* free blocks held by a front end */
+	u64 v[PYM_STAT_NR];
 	u64 node_arenas[PYM_STATS_NODES];	/* last one: that node and up */
 	struct pym_class_stats cls[PYM_NR_CLASSES];
 };
 
 void pym_core_collect(const struct pym_core *core, struct pym_core_stats *st);
+void pym_core_stats_cached(struct pym_core_stats *st, const u64 *cached);
 void pym_core_print_stats(const struct pym_core_stats *st, struct pym_out *out);
+extern const char *const pym_stat_names[PYM_STAT_NR];
 void pym_core_print_classes(const struct pym_core_stats *st,
 			    struct pym_out *out);
 void pym_core_print_arenas(const struct pym_core *core, struct pym_out *out);

@@ -5,6 +5,8 @@
  * Files are root-only (0400) and never show kernel addresses: arenas are
  * named by ordinal.
  */
+#define pr_fmt(fmt) "pymalloc: " fmt
+
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
 #include <linux/seq_file.h>
@@ -65,9 +67,9 @@ static int arenas_show(struct seq_file *m, void *v)
 	struct seq_out so = SEQ_OUT(m);
 	unsigned long flags;
 
-	spin_lock_irqsave(&heap->lock, flags);
+	spin_lock_irqsave(&heap->core.lock, flags);
 	pym_core_print_arenas(&heap->core, &so.out);
-	spin_unlock_irqrestore(&heap->lock, flags);
+	spin_unlock_irqrestore(&heap->core.lock, flags);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(arenas);
@@ -79,11 +81,11 @@ static int check_show(struct seq_file *m, void *v)
 	unsigned long flags;
 	unsigned int n;
 
-	spin_lock_irqsave(&heap->lock, flags);
+	spin_lock_irqsave(&heap->core.lock, flags);
 	n = pym_core_check(&heap->core, &so.out);
-	spin_unlock_irqrestore(&heap->lock, flags);
+	spin_unlock_irqrestore(&heap->core.lock, flags);
 	if (n)
-		pr_err("pymalloc: heap %s: check found %u violations\n",
+		pr_err("heap %s: check found %u violations\n",
 		       heap->name, n);
 	else
 		seq_puts(m, "ok\n");

@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * magazine.h - a stack of free blocks of one size class in front of a core:
- * the per-CPU layer's data structure (pcpu.c in the kernel, one per CPU,
- * heap and class; uheap.c in user space, one per heap and class).
+ * magazine.h - the per-CPU layer: a stack of free blocks per size class in
+ * front of a core (a magazine), a depot per class behind the magazines,
+ * and the policy between them, written once for both builds: the kernel
+ * has a magazine per CPU, heap and class (alloc.c, pcpu.c), user space
+ * one per simulated CPU (tools/testing/core/uheap.h), so the user-space
+ * tests run the kernel's policy.
  *
- * Portable like core.h, and unlocked: the kernel runs these with
- * interrupts off on the local CPU, except for the lock-free fast paths
- * pym_mag_pop_local() and pym_mag_push_local(), and takes the core's lock
- * only in pym_mag_refill() and pym_mag_flush().
+ * The policy: an allocation pops the magazine; an empty magazine takes a
+ * batch from the depot, else from the core (pym_mag_refill()). A free
+ * pushes; a full magazine moves its older half to the depot, or what does
+ * not fit there back to the core (pym_mag_overflow()).
+ *
+ * Portable like core.h. The caller owns the magazine (the kernel: its CPU
+ * with interrupts off, or on PREEMPT_RT its lock, pcpu.h); the functions
+ * here take the depot's lock, then the core's, and only those. The kernel's
+ * lock-free fast paths are pym_mag_pop_local() and pym_mag_push_local().
  *
  * A cached block is free for the user but allocated for the core. So that
  * the always-on checks still see it free, its first word holds a marker,
@@ -191,21 +199,19 @@ static __always_inline void pym_mag_push(struct pym_mag *mag, void *p,
 }
 
 /*
- * Refill an empty magazine from the core (under the core's lock): half
- * its capacity plus one, so that an alloc/free cycle at the boundary does
- * not flush what it just took. The blocks it keeps are marked: the core
- * counts them allocated now, and one freed before, by a stale pointer,
- * must still be refused. Returns a block, marker-free, or NULL when the
- * core needs an arena.
+ * Fill an empty magazine with up to n blocks from the core, under the
+ * core's lock. The blocks it keeps are marked: the core counts them
+ * allocated now, and one freed before, by a stale pointer, must still be
+ * refused. Returns a block, marker-free, or NULL when the core needs an
+ * arena.
  */
-static __always_inline void *pym_mag_refill(struct pym_core *core,
-					    struct pym_mag *mag,
-					    unsigned int cls,
-					    unsigned long secret)
+static __always_inline void *pym_mag_fill(struct pym_core *core,
+					  struct pym_mag *mag, unsigned int cls,
+					  unsigned int n, unsigned long secret)
 {
-	unsigned int cap = pym_mag_state_cap(mag->state);
-	unsigned int n = pym_core_alloc_bulk(core, cls, cap / 2 + 1, mag->blocks);
 	unsigned int i;
+
+	n = pym_core_alloc_bulk(core, cls, n, mag->blocks);
 
 	if (!n) {
 		pym_mag_set_len(mag, 0);
@@ -246,13 +252,18 @@ static __always_inline void pym_mag_take_oldest(struct pym_mag *mag,
 	pym_mag_set_len(mag, len - n);
 }
 
-/* Give the n oldest blocks back to the core (under the core's lock). */
+/*
+ * Give the n oldest blocks of mag back to the core; takes the core's lock.
+ * Arenas that empty are chained on *release for the caller to return.
+ */
 static __always_inline void
 pym_mag_flush(struct pym_core *core, struct pym_mag *mag, unsigned int n,
 	      struct pym_arena *(*arena_of)(const void *p),
 	      struct pym_arena **release)
 {
+	pym_lock(&core->lock);
 	pym_blocks_free(core, mag->blocks, n, arena_of, release);
+	pym_unlock(&core->lock);
 	pym_mag_take_oldest(mag, n, NULL);
 }
 
@@ -265,16 +276,18 @@ pym_mag_flush(struct pym_core *core, struct pym_mag *mag, unsigned int n,
  * the blocks then go round without the core, each batch moved by one
  * copy under one short lock instead of block by block under the heap's.
  * Blocks keep their marker all along: they are still free for the checks.
- * The kernel has one per heap and class, under a lock of its own.
+ * A heap has one per class, under a lock of its own.
  */
 struct pym_depot {
+	pym_lock_t lock;		/* protects the rest */
 	unsigned int len;		/* blocks[0..len-1], oldest first */
 	unsigned int cap;		/* the class's magazine capacity */
 	void *blocks[PYM_MAG_MAX];
-};
+} ____cacheline_aligned_in_smp;
 
 static inline void pym_depot_init(struct pym_depot *d, unsigned int cls)
 {
+	pym_lock_init(&d->lock);
 	d->len = 0;
 	d->cap = pym_mag_cap(cls);
 }
@@ -326,13 +339,60 @@ static inline void *pym_depot_get(struct pym_depot *d, struct pym_mag *mag,
 	return p;
 }
 
-/* Give every block of d back to the core (under both their locks). */
+/* Give every block of d back to the core; the caller holds both locks. */
 static inline void pym_depot_flush(struct pym_core *core, struct pym_depot *d,
 				   struct pym_arena *(*arena_of)(const void *p),
 				   struct pym_arena **release)
 {
 	pym_blocks_free(core, d->blocks, d->len, arena_of, release);
 	WRITE_ONCE(d->len, 0);
+}
+
+/*
+ * The policy, part one: mag, which the caller owns, is empty. Take a batch
+ * from the depot, else from the core: half a magazine plus one, so that an
+ * alloc/free cycle at the boundary does not give back what it just took.
+ * Returns a block, marker-free, or NULL when the core needs an arena.
+ */
+static inline void *pym_mag_refill(struct pym_mag *mag, struct pym_depot *d,
+				   struct pym_core *core, unsigned int cls,
+				   unsigned long secret)
+{
+	unsigned int n = pym_mag_state_cap(mag->state) / 2 + 1;
+	void *p;
+
+	if (!pym_depot_empty(d)) {
+		pym_lock(&d->lock);
+		p = pym_depot_get(d, mag, n);
+		pym_unlock(&d->lock);
+		if (p)
+			return p;
+	}
+	pym_lock(&core->lock);
+	p = pym_mag_fill(core, mag, cls, n, secret);
+	pym_unlock(&core->lock);
+	return p;
+}
+
+/*
+ * The policy, part two: mag, which the caller owns, is full. Its older
+ * half goes to the depot, or what of it does not fit there back to the
+ * core; the newer half stays, cache-hot.
+ */
+static inline void pym_mag_overflow(struct pym_mag *mag, struct pym_depot *d,
+				    struct pym_core *core,
+				    struct pym_arena *(*arena_of)(const void *p),
+				    struct pym_arena **release)
+{
+	unsigned int n = pym_mag_state_cap(mag->state) / 2;
+
+	if (!pym_depot_full(d)) {
+		pym_lock(&d->lock);
+		n -= pym_depot_put(d, mag, n);
+		pym_unlock(&d->lock);
+	}
+	if (n)
+		pym_mag_flush(core, mag, n, arena_of, release);
 }
 
 #endif /* _PYM_MAGAZINE_H */

@@ -15,24 +15,26 @@ MODULE_PARM_DESC(keep_empty_arenas,
 static struct shrinker *pym_shrinker;
 
 /*
- * Reclaimable: dead objects cached on the types' free lists, blocks cached
- * in the CPUs' magazines, and the kept empty arenas (counted in pages).
- * Everything else holds live blocks. Draining the caches first can empty
- * more arenas for the trim.
+ * In pages, both ways. Reclaimable: dead objects on the types' free
+ * lists, blocks cached in magazines and depots, and the kept empty arenas,
+ * rounded up so that a few cached blocks still get the shrinker called.
+ * Everything else holds live blocks. A scan drains the lists and caches,
+ * which can empty arenas, then gives every empty arena back; it frees
+ * what the page allocator gets back, and nothing less.
  */
 static unsigned long pym_shrink_count(struct shrinker *s,
 				      struct shrink_control *sc)
 {
-	return pym_types_reclaimable() + pym_heaps_reclaimable() ?:
-	       SHRINK_EMPTY;
+	u64 bytes = pym_types_reclaimable() + pym_heaps_reclaimable();
+
+	return DIV_ROUND_UP_ULL(bytes, PAGE_SIZE) ?: SHRINK_EMPTY;
 }
 
 static unsigned long pym_shrink_scan(struct shrinker *s,
 				     struct shrink_control *sc)
 {
-	unsigned long freed = pym_types_drain();
-
-	return freed + pym_heaps_trim() ?: SHRINK_STOP;
+	pym_types_drain();
+	return pym_heaps_trim() ?: SHRINK_STOP;
 }
 
 static int __init pymalloc_init(void)

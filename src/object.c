@@ -21,6 +21,8 @@
  * come back, or for unregistration, which holds hotplug off and drains it
  * directly.
  */
+#define pr_fmt(fmt) "pymalloc: " fmt
+
 #include <linux/cpu.h>
 #include <linux/ctype.h>
 #include <linux/percpu.h>
@@ -48,7 +50,7 @@ static unsigned long free_list(void *obj)
 	unsigned long n = 0;
 
 	while (obj) {
-		void *next = pym_objcache_next(obj);
+		void *next = pym_freelist_next(obj);
 
 		pym_free(obj);
 		obj = next;
@@ -97,10 +99,10 @@ static unsigned long drain_list(struct pym_type_state *st, int cpu)
 		return 0;
 #ifdef CONFIG_PREEMPT_RT
 	spin_lock_irq(&pc->lock);
-	list = pym_objcache_take(&pc->c);
+	list = pym_freelist_take(&pc->c);
 	spin_unlock_irq(&pc->lock);
 #else
-	list = pym_objcache_take(&pc->c);
+	list = pym_freelist_take(&pc->c);
 #endif
 	return free_list(list);
 }
@@ -172,7 +174,7 @@ static unsigned long drain(struct pym_type_state *only, bool offline)
 }
 
 struct type_counts {
-	u64 allocated, released, freed, hits, cached, cap;
+	u64 allocated, released, freed, hits, listed, cap;
 };
 
 static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
@@ -187,7 +189,7 @@ static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
 		tc->released += READ_ONCE(pc->c.released);
 		tc->freed += READ_ONCE(pc->c.freed);
 		tc->hits += READ_ONCE(pc->c.hits);
-		tc->cached += READ_ONCE(pc->c.count);
+		tc->listed += READ_ONCE(pc->c.count);
 		tc->cap += pc->c.cap;
 	}
 }
@@ -255,16 +257,16 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 static void report_invalid(const struct pym_type *type)
 {
 	if (!type)
-		pr_err("pymalloc: type_register: NULL type\n");
+		pr_err("type_register: NULL type\n");
 	else if (!pym_valid_name(type->name))
-		pr_err("pymalloc: type_register: invalid name \"%*pE\": 1..%d characters of [A-Za-z0-9_.:-], not starting with '.'\n",
+		pr_err("type_register: invalid name \"%*pE\": 1..%d characters of [A-Za-z0-9_.:-], not starting with '.'\n",
 		       type->name ? (int)strnlen(type->name, PYM_NAME_MAX) : 0,
 		       type->name ?: "", PYM_NAME_MAX - 1);
 	else if (type->flags & ~PYM_TYPE_FLAGS)
-		pr_err("pymalloc: type_register: type %s: unknown flags %#x\n",
+		pr_err("type_register: type %s: unknown flags %#x\n",
 		       type->name, type->flags & ~(unsigned int)PYM_TYPE_FLAGS);
 	else
-		pr_err("pymalloc: type_register: type %s: size %zu not in %zu..%lu\n",
+		pr_err("type_register: type %s: size %zu not in %zu..%lu\n",
 		       type->name, type->size, sizeof(struct pym_object),
 		       (unsigned long)KMALLOC_MAX_SIZE);
 }
@@ -306,7 +308,7 @@ int __pym_type_register(struct pym_type *type, struct module *owner)
 		return -EINVAL;
 	}
 	if (type->state) {
-		pr_err("pymalloc: type_register: type %s is registered already\n",
+		pr_err("type_register: type %s is registered already\n",
 		       type->name);
 		return -EEXIST;
 	}
@@ -325,7 +327,7 @@ int __pym_type_register(struct pym_type *type, struct module *owner)
 	mutex_lock(&pym_types_lock);
 	if (find_type(type->name)) {
 		mutex_unlock(&pym_types_lock);
-		pr_err("pymalloc: type_register: name %s is taken\n", type->name);
+		pr_err("type_register: name %s is taken\n", type->name);
 		err = -EEXIST;
 		goto out_free;
 	}
@@ -377,7 +379,7 @@ int pym_type_unregister(struct pym_type *type)
 
 	might_sleep();
 	if (!type || !type->state) {
-		pr_err("pymalloc: type_unregister: type %s is not registered\n",
+		pr_err("type_unregister: type %s is not registered\n",
 		       type && type->name ? type->name : "(null)");
 		return -EINVAL;
 	}
@@ -385,7 +387,7 @@ int pym_type_unregister(struct pym_type *type)
 	live = unregister_locked(type->state);
 	mutex_unlock(&pym_types_lock);
 	if (live) {
-		pr_err("pymalloc: type %s: cannot unregister, %llu objects still live\n",
+		pr_err("type %s: cannot unregister, %llu objects still live\n",
 		       type->name, live);
 		return -EBUSY;
 	}
@@ -399,7 +401,7 @@ EXPORT_SYMBOL_GPL(pym_type_unregister);
  * @gfp: allocation flags, as for pym_alloc()
  *
  * The object is zeroed, has one reference and ->type set. It comes from
- * this CPU's free list of the type when one is cached there.
+ * this CPU's free list of the type when one is listed there.
  *
  * Context: any, as far as @gfp allows.
  * Return: the object, or NULL (unregistered type, reported, or no memory).
@@ -412,12 +414,12 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 	unsigned long flags;
 
 	if (unlikely(!st)) {
-		pr_err_once("pymalloc: obj_new: type %s is not registered\n",
+		pr_err_once("obj_new: type %s is not registered\n",
 			    type && type->name ? type->name : "(null)");
 		return NULL;
 	}
 	pc = list_lock(st, &flags);
-	obj = pym_objcache_pop(&pc->c);
+	obj = pym_freelist_pop(&pc->c);
 	list_unlock(pc, flags);
 	if (!obj) {
 		obj = pym_heap_alloc(st->heap, st->type.size, gfp & ~__GFP_ZERO);
@@ -497,7 +499,7 @@ static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
 	bool kept;
 
 	pc = list_lock(st, &flags);
-	kept = pym_objcache_push(&pc->c, obj);
+	kept = pym_freelist_push(&pc->c, obj);
 	list_unlock(pc, flags);
 	if (!kept)
 		pym_free(obj);
@@ -513,7 +515,7 @@ static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
 void pym_obj_free(struct pym_object *obj)
 {
 	if (unlikely(refcount_read(&obj->refcnt))) {
-		pr_err_once("pymalloc: obj_free of a live %s object refused\n",
+		pr_err_once("obj_free of a live %s object refused\n",
 			    obj->type->name);
 		return;
 	}
@@ -565,14 +567,14 @@ void pym_types_module_gone(struct module *mod)
 			continue;
 		live = unregister_locked(st);
 		if (!live) {
-			pr_err("pymalloc: module %s unloaded without unregistering type; released it\n",
+			pr_err("module %s unloaded without unregistering type; released it\n",
 			       mod->name);
 			continue;
 		}
 		WRITE_ONCE(st->type.release, NULL);
 		st->client = NULL;
 		st->orphaned = true;
-		pr_err("pymalloc: module %s unloaded with %llu live objects of type %s; they stay valid, their release() will not run\n",
+		pr_err("module %s unloaded with %llu live objects of type %s; they stay valid, their release() will not run\n",
 		       mod->name, live, st->type.name);
 	}
 	mutex_unlock(&pym_types_lock);
@@ -610,38 +612,37 @@ void pym_types_print(struct seq_file *m)
 		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu%s\n",
 			   st->type.name, st->type.size, cls,
 			   tc.allocated - tc.released, tc.allocated,
-			   tc.released, tc.cached, tc.cap, tc.hits,
+			   tc.released, tc.listed, tc.cap, tc.hits,
 			   st->orphaned ? " orphaned" : "");
 	}
 	mutex_unlock(&pym_types_lock);
 }
 
-unsigned long pym_types_reclaimable(void)
+/* Bytes of the dead objects on the types' free lists. */
+u64 pym_types_reclaimable(void)
 {
 	struct pym_type_state *st;
 	struct type_counts tc;
-	unsigned long n = 0;
+	u64 bytes = 0;
 
 	if (!mutex_trylock(&pym_types_lock))
 		return 0;
 	list_for_each_entry(st, &pym_types, node) {
 		sum_counts(st, &tc);
-		n += tc.cached;
+		bytes += tc.listed * st->type.size;
 	}
 	mutex_unlock(&pym_types_lock);
-	return n;
+	return bytes;
 }
 
-unsigned long pym_types_drain(void)
+/* Every dead object on the free lists back to its heap, for reclaim. */
+void pym_types_drain(void)
 {
-	unsigned long n;
-
 	/* Reclaim may run under our own registration path: never wait. */
 	if (!mutex_trylock(&pym_types_lock))
-		return 0;
-	n = drain(NULL, false);
+		return;
+	drain(NULL, false);
 	mutex_unlock(&pym_types_lock);
-	return n;
 }
 
 int pym_types_init(void)
@@ -663,7 +664,7 @@ void pym_types_exit(void)
 		u64 live = unregister_locked(st);
 
 		if (live)
-			pr_err("pymalloc: unloading with %llu live objects of type %s\n",
+			pr_err("unloading with %llu live objects of type %s\n",
 			       live, st->type.name);
 	}
 	mutex_unlock(&pym_types_lock);

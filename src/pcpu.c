@@ -1,29 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pcpu.c - per-CPU magazines in front of a heap's core.
+ * pcpu.c - the per-CPU magazines' life outside the fast paths: setup and
+ * teardown with their heap, draining (idle heaps, reclaim, heap
+ * destruction), CPU hotplug, and counting for the figures.
  *
- * Each CPU keeps, per heap and size class, a small stack of free blocks (a
- * magazine). Allocation pops and free pushes on the local CPU with
- * preemption off and interrupts on, committing with an unlocked local
- * cmpxchg that an interrupt in between makes fail and retry
- * (pym_mag_pop_local()): no shared lock, no interrupt masking. What this
- * file does runs with the magazines owned (pcpu.h: interrupts off, or on
- * PREEMPT_RT their lock held).
- *
- * Behind the magazines, each heap has a depot per class (magazine.h): a
- * full magazine puts its older half there, an empty one takes a batch
- * from there, and only when the depot is full, or empty, does the core
- * (under the heap lock) take or give the blocks. A block freed on another
- * CPU than the one that allocated it goes into the freeing CPU's magazine;
- * when one CPU keeps freeing what another allocates, the blocks travel
- * back through the depot, a batch per lock round trip, and cross-CPU
- * frees serialise neither on the heap lock nor block by block.
- *
- * The magazine itself, and the marker that keeps cached blocks known free
- * to the always-on checks, are portable (magazine.h); here they are per
- * CPU, with a per-boot random secret. Statistics subtract the cached
- * blocks, magazines' and depots', from "in use" and count them as
- * available.
+ * Each CPU keeps, per heap and size class, a magazine of free blocks, and
+ * each heap a depot per class behind them (magazine.h holds both and the
+ * policy between them; alloc.c uses them). The code here runs with the
+ * magazines owned (pcpu.h: their CPU with interrupts off, or on
+ * PREEMPT_RT their lock held), reaching other CPUs' magazines through an
+ * IPI, or on RT through their locks.
  *
  * What is cached is bounded (pym_mag_cap(): at most 2 KiB per class, 31
  * blocks, per CPU and once more in the depot) and goes back to the core
@@ -43,20 +29,21 @@
 #include "compat.h"
 #include "internal.h"
 
-unsigned long pym_mag_secret __read_mostly;
+/* The magazines' marker secret (magazine.h), random per boot. */
+unsigned long pym_pcpu_secret __read_mostly;
 static enum cpuhp_state pym_cpuhp_state;
 
 #define PYM_IDLE_PERIOD		HZ
 
-/* The caches are in use; look again in a while. */
-static void mag_activity(struct pym_heap *heap)
+/* A refill or overflow: the heap's caches are in use; look again later. */
+void pym_pcpu_busy(struct pym_heap *heap)
 {
 	atomic_long_inc(&heap->mag_activity);
 	if (!delayed_work_pending(&heap->idle_work))
 		schedule_delayed_work(&heap->idle_work, PYM_IDLE_PERIOD);
 }
 
-void pym_idle_work(struct work_struct *work)
+static void idle_work(struct work_struct *work)
 {
 	struct pym_heap *heap = container_of(to_delayed_work(work),
 					     struct pym_heap, idle_work);
@@ -70,69 +57,7 @@ void pym_idle_work(struct work_struct *work)
 		schedule_delayed_work(&heap->idle_work, PYM_IDLE_PERIOD);
 		return;
 	}
-	pym_mag_drain(heap, pcpu, false);
-}
-
-/*
- * The magazine is empty: take a batch from the depot, else from the core.
- * Lock order: the magazines, then a depot, then the heap (heap.c).
- */
-void *pym_pcpu_refill(struct pym_heap *heap, struct pym_pcpu *pc,
-		      unsigned int cls)
-{
-	struct pym_pcpu_depot *pd = &heap->depot[cls];
-	struct pym_mag *mag = &pc->mags[cls];
-	void *p = NULL;
-
-	pym_pcpu_assert_owned(pc);
-	mag_activity(heap);
-	if (!pym_depot_empty(&pd->d)) {
-		spin_lock(&pd->lock);
-		p = pym_depot_get(&pd->d, mag, pym_mag_state_cap(mag->state) / 2 + 1);
-		spin_unlock(&pd->lock);
-		if (p)
-			return p;
-	}
-	spin_lock(&heap->lock);
-	p = pym_mag_refill(&heap->core, mag, cls, pym_mag_secret);
-	spin_unlock(&heap->lock);
-	return p;
-}
-
-static struct pym_arena *arena_of(const void *p)
-{
-	return pym_arena_lookup(p);
-}
-
-/* Give the n oldest blocks of mag back to the core. */
-static void mag_flush(struct pym_heap *heap, struct pym_mag *mag,
-		      unsigned int n, struct pym_arena **release)
-{
-	spin_lock(&heap->lock);
-	pym_mag_flush(&heap->core, mag, n, arena_of, release);
-	spin_unlock(&heap->lock);
-}
-
-/*
- * The magazine is full: its older half goes to the depot, or what of it
- * does not fit there, back to the core.
- */
-void pym_pcpu_overflow(struct pym_heap *heap, struct pym_pcpu *pc,
-		       unsigned int cls, struct pym_arena **release)
-{
-	struct pym_pcpu_depot *pd = &heap->depot[cls];
-	struct pym_mag *mag = &pc->mags[cls];
-	unsigned int n = pym_mag_state_cap(mag->state) / 2;
-
-	pym_pcpu_assert_owned(pc);
-	mag_activity(heap);
-	if (!pym_depot_full(&pd->d)) {
-		spin_lock(&pd->lock);
-		n -= pym_depot_put(&pd->d, mag, n);
-		spin_unlock(&pd->lock);
-	}
-	if (n)
-		mag_flush(heap, mag, n, release);
+	pym_pcpu_drain(heap, pcpu, false);
 }
 
 /* Give every block in heap's depots back to its core. */
@@ -142,15 +67,15 @@ static void depot_drain(struct pym_heap *heap, struct pym_arena **release)
 	unsigned int c;
 
 	for (c = 0; c < PYM_NR_CLASSES; c++) {
-		struct pym_pcpu_depot *pd = &heap->depot[c];
+		struct pym_depot *d = &heap->depot[c];
 
-		if (pym_depot_empty(&pd->d))
+		if (pym_depot_empty(d))
 			continue;
-		spin_lock_irqsave(&pd->lock, flags);
-		spin_lock(&heap->lock);
-		pym_depot_flush(&heap->core, &pd->d, arena_of, release);
-		spin_unlock(&heap->lock);
-		spin_unlock_irqrestore(&pd->lock, flags);
+		spin_lock_irqsave(&d->lock, flags);
+		spin_lock(&heap->core.lock);
+		pym_depot_flush(&heap->core, d, pym_arena_lookup, release);
+		spin_unlock(&heap->core.lock);
+		spin_unlock_irqrestore(&d->lock, flags);
 	}
 }
 
@@ -175,7 +100,8 @@ static void drain_mags(struct pym_heap *heap, struct pym_pcpu *pc,
 	for (c = 0; c < PYM_NR_CLASSES; c++) {
 		n = pym_mag_len(&pc->mags[c]);
 		if (n)
-			mag_flush(heap, &pc->mags[c], n, release);
+			pym_mag_flush(&heap->core, &pc->mags[c], n,
+				      pym_arena_lookup, release);
 	}
 }
 
@@ -207,49 +133,58 @@ static void drain_remote(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 struct drain_ctx {
 	struct pym_heap *heap;		/* NULL: every heap */
 	struct pym_pcpu __percpu *pcpu;
+	int cpu;
+	struct pym_arena *release;
 };
+
+static bool heap_holds_blocks(struct pym_heap *heap, void *arg)
+{
+	struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+	struct drain_ctx *dc = arg;
+
+	return pcpu && holds_blocks(per_cpu_ptr(pcpu, dc->cpu));
+}
 
 static bool cpu_holds_blocks(int cpu, void *arg)
 {
-	struct drain_ctx *dc = arg;
-	struct pym_heap *heap;
-	bool any = false;
+	struct drain_ctx *dc = arg, here = { .cpu = cpu };
 
 	if (dc->heap)
 		return holds_blocks(per_cpu_ptr(dc->pcpu, cpu));
-	rcu_read_lock();
-	list_for_each_entry_rcu(heap, &pym_heaps, node) {
-		struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+	return pym_heaps_any(heap_holds_blocks, &here);
+}
 
-		if (pcpu && holds_blocks(per_cpu_ptr(pcpu, cpu))) {
-			any = true;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	return any;
+static bool drain_heap_here(struct pym_heap *heap, void *arg)
+{
+	struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+	struct drain_ctx *dc = arg;
+
+	if (pcpu && holds_blocks(this_cpu_ptr(pcpu)))
+		drain_mags(heap, this_cpu_ptr(pcpu), &dc->release);
+	return false;
 }
 
 /* IPI: this CPU owns its magazines; arenas can be released right here. */
 static void drain_this_cpu(void *arg)
 {
-	struct drain_ctx *dc = arg;
-	struct pym_arena *release = NULL;
-	struct pym_heap *heap;
+	struct drain_ctx *dc = arg, here = { };
 
-	if (dc->heap) {
-		drain_mags(dc->heap, this_cpu_ptr(dc->pcpu), &release);
-	} else {
-		rcu_read_lock();
-		list_for_each_entry_rcu(heap, &pym_heaps, node) {
-			struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+	if (dc->heap)
+		drain_mags(dc->heap, this_cpu_ptr(dc->pcpu), &here.release);
+	else
+		pym_heaps_any(drain_heap_here, &here);
+	pym_heap_release_arenas(here.release);
+}
+#else
+static bool drain_heap_remote(struct pym_heap *heap, void *arg)
+{
+	struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+	int cpu;
 
-			if (pcpu && holds_blocks(this_cpu_ptr(pcpu)))
-				drain_mags(heap, this_cpu_ptr(pcpu), &release);
-		}
-		rcu_read_unlock();
-	}
-	pym_release_arenas(release);
+	if (pcpu)
+		for_each_online_cpu(cpu)
+			drain_remote(heap, pcpu, cpu, arg);
+	return false;
 }
 #endif
 
@@ -267,20 +202,12 @@ static void drain_online(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 #ifdef CONFIG_PREEMPT_RT
 	int cpu;
 
-	if (heap) {
-		for_each_online_cpu(cpu)
-			drain_remote(heap, pcpu, cpu, release);
+	if (!heap) {
+		pym_heaps_any(drain_heap_remote, release);
 		return;
 	}
-	rcu_read_lock();
-	list_for_each_entry_rcu(heap, &pym_heaps, node) {
-		pcpu = READ_ONCE(heap->pcpu);
-		if (!pcpu)
-			continue;
-		for_each_online_cpu(cpu)
-			drain_remote(heap, pcpu, cpu, release);
-	}
-	rcu_read_unlock();
+	for_each_online_cpu(cpu)
+		drain_remote(heap, pcpu, cpu, release);
 #else
 	struct drain_ctx dc = { .heap = heap, .pcpu = pcpu };
 
@@ -294,8 +221,8 @@ static void drain_online(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
  * the magazines of offline CPUs are drained here too, CPU hotplug held
  * off so that none comes or goes meanwhile; process context only.
  */
-void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
-		   bool offline)
+void pym_pcpu_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+		    bool offline)
 {
 	struct pym_arena *release = NULL;
 	int cpu;
@@ -311,29 +238,31 @@ void pym_mag_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		drain_online(heap, pcpu, &release);
 	}
 	depot_drain(heap, &release);
-	pym_release_arenas(release);
+	pym_heap_release_arenas(release);
+}
+
+static bool drain_depots(struct pym_heap *heap, void *arg)
+{
+	if (READ_ONCE(heap->pcpu))
+		depot_drain(heap, arg);
+	return false;
 }
 
 /*
  * Every heap's magazines and depots back to their cores, for reclaim:
  * bounded by one round over the CPUs and one walk of the heaps.
  */
-void pym_mags_drain_all(void)
+void pym_pcpu_drain_all(void)
 {
 	struct pym_arena *release = NULL;
-	struct pym_heap *heap;
 
 	drain_online(NULL, NULL, &release);
-	rcu_read_lock();
-	list_for_each_entry_rcu(heap, &pym_heaps, node)
-		if (READ_ONCE(heap->pcpu))
-			depot_drain(heap, &release);
-	rcu_read_unlock();
-	pym_release_arenas(release);
+	pym_heaps_any(drain_depots, &release);
+	pym_heap_release_arenas(release);
 }
 
 /* Blocks cached per class over all CPUs; racy but exact when quiet. */
-void pym_mag_count(struct pym_heap *heap, u64 *cached)
+void pym_pcpu_count(struct pym_heap *heap, u64 *cached)
 {
 	unsigned int c;
 	int cpu;
@@ -349,9 +278,9 @@ void pym_mag_count(struct pym_heap *heap, u64 *cached)
 			cached[c] += pym_mag_len(&pc->mags[c]);
 	}
 	for (c = 0; c < PYM_NR_CLASSES; c++)
-		cached[c] += READ_ONCE(heap->depot[c].d.len);
+		cached[c] += READ_ONCE(heap->depot[c].len);
 }
-EXPORT_SYMBOL_IF_KUNIT(pym_mag_count);
+EXPORT_SYMBOL_IF_KUNIT(pym_pcpu_count);
 
 /* The magazines and depots of a new heap; process context. */
 int pym_pcpu_create(struct pym_heap *heap)
@@ -366,10 +295,8 @@ int pym_pcpu_create(struct pym_heap *heap)
 		heap->pcpu = NULL;
 		return -ENOMEM;
 	}
-	for (c = 0; c < PYM_NR_CLASSES; c++) {
-		spin_lock_init(&heap->depot[c].lock);
-		pym_depot_init(&heap->depot[c].d, c);
-	}
+	for (c = 0; c < PYM_NR_CLASSES; c++)
+		pym_depot_init(&heap->depot[c], c);
 	for_each_possible_cpu(cpu) {
 		struct pym_pcpu *pc = per_cpu_ptr(heap->pcpu, cpu);
 
@@ -379,7 +306,7 @@ int pym_pcpu_create(struct pym_heap *heap)
 		for (c = 0; c < PYM_NR_CLASSES; c++)
 			pym_mag_init(&pc->mags[c], c);
 	}
-	INIT_DELAYED_WORK(&heap->idle_work, pym_idle_work);
+	INIT_DELAYED_WORK(&heap->idle_work, idle_work);
 	return 0;
 }
 
@@ -395,21 +322,28 @@ void pym_pcpu_destroy(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu)
 	heap->depot = NULL;
 }
 
+struct dead_ctx {
+	int cpu;
+	struct pym_arena *release;
+};
+
+static bool drain_dead(struct pym_heap *heap, void *arg)
+{
+	struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+	struct dead_ctx *dc = arg;
+
+	if (pcpu)
+		drain_remote(heap, pcpu, dc->cpu, &dc->release);
+	return false;
+}
+
 /* A CPU died: hand its cached blocks back; no one else touches them now. */
 static int pym_cpu_dead(unsigned int cpu)
 {
-	struct pym_arena *release = NULL;
-	struct pym_heap *heap;
+	struct dead_ctx dc = { .cpu = cpu };
 
-	rcu_read_lock();
-	list_for_each_entry_rcu(heap, &pym_heaps, node) {
-		struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
-
-		if (pcpu)
-			drain_remote(heap, pcpu, cpu, &release);
-	}
-	rcu_read_unlock();
-	pym_release_arenas(release);
+	pym_heaps_any(drain_dead, &dc);
+	pym_heap_release_arenas(dc.release);
 	return 0;
 }
 
@@ -417,7 +351,7 @@ int pym_pcpu_init(void)
 {
 	int ret;
 
-	pym_mag_secret = get_random_long() | 1;
+	pym_pcpu_secret = get_random_long() | 1;
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "pymalloc:dead",
 					NULL, pym_cpu_dead);
 	if (ret < 0)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * pcpu.h - who may touch a CPU's magazines (pcpu.c), and the inline paths
- * that do.
+ * pcpu.h - a heap's per-CPU magazines, and who may touch them.
  *
  * Without PREEMPT_RT a CPU's magazines are its own: the fast paths pop
  * and push with preemption off and commit with a local cmpxchg
@@ -33,15 +32,9 @@ struct pym_pcpu {
 	struct pym_mag mags[PYM_NR_CLASSES];
 };
 
-/* A heap's depot of one class (magazine.h), under a lock of its own. */
-struct pym_pcpu_depot {
-	spinlock_t lock;		/* protects d */
-	struct pym_depot d;
-} ____cacheline_aligned_in_smp;
-
 struct pym_heap;
 
-extern unsigned long pym_mag_secret;
+extern unsigned long pym_pcpu_secret;
 
 /* Are the lock-free fast paths (magazine.h's *_local) allowed? */
 #define PYM_PCPU_LOCKLESS	(!IS_ENABLED(CONFIG_PREEMPT_RT))
@@ -72,7 +65,10 @@ static __always_inline void pym_pcpu_unlock(struct pym_pcpu *pc,
 #endif
 }
 
-/* The caller owns pc: pym_pcpu_lock(), or, without RT, pc's CPU with interrupts off. */
+/*
+ * The caller owns pc: pym_pcpu_lock(), or, without RT, pc's CPU with
+ * interrupts off.
+ */
 static inline void pym_pcpu_assert_owned(struct pym_pcpu *pc)
 {
 #ifdef CONFIG_PREEMPT_RT
@@ -80,28 +76,6 @@ static inline void pym_pcpu_assert_owned(struct pym_pcpu *pc)
 #else
 	lockdep_assert_irqs_disabled();
 #endif
-}
-
-void *pym_pcpu_refill(struct pym_heap *heap, struct pym_pcpu *pc,
-		      unsigned int cls);
-void pym_pcpu_overflow(struct pym_heap *heap, struct pym_pcpu *pc,
-		       unsigned int cls, struct pym_arena **release);
-
-/* The slow path's pop: refill from the depot or the core when empty. */
-static __always_inline void *pym_pcpu_alloc(struct pym_heap *heap,
-					    struct pym_pcpu __percpu *pcpu,
-					    unsigned int cls)
-{
-	struct pym_pcpu *pc;
-	unsigned long flags;
-	void *p;
-
-	pc = pym_pcpu_lock(pcpu, &flags);
-	p = pym_mag_pop(&pc->mags[cls]);
-	if (unlikely(!p))
-		p = pym_pcpu_refill(heap, pc, cls);
-	pym_pcpu_unlock(pc, flags);
-	return p;
 }
 
 /*
@@ -116,19 +90,6 @@ pym_pcpu_mag(struct pym_pcpu __percpu *pcpu, unsigned int cls)
 
 	OPTIMIZER_HIDE_VAR(mag);
 	return mag;
-}
-
-/* Cache p, a block the caller claimed, in pc it owns. */
-static __always_inline void pym_pcpu_push(struct pym_heap *heap,
-					  struct pym_pcpu *pc,
-					  unsigned int cls, void *p,
-					  struct pym_arena **release)
-{
-	struct pym_mag *mag = &pc->mags[cls];
-
-	if (unlikely(pym_mag_full(mag)))
-		pym_pcpu_overflow(heap, pc, cls, release);
-	pym_mag_push(mag, p, pym_mag_secret);
 }
 
 #endif /* _PYM_PCPU_H */

@@ -19,21 +19,25 @@
 #include <linux/bug.h>
 #include <linux/compiler.h>
 #include <linux/kernel.h>
+#include <linux/lockdep.h>
+#include <linux/spinlock.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/types.h>
 
 #define PYM_PAGE_SHIFT		PAGE_SHIFT
 
-struct pym_core;
-#ifdef CONFIG_LOCKDEP
-/* The core's contract, checked: its owner's lock is held (heap.c). */
-void pym_core_assert_held(const struct pym_core *core);
-#else
-static inline void pym_core_assert_held(const struct pym_core *core)
-{
-}
-#endif
+/*
+ * The core's and the depots' locks. Taken only with the magazines owned
+ * (interrupts off, or on PREEMPT_RT the magazines' own lock), so plain
+ * spin_lock() is enough there; the heap code takes them irqsave elsewhere.
+ */
+#define pym_lock_t		spinlock_t
+#define pym_lock_init(l)	spin_lock_init(l)
+#define pym_lock(l)		spin_lock(l)
+#define pym_unlock(l)		spin_unlock(l)
+/* The core's contract, checked: its lock is held. */
+#define pym_core_assert_held(core) lockdep_assert_held(&(core)->lock)
 /* Only user-space tests put a simulated interrupt there (magazine.h). */
 static __always_inline void pym_mag_race_window(void *mag)
 {

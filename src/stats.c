@@ -8,14 +8,44 @@
  */
 #include "core.h"
 
+/* The names of the figures: debugfs "stats" lines, KUnit messages. */
+const char *const pym_stat_names[PYM_STAT_NR] = {
+	[PYM_STAT_ARENAS_ALLOCATED] = "arenas_allocated",
+	[PYM_STAT_ARENAS_RECLAIMED] = "arenas_reclaimed",
+	[PYM_STAT_ARENAS_HIGHWATER] = "arenas_highwater",
+	[PYM_STAT_ARENAS_CURRENT] = "arenas_current",
+	[PYM_STAT_POOL_INITS] = "pool_inits",
+	[PYM_STAT_ALLOC_FAILURES] = "alloc_failures",
+	[PYM_STAT_DOUBLE_FREES] = "double_frees",
+	[PYM_STAT_INTERIOR_FREES] = "interior_frees",
+	[PYM_STAT_FOREIGN_FREES] = "foreign_frees",
+	[PYM_STAT_SIZE_QUERIES_REFUSED] = "size_queries_refused",
+	[PYM_STAT_INVALID_FREES] = "invalid_frees",
+	[PYM_STAT_POOLS_USED] = "pools_used",
+	[PYM_STAT_POOLS_EMPTY] = "pools_empty",
+	[PYM_STAT_POOLS_SPARE] = "pools_spare",
+	[PYM_STAT_BLOCKS_IN_USE] = "blocks_in_use",
+	[PYM_STAT_BLOCKS_CACHED] = "blocks_cached",
+	[PYM_STAT_BYTES_ARENAS] = "bytes_arenas",
+	[PYM_STAT_BYTES_IN_USE] = "bytes_in_use",
+	[PYM_STAT_BYTES_AVAILABLE] = "bytes_available",
+	[PYM_STAT_BYTES_EMPTY_POOLS] = "bytes_empty_pools",
+	[PYM_STAT_BYTES_QUANTIZATION] = "bytes_quantization",
+	[PYM_STAT_BYTES_METADATA] = "bytes_metadata",
+};
+
+static_assert(ARRAY_SIZE(pym_stat_names) == PYM_STAT_NR,
+	      "every figure has a name");
+
 void pym_core_collect(const struct pym_core *core, struct pym_core_stats *st)
 {
+	u64 *v = st->v, narenas = core->cnt[PYM_STAT_ARENAS_CURRENT];
 	const struct pym_link *l;
 	unsigned int i;
 
 	pym_core_assert_held(core);
 	memset(st, 0, sizeof(*st));
-	st->cnt = core->cnt;
+	memcpy(v, core->cnt, sizeof(core->cnt));
 	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next) {
 		const struct pym_arena *a = container_of(l, struct pym_arena, all);
 
@@ -28,96 +58,68 @@ void pym_core_collect(const struct pym_core *core, struct pym_core_stats *st)
 			unsigned int cap = pym_class_capacity[pool->cls];
 
 			if (pool->ref == 0) {
-				st->pools_empty++;
-				st->pools_cached += pym_pool_cached(pool);
+				v[PYM_STAT_POOLS_EMPTY]++;
+				v[PYM_STAT_POOLS_SPARE] += pym_pool_spare(pool);
 				continue;
 			}
-			st->pools_used++;
+			v[PYM_STAT_POOLS_USED]++;
 			cs->pools++;
 			cs->blocks += pool->ref;
 			cs->avail += cap - pool->ref;
-			st->blocks_in_use += pool->ref;
-			st->bytes_in_use += (u64)pool->ref * size;
-			st->bytes_available += (u64)(cap - pool->ref) * size;
-			st->bytes_quantization += PYM_POOL_SIZE - cap * size;
+			v[PYM_STAT_BLOCKS_IN_USE] += pool->ref;
+			v[PYM_STAT_BYTES_IN_USE] += (u64)pool->ref * size;
+			v[PYM_STAT_BYTES_AVAILABLE] += (u64)(cap - pool->ref) * size;
+			v[PYM_STAT_BYTES_QUANTIZATION] += PYM_POOL_SIZE - cap * size;
 		}
 	}
+	v[PYM_STAT_INVALID_FREES] = v[PYM_STAT_DOUBLE_FREES] +
+				    v[PYM_STAT_INTERIOR_FREES] +
+				    v[PYM_STAT_FOREIGN_FREES] +
+				    v[PYM_STAT_SIZE_QUERIES_REFUSED];
+	v[PYM_STAT_BYTES_ARENAS] = narenas * PYM_ARENA_SIZE;
+	v[PYM_STAT_BYTES_EMPTY_POOLS] = v[PYM_STAT_POOLS_EMPTY] * PYM_POOL_SIZE;
+	v[PYM_STAT_BYTES_METADATA] = narenas * core->arena_desc_bytes;
 }
 
-/* CPython's printone(): the label, then the number with thousands commas. */
-static void print_one(struct pym_out *out, const char *label, u64 v)
+/*
+ * Move blocks a per-CPU layer holds, cached[cls] of each class, from in
+ * use to available: the core counts them allocated, their users do not.
+ * Counts read from magazines that change meanwhile may catch a block
+ * twice on its way between CPUs; bounded by what the core has allocated,
+ * a busy heap's figures are approximate but possible.
+ */
+void pym_core_stats_cached(struct pym_core_stats *st, const u64 *cached)
 {
-	char buf[32];
-	int i = sizeof(buf) - 1, digits = 0;
-
-	buf[i] = '\0';
-	do {
-		if (digits && digits % 3 == 0)
-			buf[--i] = ',';
-		buf[--i] = '0' + (char)(v % 10);
-		v /= 10;
-		digits++;
-	} while (v);
-	out->print(out, "%-35s= %21s\n", label, &buf[i]);
-}
-
-void pym_core_print_stats(const struct pym_core_stats *st, struct pym_out *out)
-{
-	u64 narenas = st->cnt.arenas_current, total;
-	char label[64];
+	u64 *v = st->v;
 	unsigned int c;
 
-	out->print(out, "Small block threshold = %u, in %u size classes.\n\n",
-		   PYM_SMALL_THRESHOLD, PYM_NR_CLASSES);
-	out->print(out, "class   size   num pools   blocks in use  avail blocks\n");
-	out->print(out, "-----   ----   ---------   -------------  ------------\n");
 	for (c = 0; c < PYM_NR_CLASSES; c++) {
-		const struct pym_class_stats *cs = &st->cls[c];
+		u64 n = cached[c] < st->cls[c].blocks ? cached[c] :
+			st->cls[c].blocks;
+		u64 bytes = n * pym_class_size(c);
 
-		if (!cs->pools)
-			continue;
-		out->print(out, "%5u %6u %11llu %15llu %13llu\n", c,
-			   pym_class_size(c), (unsigned long long)cs->pools,
-			   (unsigned long long)cs->blocks,
-			   (unsigned long long)cs->avail);
+		st->cls[c].blocks -= n;
+		st->cls[c].avail += n;
+		v[PYM_STAT_BLOCKS_IN_USE] -= n;
+		v[PYM_STAT_BLOCKS_CACHED] += n;
+		v[PYM_STAT_BYTES_IN_USE] -= bytes;
+		v[PYM_STAT_BYTES_AVAILABLE] += bytes;
 	}
-	out->print(out, "\n");
-	print_one(out, "# arenas allocated total", st->cnt.arenas_allocated);
-	print_one(out, "# arenas reclaimed", st->cnt.arenas_reclaimed);
-	print_one(out, "# arenas highwater mark", st->cnt.arenas_highwater);
-	print_one(out, "# arenas allocated current", narenas);
-	snprintf(label, sizeof(label), "%llu arenas * %lu bytes/arena",
-		 (unsigned long long)narenas, PYM_ARENA_SIZE);
-	print_one(out, label, narenas * PYM_ARENA_SIZE);
-	out->print(out, "\n");
-	print_one(out, "# bytes in allocated blocks", st->bytes_in_use);
-	print_one(out, "# bytes in available blocks", st->bytes_available);
-	snprintf(label, sizeof(label), "%llu unused pools * %lu bytes",
-		 (unsigned long long)st->pools_empty, PYM_POOL_SIZE);
-	print_one(out, label, st->pools_empty * PYM_POOL_SIZE);
-	/* Headers are out of line: see the descriptor line below. */
-	print_one(out, "# bytes lost to pool headers", 0);
-	print_one(out, "# bytes lost to quantization", st->bytes_quantization);
-	/* Arenas come naturally aligned from the page allocator. */
-	print_one(out, "# bytes lost to arena alignment", 0);
-	total = st->bytes_in_use + st->bytes_available +
-		st->pools_empty * PYM_POOL_SIZE + st->bytes_quantization;
-	print_one(out, "Total", total);
-	out->print(out, "\n");
-	print_one(out, "# bytes in arena descriptors",
-		  narenas * sizeof(struct pym_arena));
-	print_one(out, "# empty pools cached per class", st->pools_cached);
-	print_one(out, "# free blocks cached per CPU and in depots", st->blocks_cached);
-	print_one(out, "# pool initialisations", st->cnt.pool_inits);
-	print_one(out, "# allocation failures", st->cnt.alloc_failures);
-	print_one(out, "# invalid frees refused", st->cnt.invalid_frees);
-	for (c = 0; c < PYM_STATS_NODES; c++) {
-		if (!st->node_arenas[c])
-			continue;
-		snprintf(label, sizeof(label), "# arenas on node %u%s", c,
-			 c == PYM_STATS_NODES - 1 ? "+" : "");
-		print_one(out, label, st->node_arenas[c]);
-	}
+}
+
+/* One figure per line, "name value", as /proc/vmstat; then arenas by node. */
+void pym_core_print_stats(const struct pym_core_stats *st, struct pym_out *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < PYM_STAT_NR; i++)
+		out->print(out, "%s %llu\n", pym_stat_names[i],
+			   (unsigned long long)st->v[i]);
+	for (i = 0; i < PYM_STATS_NODES; i++)
+		if (st->node_arenas[i])
+			out->print(out, "arenas_node%u%s %llu\n", i,
+				   i == PYM_STATS_NODES - 1 ? "_and_up" : "",
+				   (unsigned long long)st->node_arenas[i]);
 }
 
 void pym_core_print_classes(const struct pym_core_stats *st,
@@ -142,13 +144,13 @@ void pym_core_print_classes(const struct pym_core_stats *st,
 }
 
 /*
- * One character per pool: '.' empty, 'c' empty but cached for its class,
+ * One character per pool: '.' empty, 's' empty but its class's spare,
  * '0'-'9' partially used (tenths full), '#' full.
  */
 static char pool_glyph(const struct pym_pool *pool)
 {
-	if (pym_pool_cached(pool))
-		return 'c';
+	if (pym_pool_spare(pool))
+		return 's';
 	switch (pool->state) {
 	case PYM_POOL_USED:
 		return '0' + (char)(pool->ref * 10 / pym_class_capacity[pool->cls]);
@@ -168,7 +170,7 @@ static void print_arena(const struct pym_arena *a, struct pym_out *out)
 		map[i] = pool_glyph(&a->pools[i]);
 	map[i] = '\0';
 	out->print(out, "%6llu %4d %10u %6u %4s %s\n", (unsigned long long)a->id,
-		   a->nid, a->nfreepools, a->ncached, a->kept ? "yes" : "no",
+		   a->nid, a->nfreepools, a->nspare, a->kept ? "yes" : "no",
 		   map);
 }
 
@@ -179,7 +181,7 @@ void pym_core_print_arenas(const struct pym_core *core, struct pym_out *out)
 
 	pym_core_assert_held(core);
 	out->print(out, "%6s %4s %10s %6s %4s %s\n", "arena", "node",
-		   "free_pools", "cached", "kept", "pools");
+		   "free_pools", "spare", "kept", "pools");
 	for (a = core->usable_arenas; a; a = a->nextarena)
 		print_arena(a, out);
 	/* Arenas without a free pool are on no list but all_arenas. */

@@ -187,7 +187,8 @@ static void stale_put_after_memory_returned(struct kunit *test)
 	get_stats_default(test, &before);
 	pym_free(o);
 	get_stats_default(test, &after);
-	KUNIT_EXPECT_EQ(test, after.invalid_frees, before.invalid_frees + 1);
+	KUNIT_EXPECT_EQ(test, after.v[PYM_STAT_DOUBLE_FREES],
+			before.v[PYM_STAT_DOUBLE_FREES] + 1);
 	a = pym_alloc(sizeof(struct tobj), GFP_KERNEL);
 	b = pym_alloc(sizeof(struct tobj), GFP_KERNEL);
 	migrate_enable();
@@ -233,7 +234,7 @@ static void freelist_reuse_bound_and_drain(struct kunit *test)
 	/* Unregistering drains every CPU's list back to the allocator. */
 	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
 	get_stats_default(test, &after);
-	KUNIT_EXPECT_EQ(test, after.blocks_in_use, before.blocks_in_use);
+	KUNIT_EXPECT_EQ(test, after.v[PYM_STAT_BLOCKS_IN_USE], before.v[PYM_STAT_BLOCKS_IN_USE]);
 }
 
 static void unregister_with_live_objects(struct kunit *test)
@@ -314,8 +315,8 @@ static void own_heap(struct kunit *test)
 	o = pym_obj_new(&t, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, o);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(t.state->heap, &st));
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 1);
-	KUNIT_EXPECT_EQ(test, st.bytes_in_use, 104);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BYTES_IN_USE], 104);
 	pym_obj_put(o);
 	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
 }

@@ -23,11 +23,11 @@ echo
 echo "== after clearing the table: blocks the CPUs cache still pin their arenas"
 echo "   (for up to two seconds of idleness, or until memory pressure)"
 echo 1 > $D/pym_intern/clear
-grep -E '^# arenas|^Total|cached per CPU|allocated blocks' $D/pymalloc/intern/stats
+grep -E '^arenas_(allocated|reclaimed|current)|^bytes_(arenas|in_use)|^blocks_cached' $D/pymalloc/intern/stats
 echo
 echo "== memory pressure (drop_caches runs the shrinkers): everything goes back"
 echo 2 > /proc/sys/vm/drop_caches
-grep -E '^# arenas|^Total|cached per CPU' $D/pymalloc/intern/stats
+grep -E '^arenas_(allocated|reclaimed|current)|^bytes_arenas|^blocks_cached' $D/pymalloc/intern/stats
 echo
 echo "== pym_cache (samples/pym_cache.c): refcounted records looked up under RCU"
 insmod /lib/pym/pym_cache.ko

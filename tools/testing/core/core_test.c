@@ -136,7 +136,7 @@ static void test_pool_states(void)
 	EXPECT(uheap_arena_of(blocks[0])->freepools == pool, "on freepools");
 	EXPECT(uheap_free(&h, blocks[cap]) == 0, "free last");
 	pool = pool_of(blocks[cap]);
-	EXPECT(pym_pool_cached(pool), "last pool of a class is cached");
+	EXPECT(pym_pool_spare(pool), "last pool of a class is cached");
 	EXPECT(uheap_check(&h) == 0, "check");
 	uheap_destroy(&h);
 }
@@ -174,23 +174,23 @@ static void test_arena_release_and_keep(unsigned int keep)
 	uheap_init(&h, keep);
 	for (i = 0; i < n; i++)
 		v[i] = uheap_alloc(&h, 512);
-	EXPECT(h.core.cnt.arenas_current == 3, "3 arenas, got %llu",
-	       (unsigned long long)h.core.cnt.arenas_current);
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 3, "3 arenas, got %llu",
+	       (unsigned long long)h.core.cnt[PYM_STAT_ARENAS_CURRENT]);
 	for (i = 0; i < n; i++)
 		uheap_free(&h, v[i]);
-	EXPECT(h.core.cnt.arenas_current == keep, "keep %u: %llu left", keep,
-	       (unsigned long long)h.core.cnt.arenas_current);
-	EXPECT(h.core.cnt.arenas_reclaimed == 3 - keep, "reclaimed");
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == keep, "keep %u: %llu left", keep,
+	       (unsigned long long)h.core.cnt[PYM_STAT_ARENAS_CURRENT]);
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_RECLAIMED] == 3 - keep, "reclaimed");
 	EXPECT(uheap_check(&h) == 0, "check");
 	/* The kept arena serves the next allocation: no new arena. */
 	v[0] = uheap_alloc(&h, 512);
-	EXPECT(h.core.cnt.arenas_allocated == 3 + !keep, "reuse");
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_ALLOCATED] == 3 + !keep, "reuse");
 	uheap_free(&h, v[0]);
 	{
 		struct pym_arena *release = NULL;
 
 		EXPECT(pym_core_trim(&h.core, &release) == keep, "trim");
-		EXPECT(h.core.cnt.arenas_current == 0, "trimmed");
+		EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 0, "trimmed");
 		uheap_destroy(&h);
 		while (release) {
 			struct pym_arena *next = release->release_next;
@@ -217,8 +217,8 @@ static void test_no_ping_pong(void)
 		p = uheap_alloc(&h, 16);
 		uheap_free(&h, p);
 	}
-	EXPECT(h.core.cnt.pool_inits == 2, "pool inits %llu",
-	       (unsigned long long)h.core.cnt.pool_inits);
+	EXPECT(h.core.cnt[PYM_STAT_POOL_INITS] == 2, "pool inits %llu",
+	       (unsigned long long)h.core.cnt[PYM_STAT_POOL_INITS]);
 	uheap_free(&h, keep);
 	uheap_destroy(&h);
 }
@@ -237,8 +237,11 @@ static void test_bad_frees(void)
 	EXPECT(uheap_free(&h, p) == PYM_BLOCK_NOT_ALLOCATED, "double free");
 	EXPECT(uheap_free(&h, p + PYM_POOL_SIZE) == PYM_BLOCK_NOT_ALLOCATED,
 	       "pointer into a fresh pool");
-	EXPECT(h.core.cnt.invalid_frees == 4, "counted %llu",
-	       (unsigned long long)h.core.cnt.invalid_frees);
+	EXPECT(h.core.cnt[PYM_STAT_INTERIOR_FREES] == 1 &&
+	       h.core.cnt[PYM_STAT_DOUBLE_FREES] == 3,
+	       "counted by kind: %llu interior, %llu double",
+	       (unsigned long long)h.core.cnt[PYM_STAT_INTERIOR_FREES],
+	       (unsigned long long)h.core.cnt[PYM_STAT_DOUBLE_FREES]);
 	EXPECT(uheap_check(&h) == 0, "still consistent");
 	EXPECT(uheap_alloc(&h, 48) == p, "free list intact");
 	uheap_free(&h, p);
@@ -326,11 +329,16 @@ static void test_random(unsigned int ops, unsigned int maxlive, bool cached)
 
 			EXPECT(v == 0, "%u violations after %u ops", v, i + 1);
 			pym_core_collect(&h.core, &st);
-			EXPECT(st.blocks_in_use == n + mag_blocks(&h),
-			       "blocks %llu live %u", (unsigned long long)st.blocks_in_use, n);
-			EXPECT(st.bytes_in_use + st.bytes_available +
-			       st.pools_empty * PYM_POOL_SIZE + st.bytes_quantization ==
-			       st.cnt.arenas_current * PYM_ARENA_SIZE, "Total identity");
+			EXPECT(st.v[PYM_STAT_BLOCKS_IN_USE] == n + mag_blocks(&h),
+			       "blocks %llu live %u",
+			       (unsigned long long)st.v[PYM_STAT_BLOCKS_IN_USE], n);
+			EXPECT(st.v[PYM_STAT_BYTES_IN_USE] + st.v[PYM_STAT_BYTES_AVAILABLE] +
+			       st.v[PYM_STAT_BYTES_EMPTY_POOLS] +
+			       st.v[PYM_STAT_BYTES_QUANTIZATION] ==
+			       st.v[PYM_STAT_BYTES_ARENAS] &&
+			       st.v[PYM_STAT_BYTES_ARENAS] ==
+			       st.v[PYM_STAT_ARENAS_CURRENT] * PYM_ARENA_SIZE,
+			       "arena bytes are the sum of their parts");
 			/* Random phases: sometimes drain most of the live set. */
 			if (rnd() % 4 == 0)
 				while (n > maxlive / 10) {
@@ -343,7 +351,7 @@ static void test_random(unsigned int ops, unsigned int maxlive, bool cached)
 	while (n)
 		uheap_free(&h, l[--n].p);
 	/* Cached blocks may still pin arenas; destroy gives them back. */
-	EXPECT(cached || h.core.cnt.arenas_current <= 1, "empty arenas released");
+	EXPECT(cached || h.core.cnt[PYM_STAT_ARENAS_CURRENT] <= 1, "empty arenas released");
 	for (i = 0; h.cached && i < PYM_NR_CLASSES; i++) {
 		for (j = 0; j < UHEAP_CPUS; j++)
 			EXPECT(pym_mag_len(&h.cpu_mags[j][i]) <= pym_mag_cap(i),
@@ -352,7 +360,7 @@ static void test_random(unsigned int ops, unsigned int maxlive, bool cached)
 	}
 	EXPECT(uheap_check(&h) == 0, "check at end");
 	uheap_destroy(&h);
-	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 0, "everything back at destroy");
 	free(l);
 }
 
@@ -371,12 +379,12 @@ static void test_arena_failure(void)
 		n++;
 	}
 	EXPECT(n == PYM_POOLS_PER_ARENA * 8, "one arena's worth: %u", n);
-	EXPECT(h.core.cnt.alloc_failures == 1, "failure counted");
+	EXPECT(h.core.cnt[PYM_STAT_ALLOC_FAILURES] == 1, "failure counted");
 	EXPECT(uheap_check(&h) == 0, "consistent after failure");
 	EXPECT(!uheap_alloc(&h, 8), "other classes need a pool too");
 	while (n)
 		EXPECT(uheap_free(&h, v[--n]) == 0, "free");
-	EXPECT(h.core.cnt.arenas_current == 1, "arena kept");
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 1, "arena kept");
 	uheap_destroy(&h);
 }
 
@@ -398,7 +406,8 @@ static void test_magazine(void)
 	EXPECT(uheap_free(&h, q) == 0, "free");
 	EXPECT(uheap_free(&h, q) == PYM_BLOCK_NOT_ALLOCATED, "double free of a cached block");
 	EXPECT(uheap_free(&h, q + 8) == PYM_BLOCK_INTERIOR, "interior");
-	EXPECT(h.core.cnt.invalid_frees == 2, "counted");
+	EXPECT(h.core.cnt[PYM_STAT_DOUBLE_FREES] == 1 &&
+	       h.core.cnt[PYM_STAT_INTERIOR_FREES] == 1, "counted by kind");
 
 	/* Back to the core and into a magazine again by a refill: still free. */
 	cls = pym_size_class(64);
@@ -410,7 +419,7 @@ static void test_magazine(void)
 	       "double free of a block refilled into the magazine");
 	EXPECT(uheap_free(&h, r) == 0, "free");
 	uheap_destroy(&h);
-	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 0, "everything back at destroy");
 	test_random(200000, 5000, true);
 }
 
@@ -446,7 +455,7 @@ static void test_depot(void)
 	uheap_set_cpu(&h, 0);
 	next = d->blocks[d->len - 1];
 	pym_core_collect(&h.core, &st);
-	core = st.blocks_in_use;
+	core = st.v[PYM_STAT_BLOCKS_IN_USE];
 	left = pym_mag_len(&h.mags[cls]);
 	for (i = 0; i < left; i++)
 		v[i] = uheap_alloc(&h, 64);
@@ -455,13 +464,13 @@ static void test_depot(void)
 	EXPECT(*(unsigned long *)p == 0, "marker cleared on the way out");
 	EXPECT(d->len == cap - (cap / 2 + 1), "a batch taken: %u left", d->len);
 	pym_core_collect(&h.core, &st);
-	EXPECT(st.blocks_in_use == core, "the core saw nothing");
+	EXPECT(st.v[PYM_STAT_BLOCKS_IN_USE] == core, "the core saw nothing");
 	for (i = 0; i < left; i++)
 		uheap_free(&h, v[i]);
 	uheap_free(&h, p);
 	EXPECT(uheap_check(&h) == 0, "consistent");
 	uheap_destroy(&h);
-	EXPECT(h.core.cnt.arenas_current == 0, "everything back at destroy");
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 0, "everything back at destroy");
 }
 
 /*

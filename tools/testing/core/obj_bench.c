@@ -6,14 +6,14 @@
  *   obj_bench nocache N   the same with freelist_max 0
  *   obj_bench kref N      malloc + atomic refcount + free (kmalloc + kref)
  *
- * The sequence is object.c's: the real free list (objcache.h) and the real
+ * The sequence is object.c's: the real free list (freelist.h) and the real
  * allocator core; what the kernel adds is left out and said so in the
  * README (the local lock with interrupts off, refcount_t's checks).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../../src/objcache.h"
+#include "../../../src/freelist.h"
 #include "uheap.h"
 
 #define OBJ_SIZE	64
@@ -25,12 +25,12 @@ struct obj {
 };
 
 static struct uheap heap;
-static struct pym_objcache cache;
+static struct pym_freelist cache;
 static const char type_name[] = "bench";
 
 static noinline struct obj *obj_new(void)
 {
-	struct obj *o = pym_objcache_pop(&cache);
+	struct obj *o = pym_freelist_pop(&cache);
 
 	if (!o) {
 		o = uheap_alloc(&heap, OBJ_SIZE);
@@ -49,7 +49,7 @@ static noinline void obj_put(struct obj *o)
 	if (__atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL))
 		return;
 	cache.released++;
-	if (!pym_objcache_push(&cache, o))
+	if (!pym_freelist_push(&cache, o))
 		uheap_free(&heap, o);
 }
 
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 			obj_put(obj_new());
 	}
 	while (cache.head)
-		uheap_free(&heap, pym_objcache_pop(&cache));
+		uheap_free(&heap, pym_freelist_pop(&cache));
 	uheap_destroy(&heap);
 	return 0;
 }

@@ -97,7 +97,7 @@ static unsigned long long cached_bytes(struct uheap *h)
 
 static void sample(struct uheap *h, struct totals *t)
 {
-	unsigned long long arenas = h->core.cnt.arenas_current;
+	unsigned long long arenas = h->core.cnt[PYM_STAT_ARENAS_CURRENT];
 	unsigned long long held = arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES) +
 				  t->large_live;
 

@@ -45,7 +45,7 @@ struct pym_out uheap_stdout = { .print = print_stdout };
 void uheap_init(struct uheap *h, unsigned int keep_empty)
 {
 	memset(h, 0, sizeof(*h));
-	pym_core_init(&h->core, keep_empty);
+	pym_core_init(&h->core, keep_empty, sizeof(struct pym_arena));
 }
 
 void uheap_init_cached(struct uheap *h, unsigned int keep_empty)
@@ -88,7 +88,7 @@ static int add_arena(struct uheap *h)
 	void *base;
 
 	if (h->arena_fail_after && h->arenas_supplied >= h->arena_fail_after) {
-		h->core.cnt.alloc_failures++;
+		h->core.cnt[PYM_STAT_ALLOC_FAILURES]++;
 		return -1;
 	}
 	base = aligned_alloc(PYM_ARENA_SIZE, PYM_ARENA_SIZE);
@@ -96,7 +96,7 @@ static int add_arena(struct uheap *h)
 	if (!base || !a) {
 		free(base);
 		free(a);
-		h->core.cnt.alloc_failures++;
+		h->core.cnt[PYM_STAT_ALLOC_FAILURES]++;
 		return -1;
 	}
 	if (h->fresh_pattern)
@@ -159,17 +159,13 @@ int uheap_free_mag(struct uheap *h, struct pym_arena *a, void *p)
 	if (st == PYM_BLOCK_OK && pym_mag_cached(p, h->secret))
 		st = PYM_BLOCK_NOT_ALLOCATED;
 	if (st != PYM_BLOCK_OK) {
-		h->core.cnt.invalid_frees++;
+		h->core.cnt[pym_refusal_stat(st)]++;
 		return st;
 	}
 	mag = &h->mags[pool->cls];
-	if (pym_mag_full(mag)) {
-		unsigned int n = pym_mag_state_cap(mag->state) / 2;
-
-		n -= pym_depot_put(&h->depots[pool->cls], mag, n);
-		if (n)
-			uheap_flush(h, mag, n, &release);
-	}
+	if (pym_mag_full(mag))
+		pym_mag_overflow(mag, &h->depots[pool->cls], &h->core,
+				 uheap_arena_of, &release);
 	pym_mag_push(mag, p, h->secret);
 	if (release)
 		release_arenas(release);
@@ -207,7 +203,11 @@ void uheap_destroy(struct uheap *h)
 
 			uheap_flush(h, mag, pym_mag_len(mag), &release);
 		}
+		pym_lock(&h->depots[c].lock);
+		pym_lock(&h->core.lock);
 		pym_depot_flush(&h->core, &h->depots[c], uheap_arena_of, &release);
+		pym_unlock(&h->core.lock);
+		pym_unlock(&h->depots[c].lock);
 	}
 
 	pym_core_trim(&h->core, &release);

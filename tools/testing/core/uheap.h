@@ -17,7 +17,8 @@
  * With magazines (uheap_init_cached), a heap is what a kernel heap is on
  * UHEAP_CPUS CPUs that take turns: allocations pop and frees push the
  * current CPU's per-class magazine, which overflows into and refills from
- * a depot shared by the CPUs, then the core, as pcpu.c does.
+ * a depot shared by the CPUs, then the core: magazine.h's policy, the
+ * kernel's.
  */
 struct uheap {
 	struct pym_core core;
@@ -64,14 +65,11 @@ static inline void uheap_set_cpu(struct uheap *h, unsigned int cpu)
 	h->mags = h->cpu_mags[cpu];
 }
 
-/* The current CPU's magazine of cls is empty: the depot, then the core. */
+/* The current CPU's magazine of cls is empty: the kernel's policy. */
 static inline void *uheap_refill(struct uheap *h, unsigned int cls)
 {
-	struct pym_mag *mag = &h->mags[cls];
-	void *p;
-
-	p = pym_depot_get(&h->depots[cls], mag, pym_mag_state_cap(mag->state) / 2 + 1);
-	return p ? p : pym_mag_refill(&h->core, mag, cls, h->secret);
+	return pym_mag_refill(&h->mags[cls], &h->depots[cls], &h->core, cls,
+			      h->secret);
 }
 
 /* As heap.c: a fast path that calls nothing, the rest out of line. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * objcache.h - a bounded cache of dead objects: the object layer's free
+ * freelist.h - a bounded list of dead objects: the object layer's free
  * list, CPython's per-type free lists.
  *
  * Portable like core.h: the kernel keeps one per type and CPU (object.c,
@@ -8,8 +8,8 @@
  * (tools/testing/core), so both count the same instructions. Not locked:
  * its owner serialises access.
  */
-#ifndef _PYM_OBJCACHE_H
-#define _PYM_OBJCACHE_H
+#ifndef _PYM_FREELIST_H
+#define _PYM_FREELIST_H
 
 #include "pym_env.h"
 
@@ -20,27 +20,27 @@
  */
 #define PYM_OBJ_LINK_WORD	0
 
-struct pym_objcache {
+struct pym_freelist {
 	void *head;
 	unsigned int count;
 	unsigned int cap;
 	u64 allocated;		/* objects made */
 	u64 released;		/* objects that died */
 	u64 freed;		/* dead objects whose memory came back */
-	u64 hits;		/* objects made from the cache */
+	u64 hits;		/* objects made from the list */
 };
 
-static __always_inline void *pym_objcache_next(void *obj)
+static __always_inline void *pym_freelist_next(void *obj)
 {
 	return ((void **)obj)[PYM_OBJ_LINK_WORD];
 }
 
-static __always_inline void *pym_objcache_pop(struct pym_objcache *c)
+static __always_inline void *pym_freelist_pop(struct pym_freelist *c)
 {
 	void *obj = c->head;
 
 	if (likely(obj)) {
-		c->head = pym_objcache_next(obj);
+		c->head = pym_freelist_next(obj);
 		c->count--;
 		c->hits++;
 	}
@@ -48,7 +48,7 @@ static __always_inline void *pym_objcache_pop(struct pym_objcache *c)
 }
 
 /* Keep obj if there is room; false: the caller gives the memory back. */
-static __always_inline bool pym_objcache_push(struct pym_objcache *c,
+static __always_inline bool pym_freelist_push(struct pym_freelist *c,
 					      void *obj)
 {
 	c->freed++;
@@ -60,8 +60,8 @@ static __always_inline bool pym_objcache_push(struct pym_objcache *c,
 	return true;
 }
 
-/* Unlink everything cached, for draining; walk it with _next(). */
-static inline void *pym_objcache_take(struct pym_objcache *c)
+/* Unlink every listed object, for draining; walk it with _next(). */
+static inline void *pym_freelist_take(struct pym_freelist *c)
 {
 	void *list = c->head;
 
@@ -70,4 +70,4 @@ static inline void *pym_objcache_take(struct pym_objcache *c)
 	return list;
 }
 
-#endif /* _PYM_OBJCACHE_H */
+#endif /* _PYM_FREELIST_H */

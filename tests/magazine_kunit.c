@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pcpu_kunit.c - KUnit tests of the per-CPU magazines: the core is not
+ * magazine_kunit.c - KUnit tests of the per-CPU magazines: the core is not
  * touched by a cached alloc/free pair, caches are bounded, blocks freed
  * on another CPU come back intact, and to the allocating CPU through the
  * depot without the core, cached blocks are still known free,
@@ -38,7 +38,7 @@ static void pair_stays_on_the_cpu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool->ref, ref);
 	migrate_enable();
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	pym_heap_destroy(heap);
 }
@@ -59,15 +59,15 @@ static void caches_are_bounded(struct kunit *test)
 		v[i] = pym_heap_alloc(heap, 64, GFP_KERNEL);
 	for (i = 0; i < n; i++)
 		pym_free(v[i]);
-	pym_mag_count(heap, cached);
-	depot = heap->depot[cls].d.len;
+	pym_pcpu_count(heap, cached);
+	depot = heap->depot[cls].len;
 	/* A magazine's worth on this CPU, and as much again in the depot. */
 	KUNIT_EXPECT_LE(test, cached[cls] - depot, pym_mag_cap(cls));
 	KUNIT_EXPECT_GE(test, cached[cls] - depot, pym_mag_cap(cls) / 2);
 	KUNIT_EXPECT_EQ(test, depot, pym_mag_cap(cls));
 	migrate_enable();
 	/* The rest went back: the pools hold only the cached blocks. */
-	KUNIT_EXPECT_EQ(test, heap->core.cnt.invalid_frees, 0);
+	KUNIT_EXPECT_EQ(test, heap->core.cnt[PYM_STAT_DOUBLE_FREES], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	pym_heap_destroy(heap);
 }
@@ -85,8 +85,11 @@ static void cached_block_is_known_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
 	pym_free(p + 8);		/* interior */
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
-	KUNIT_EXPECT_EQ(test, st.invalid_frees, 2);
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_DOUBLE_FREES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INTERIOR_FREES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_SIZE_QUERIES_REFUSED], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INVALID_FREES], 3);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	/* The secret marker never reaches a caller. */
 	p = pym_heap_alloc(heap, 32, GFP_KERNEL);
 	KUNIT_EXPECT_EQ(test, *(unsigned long *)p, 0UL);
@@ -106,7 +109,7 @@ static void cached_block_is_known_free(struct kunit *test)
 	pym_free(p);
 	migrate_enable();
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
-	KUNIT_EXPECT_EQ(test, st.invalid_frees, 3);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_DOUBLE_FREES], 2);
 	pym_free(q);
 	pym_free(keep);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
@@ -181,7 +184,7 @@ static void freed_on_another_cpu(struct kunit *test)
 	run_on(test, free_fn, &x, a);
 	KUNIT_EXPECT_EQ(test, x.corrupt, 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(x.heap, &st));
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(x.heap));
 	pym_heap_destroy(x.heap);
 }
@@ -236,7 +239,7 @@ static u64 core_allocated(struct kunit *test, struct pym_heap *heap)
 
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	pym_heap_collect(heap, st);
-	return st->blocks_in_use + st->blocks_cached;
+	return st->v[PYM_STAT_BLOCKS_IN_USE] + st->v[PYM_STAT_BLOCKS_CACHED];
 }
 
 static void remote_frees_go_through_the_depot(struct kunit *test)
@@ -244,7 +247,7 @@ static void remote_frees_go_through_the_depot(struct kunit *test)
 	struct remote r = { .x.heap = test_heap(test, 0), .cls = pym_size_class(64) };
 	unsigned int a = cpumask_first(cpu_online_mask);
 	unsigned int b = cpumask_last(cpu_online_mask);
-	struct pym_depot *d = &r.x.heap->depot[r.cls].d;
+	struct pym_depot *d = &r.x.heap->depot[r.cls];
 	unsigned int i;
 	u64 before;
 
@@ -265,7 +268,7 @@ static void remote_frees_go_through_the_depot(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, core_allocated(test, r.x.heap), before);
 	for (i = r.x.n; i <= r.x.n + PYM_MAG_MAX; i++)
 		pym_free(r.x.blocks[i]);
-	KUNIT_EXPECT_EQ(test, r.x.heap->core.cnt.invalid_frees, 0);
+	KUNIT_EXPECT_EQ(test, r.x.heap->core.cnt[PYM_STAT_DOUBLE_FREES], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(r.x.heap));
 	pym_heap_destroy(r.x.heap);
 }
@@ -292,8 +295,8 @@ static void pressure_drains_caches(struct kunit *test)
 	cache_freed_blocks(test, heap, 16);
 	pym_heaps_trim();
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
-	KUNIT_EXPECT_EQ(test, st.arenas_current, 0);
-	KUNIT_EXPECT_EQ(test, st.pools_used, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_CURRENT], 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_POOLS_USED], 0);
 	pym_heap_destroy(heap);
 }
 
@@ -320,7 +323,7 @@ static void pressure_drains_many_heaps(struct kunit *test)
 		   ktime_us_delta(ktime_get(), t0));
 	for (i = 0; i < n; i++) {
 		KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heaps[i], &st));
-		KUNIT_EXPECT_EQ(test, st.arenas_current, 0);
+		KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_CURRENT], 0);
 		pym_heap_destroy(heaps[i]);
 	}
 }
@@ -398,9 +401,9 @@ static void stats_possible_under_churn(struct kunit *test)
 		if (pym_heap_stats(c->heap, &st))
 			continue;
 		/* Approximate while busy, but within what the arenas hold. */
-		bad += st.bytes_in_use > st.arenas_current * PYM_ARENA_BYTES ||
-		       st.bytes_in_use < st.blocks_in_use * 8 ||
-		       st.bytes_in_use > st.blocks_in_use * 512;
+		bad += st.v[PYM_STAT_BYTES_IN_USE] > st.v[PYM_STAT_BYTES_ARENAS] ||
+		       st.v[PYM_STAT_BYTES_IN_USE] < st.v[PYM_STAT_BLOCKS_IN_USE] * 8 ||
+		       st.v[PYM_STAT_BYTES_IN_USE] > st.v[PYM_STAT_BLOCKS_IN_USE] * 512;
 		reads++;
 		cond_resched();
 	}
@@ -410,7 +413,7 @@ static void stats_possible_under_churn(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bad, 0);
 	KUNIT_EXPECT_GT(test, reads, 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(c->heap, &st));
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	pym_heap_destroy(c->heap);
 }
 
@@ -431,19 +434,19 @@ static void offline_cpu_gives_blocks_back(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, x.blocks);
 	run_on(test, alloc_fn, &x, cpu);
 	run_on(test, free_fn, &x, cpu);
-	pym_mag_count(x.heap, cached);
+	pym_pcpu_count(x.heap, cached);
 	for (c = 0; c < PYM_NR_CLASSES; c++)
 		total += cached[c];
 	KUNIT_EXPECT_GT(test, total, 0);
 	err = remove_cpu(cpu);
 	if (err)
 		kunit_skip(test, "cannot offline CPU %u: %d", cpu, err);
-	pym_mag_count(x.heap, cached);
+	pym_pcpu_count(x.heap, cached);
 	for (total = 0, c = 0; c < PYM_NR_CLASSES; c++)
 		total += cached[c];
 	KUNIT_EXPECT_EQ(test, total, 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(x.heap, &st));
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	KUNIT_EXPECT_EQ(test, 0, add_cpu(cpu));
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(x.heap));
 	pym_heap_destroy(x.heap);
@@ -508,10 +511,10 @@ static void idle_caches_drain_themselves(struct kunit *test)
 	/* Two idle periods: one to notice the quiet, one to act on it. */
 	msleep(3000);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
-	KUNIT_EXPECT_EQ(test, st.pools_used, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_POOLS_USED], 0);
 	/* What is left is the one empty arena a heap keeps. */
-	KUNIT_EXPECT_LE(test, st.arenas_current, 1);
+	KUNIT_EXPECT_LE(test, st.v[PYM_STAT_ARENAS_CURRENT], 1);
 	pym_heap_destroy(heap);
 }
 
@@ -702,13 +705,13 @@ static void interrupts_race_the_fast_path(struct kunit *test)
 	KUNIT_EXPECT_GE(test, r->fired, 1000);
 	KUNIT_EXPECT_GE(test, n, 1000);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(r->heap, &st));
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
-	KUNIT_EXPECT_EQ(test, st.invalid_frees, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INVALID_FREES], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(r->heap));
 	pym_heap_destroy(r->heap);
 }
 
-static struct kunit_case pymalloc_pcpu_cases[] = {
+static struct kunit_case pymalloc_magazine_cases[] = {
 	KUNIT_CASE(pair_stays_on_the_cpu),
 	KUNIT_CASE(caches_are_bounded),
 	KUNIT_CASE(cached_block_is_known_free),
@@ -725,9 +728,9 @@ static struct kunit_case pymalloc_pcpu_cases[] = {
 	{}
 };
 
-static struct kunit_suite pymalloc_pcpu_suite = {
-	.name = "pymalloc_pcpu",
-	.test_cases = pymalloc_pcpu_cases,
+static struct kunit_suite pymalloc_magazine_suite = {
+	.name = "pymalloc_magazine",
+	.test_cases = pymalloc_magazine_cases,
 };
 
-kunit_test_suites(&pymalloc_pcpu_suite);
+kunit_test_suites(&pymalloc_magazine_suite);

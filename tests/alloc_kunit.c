@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pymalloc_kunit.c - KUnit tests of pymalloc in the kernel: size classes,
- * pool and arena state transitions, realloc rules, heaps, statistics,
- * bad input, interrupt contexts and concurrency.
+ * alloc_kunit.c - KUnit tests of the block functions and heaps: size
+ * classes, pool and arena state transitions, realloc rules, heaps,
+ * statistics, bad input (suite pymalloc_alloc); interrupt contexts and
+ * concurrency (suite pymalloc_context).
  *
- * Run: make check FILTER='pymalloc_core.*' (passed to kunit.filter_glob).
+ * Run: make check FILTER='pymalloc_alloc.*' (passed to kunit.filter_glob).
  */
 #include <kunit/test.h>
 #include <linux/cpumask.h>
@@ -81,7 +82,7 @@ static void pool_state_transitions(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool->state, PYM_POOL_FREE);
 	pool = pool_of(b[cap]);
 	pym_free(b[cap]);
-	KUNIT_EXPECT_TRUE(test, pym_pool_cached(pool));
+	KUNIT_EXPECT_TRUE(test, pym_pool_spare(pool));
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	pym_heap_destroy(heap);
 }
@@ -93,10 +94,10 @@ static void no_pool_ping_pong(struct kunit *test)
 	int i;
 
 	pym_free(pym_heap_alloc(heap, 16, GFP_KERNEL));
-	inits = heap->core.cnt.pool_inits;
+	inits = heap->core.cnt[PYM_STAT_POOL_INITS];
 	for (i = 0; i < 1000; i++)
 		pym_free(pym_heap_alloc(heap, 16, GFP_KERNEL));
-	KUNIT_EXPECT_EQ(test, heap->core.cnt.pool_inits, inits);
+	KUNIT_EXPECT_EQ(test, heap->core.cnt[PYM_STAT_POOL_INITS], inits);
 	pym_heap_destroy(heap);
 }
 
@@ -114,23 +115,23 @@ static void arena_release_hysteresis(struct kunit *test)
 		KUNIT_ASSERT_NOT_NULL(test, v[i]);
 	}
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.arenas_current, 3);
-	KUNIT_EXPECT_EQ(test, st.pools_used, 3 * PYM_POOLS_PER_ARENA);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_CURRENT], 3);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_POOLS_USED], 3 * PYM_POOLS_PER_ARENA);
 	for (i = 0; i < n; i++)
 		pym_free(v[i]);
 	get_stats(test, heap, &st);
 	/* keep_empty_arenas=1: one empty arena stays against thrashing. */
-	KUNIT_EXPECT_EQ(test, st.arenas_current, 1);
-	KUNIT_EXPECT_EQ(test, st.arenas_reclaimed, 2);
-	KUNIT_EXPECT_EQ(test, st.pools_empty, PYM_POOLS_PER_ARENA);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_CURRENT], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_RECLAIMED], 2);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_POOLS_EMPTY], PYM_POOLS_PER_ARENA);
 	/* The kept arena serves the next allocation. */
 	pym_free(pym_heap_alloc(heap, 8, GFP_KERNEL));
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.arenas_allocated, 3);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_ALLOCATED], 3);
 	/* Memory pressure: the shrinker path gives the kept arena back. */
 	KUNIT_EXPECT_GE(test, pym_heaps_trim(), 1UL << PYM_ARENA_ORDER);
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.arenas_current, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_CURRENT], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	pym_heap_destroy(heap);
 }
@@ -168,11 +169,14 @@ static void random_ops_keep_order(struct kunit *test)
 		if (i % 4000 == 3999) {
 			KUNIT_ASSERT_EQ(test, 0, pym_heap_check(heap));
 			get_stats(test, heap, &st);
-			KUNIT_EXPECT_EQ(test, st.blocks_in_use, n);
-			KUNIT_EXPECT_EQ(test, st.bytes_in_use + st.bytes_available +
-					st.pools_empty * PYM_POOL_SIZE +
-					st.bytes_quantization,
-					st.arenas_current * PYM_ARENA_SIZE);
+			KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], n);
+			KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BYTES_IN_USE] +
+					st.v[PYM_STAT_BYTES_AVAILABLE] +
+					st.v[PYM_STAT_BYTES_EMPTY_POOLS] +
+					st.v[PYM_STAT_BYTES_QUANTIZATION],
+					st.v[PYM_STAT_BYTES_ARENAS]);
+			KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BYTES_ARENAS],
+					st.v[PYM_STAT_ARENAS_CURRENT] * PYM_ARENA_SIZE);
 			if (get_random_u32_below(3) == 0)
 				while (n > max / 8)
 					pym_free(l[--n].p);
@@ -183,8 +187,8 @@ static void random_ops_keep_order(struct kunit *test)
 	while (n)
 		pym_free(l[--n].p);
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
-	KUNIT_EXPECT_LE(test, st.arenas_current, 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_LE(test, st.v[PYM_STAT_ARENAS_CURRENT], 1);
 	pym_heap_destroy(heap);
 }
 
@@ -244,8 +248,8 @@ static void arena_failure_counted(struct kunit *test)
 	atomic_set(&pym_fail_arena.times, 1);
 	KUNIT_EXPECT_NULL(test, pym_heap_alloc(heap, 64, GFP_KERNEL));
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.alloc_failures, 1);
-	KUNIT_EXPECT_EQ(test, st.arenas_current, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ALLOC_FAILURES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_CURRENT], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	/* The injected failure is spent: the next attempt gets an arena. */
 	p = pym_heap_alloc(heap, 64, GFP_KERNEL);
@@ -253,8 +257,8 @@ static void arena_failure_counted(struct kunit *test)
 	pym_fail_arena.probability = 0;
 	pym_free(p);
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.alloc_failures, 1);
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ALLOC_FAILURES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	pym_heap_destroy(heap);
 #else
 	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
@@ -309,7 +313,7 @@ static void large_and_zero_sizes(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, 120));
 	pym_free(p);
 	get_stats(test, NULL, &after);
-	KUNIT_EXPECT_EQ(test, after.invalid_frees, before.invalid_frees);
+	KUNIT_EXPECT_EQ(test, after.v[PYM_STAT_INVALID_FREES], before.v[PYM_STAT_INVALID_FREES]);
 }
 
 static void zeroing(struct kunit *test)
@@ -372,13 +376,13 @@ static void heaps_are_isolated(struct kunit *test)
 	KUNIT_EXPECT_PTR_NE(test, pym_arena_base(pa), pym_arena_base(pb));
 	get_stats(test, a, &sa);
 	get_stats(test, b, &sb);
-	KUNIT_EXPECT_EQ(test, sa.blocks_in_use, 1);
-	KUNIT_EXPECT_EQ(test, sb.blocks_in_use, 1);
+	KUNIT_EXPECT_EQ(test, sa.v[PYM_STAT_BLOCKS_IN_USE], 1);
+	KUNIT_EXPECT_EQ(test, sb.v[PYM_STAT_BLOCKS_IN_USE], 1);
 	pym_free(pa);
 	get_stats(test, a, &sa);
 	get_stats(test, b, &sb);
-	KUNIT_EXPECT_EQ(test, sa.blocks_in_use, 0);
-	KUNIT_EXPECT_EQ(test, sb.blocks_in_use, 1);
+	KUNIT_EXPECT_EQ(test, sa.v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, sb.v[PYM_STAT_BLOCKS_IN_USE], 1);
 	/* Destroyed with a live block: the block stays usable until freed. */
 	pym_heap_destroy(b);
 	memset(pb, 0x11, 40);
@@ -393,6 +397,7 @@ static void bad_input_refused(struct kunit *test)
 {
 	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st, def0, def1;
+	enum pym_stat i;
 	static int not_heap;
 	int on_stack = 0;
 	u8 *p, *q;
@@ -411,8 +416,12 @@ static void bad_input_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
 	pym_free(q + 96 * 3);			/* never allocated */
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.invalid_frees, 3);
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INTERIOR_FREES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_DOUBLE_FREES], 2);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_SIZE_QUERIES_REFUSED], 2);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_FOREIGN_FREES], 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INVALID_FREES], 5);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 1);
 	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0x42, 96));
 
 	v = vmalloc(64);
@@ -424,7 +433,17 @@ static void bad_input_refused(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, pym_realloc(v, 10, GFP_KERNEL));
 	vfree(v);
 	get_stats(test, NULL, &def1);
-	KUNIT_EXPECT_EQ(test, def1.invalid_frees, def0.invalid_frees + 3);
+	/*
+	 * Memory in no arena is refused as the default heap's: foreign, or,
+	 * when it lies in the direct map like a freed large block, double.
+	 */
+	for (i = PYM_STAT_DOUBLE_FREES; i <= PYM_STAT_INVALID_FREES; i++)
+		def1.v[i] -= def0.v[i];
+	KUNIT_EXPECT_EQ(test, def1.v[PYM_STAT_FOREIGN_FREES] +
+			def1.v[PYM_STAT_DOUBLE_FREES], 3);
+	KUNIT_EXPECT_EQ(test, def1.v[PYM_STAT_INTERIOR_FREES], 0);
+	KUNIT_EXPECT_EQ(test, def1.v[PYM_STAT_SIZE_QUERIES_REFUSED], 2);
+	KUNIT_EXPECT_EQ(test, def1.v[PYM_STAT_INVALID_FREES], 5);
 
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(NULL));
@@ -588,18 +607,38 @@ static void concurrent_kthreads(struct kunit *test)
 	}
 	KUNIT_EXPECT_GE(test, nw, 2 * num_online_cpus());
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.blocks_in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	pym_heap_destroy(heap);
 }
 
-/* invalid_frees of the default heap, where large and foreign ones count. */
-static u64 invalid_frees(struct kunit *test)
+/* A figure of the default heap, where large and foreign refusals count. */
+static u64 def_stat(struct kunit *test, enum pym_stat i)
 {
 	struct pym_stats st;
 
 	get_stats(test, NULL, &st);
-	return st.invalid_frees;
+	return st.v[i];
+}
+
+/* The default heap's refusals since before: double, interior, size. */
+static void expect_refusals(struct kunit *test, const struct pym_stats *before,
+			    u64 dbl, u64 interior, u64 size)
+{
+	struct pym_stats now;
+
+	get_stats(test, NULL, &now);
+	KUNIT_EXPECT_EQ(test, now.v[PYM_STAT_DOUBLE_FREES] -
+			before->v[PYM_STAT_DOUBLE_FREES], dbl);
+	KUNIT_EXPECT_EQ(test, now.v[PYM_STAT_INTERIOR_FREES] -
+			before->v[PYM_STAT_INTERIOR_FREES], interior);
+	KUNIT_EXPECT_EQ(test, now.v[PYM_STAT_SIZE_QUERIES_REFUSED] -
+			before->v[PYM_STAT_SIZE_QUERIES_REFUSED], size);
+	KUNIT_EXPECT_EQ(test, now.v[PYM_STAT_INVALID_FREES] -
+			before->v[PYM_STAT_INVALID_FREES],
+			dbl + interior + size +
+			now.v[PYM_STAT_FOREIGN_FREES] -
+			before->v[PYM_STAT_FOREIGN_FREES]);
 }
 
 /*
@@ -609,10 +648,11 @@ static u64 invalid_frees(struct kunit *test)
  */
 static void large_blocks_refuse_bad_pointers(struct kunit *test)
 {
-	u64 before = invalid_frees(test);
+	struct pym_stats before;
 	struct page *page;
 	u8 *p, *q, *k;
 
+	get_stats(test, NULL, &before);
 	p = pym_alloc(1000, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	KUNIT_EXPECT_EQ(test, pym_size(p), ksize(p));
@@ -621,15 +661,18 @@ static void large_blocks_refuse_bad_pointers(struct kunit *test)
 	pym_free(p + 600);
 	KUNIT_EXPECT_EQ(test, pym_size(p + 8), 0);
 	KUNIT_EXPECT_NULL(test, pym_realloc(p + 8, 2000, GFP_KERNEL));
-	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 2);
+	expect_refusals(test, &before, 0, 2, 2);
 	KUNIT_EXPECT_EQ(test, pym_size(p), ksize(p));
 	/* Freed once, then refused: free, size and realloc. */
 	pym_free(p);
 	pym_free(p);
 	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
 	KUNIT_EXPECT_NULL(test, pym_realloc(p, 2000, GFP_KERNEL));
-	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 3);
-	/* kmalloc's blocks are foreign, whole or interior. */
+	expect_refusals(test, &before, 1, 2, 4);
+	/*
+	 * kmalloc's blocks, whole or interior: in the direct map, they are
+	 * what a freed large block looks like, and refused as such.
+	 */
 	k = kmalloc(100, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, k);
 	pym_free(k);
@@ -637,14 +680,14 @@ static void large_blocks_refuse_bad_pointers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pym_size(k + 8), 0);
 	KUNIT_EXPECT_EQ(test, pym_size(k), 0);
 	KUNIT_EXPECT_NULL(test, pym_realloc(k + 8, 2000, GFP_KERNEL));
-	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 5);
+	expect_refusals(test, &before, 3, 2, 7);
 	kfree(k);
 	/* Compound pages: refused, and still their owner's. */
 	page = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_EQ(test, pym_size(page_address(page)), 0);
 	pym_free(page_address(page));
-	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 6);
+	expect_refusals(test, &before, 4, 2, 8);
 	memset(page_address(page), 0x5a, 2 * PAGE_SIZE);
 	__free_pages(page, 1);
 	/* Large blocks of every kind move through realloc and stay ours. */
@@ -657,7 +700,7 @@ static void large_blocks_refuse_bad_pointers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
 	KUNIT_EXPECT_GE(test, pym_size(q), 100000);
 	pym_free(q);
-	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + 6);
+	expect_refusals(test, &before, 4, 2, 9);
 }
 
 struct double_free {
@@ -699,7 +742,7 @@ static void concurrent_double_free(struct kunit *test)
 	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, d);
 	d->rounds = 2000;
-	before = invalid_frees(test);
+	before = def_stat(test, PYM_STAT_DOUBLE_FREES);
 	for (i = 0; i < 2; i++) {
 		init_completion(&d->go[i]);
 		t[i] = kthread_create_on_cpu(double_free_fn, d, i, "pym_dfree/%u");
@@ -718,7 +761,8 @@ static void concurrent_double_free(struct kunit *test)
 		while (atomic_read(&d->ready) < 2)
 			cond_resched();
 	}
-	KUNIT_EXPECT_EQ(test, invalid_frees(test), before + d->rounds);
+	KUNIT_EXPECT_EQ(test, def_stat(test, PYM_STAT_DOUBLE_FREES),
+			before + d->rounds);
 	/* Freed once each: the next two allocations are two blocks. */
 	a = pym_alloc(64, GFP_KERNEL);
 	b = pym_alloc(64, GFP_KERNEL);
@@ -728,7 +772,7 @@ static void concurrent_double_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 }
 
-static struct kunit_case pymalloc_core_cases[] = {
+static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
 	KUNIT_CASE(no_pool_ping_pong),
@@ -754,9 +798,9 @@ static struct kunit_case pymalloc_context_cases[] = {
 	{}
 };
 
-static struct kunit_suite pymalloc_core_suite = {
-	.name = "pymalloc_core",
-	.test_cases = pymalloc_core_cases,
+static struct kunit_suite pymalloc_alloc_suite = {
+	.name = "pymalloc_alloc",
+	.test_cases = pymalloc_alloc_cases,
 };
 
 static struct kunit_suite pymalloc_context_suite = {
@@ -764,7 +808,7 @@ static struct kunit_suite pymalloc_context_suite = {
 	.test_cases = pymalloc_context_cases,
 };
 
-kunit_test_suites(&pymalloc_core_suite, &pymalloc_context_suite);
+kunit_test_suites(&pymalloc_alloc_suite, &pymalloc_context_suite);
 
 MODULE_DESCRIPTION("KUnit tests for pymalloc");
 MODULE_LICENSE("GPL");

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * alloc.c - the block functions: pym_alloc() and pym_free() with their
+ * fast and slow paths, pym_size(), pym_realloc(), and the reports of bad
+ * input. Documentation/pymalloc.rst, "Life of a block", follows one block
+ * through here, magazine.h and core.c.
+ *
+ * Allocation: the fast path pops this CPU's magazine of the size class
+ * with preemption off and no lock (magazine.h); a miss takes the slow
+ * path, which owns the magazines (pcpu.h), refills them from the depot or
+ * the core (magazine.h's policy), and asks heap.c for an arena when the
+ * core has none left.
+ *
+ * Free: the arena of a pointer is found from the address alone
+ * (arenamap.h), never by reading the pointed-to memory, so foreign and
+ * stale pointers are recognised from pymalloc's own data. The fast path
+ * checks the block's bit in its pool and claims it with one atomic step,
+ * then pushes it on this CPU's magazine; everything else, bad input
+ * included, takes do_free(). Arena and heap descriptors are freed after
+ * an RCU grace period, and lookups are RCU readers that re-check under
+ * the core's lock that the arena still belongs to the heap, so a bogus
+ * free racing with an arena's release sees "not allocated", not freed
+ * memory.
+ *
+ * Bad input is refused without touching the memory, counted by kind in
+ * the heap's figures, and reported once per heap and kind.
+ */
+#define pr_fmt(fmt) "pymalloc: " fmt
+
+#include <linux/kmemleak.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+static const char *const refusal_text[PYM_STAT_NR] = {
+	[PYM_STAT_DOUBLE_FREES] = "double free, or free of a block never allocated",
+	[PYM_STAT_INTERIOR_FREES] = "free of a pointer into the middle of a block",
+	[PYM_STAT_FOREIGN_FREES] = "free of a pointer pymalloc never handed out",
+	[PYM_STAT_SIZE_QUERIES_REFUSED] = "size query of a pointer that is not an allocated block",
+};
+
+/*
+ * One line per kind and heap: a buggy caller in a loop must not flood the
+ * log, and the heap's figures still count every occurrence.
+ */
+static void report(struct pym_heap *heap, enum pym_stat kind, const void *p,
+		   unsigned long caller)
+{
+	if (test_and_set_bit(kind - PYM_STAT_DOUBLE_FREES, &heap->reported))
+		return;
+	pr_err("heap %s: %s (%p) from %pS; refused, further reports of this kind suppressed\n",
+	       heap->name, refusal_text[kind], p, (void *)caller);
+}
+
+static void count(struct pym_heap *heap, enum pym_stat what)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&heap->core.lock, flags);
+	heap->core.cnt[what]++;
+	spin_unlock_irqrestore(&heap->core.lock, flags);
+}
+
+static void refuse(struct pym_heap *heap, enum pym_stat kind, const void *p,
+		   unsigned long caller)
+{
+	count(heap, kind);
+	report(heap, kind, p, caller);
+}
+
+/* What every small allocation ends with: the zeroing policy, kmemleak. */
+static __always_inline void *alloc_done(void *p, unsigned int cls, gfp_t gfp)
+{
+	if (unlikely(want_init_on_alloc(gfp)))
+		pym_block_zero(p, cls);
+	else if (unlikely(want_init_on_free()))
+		*(void **)p = NULL;	/* the one word written after the wipe */
+	kmemleak_alloc(p, pym_class_size(cls), 1, gfp);
+	return p;
+}
+
+/* A block from this CPU's magazines, which the slow path owns. */
+static __always_inline void *pcpu_alloc(struct pym_heap *heap,
+					struct pym_pcpu __percpu *pcpu,
+					unsigned int cls)
+{
+	struct pym_pcpu *pc;
+	unsigned long flags;
+	void *p;
+
+	pc = pym_pcpu_lock(pcpu, &flags);
+	p = pym_mag_pop(&pc->mags[cls]);
+	if (unlikely(!p)) {
+		pym_pcpu_busy(heap);
+		p = pym_mag_refill(&pc->mags[cls], &heap->depot[cls],
+				   &heap->core, cls, pym_pcpu_secret);
+	}
+	pym_pcpu_unlock(pc, flags);
+	return p;
+}
+
+/*
+ * Everything but a hit in this CPU's magazine: refill it, or take a block
+ * from the core of an uncached heap, growing the heap until one comes.
+ * Out of line, so that the fast path keeps its registers.
+ */
+static noinline void *alloc_slow(struct pym_heap *heap, unsigned int cls,
+				 gfp_t gfp)
+{
+	unsigned long flags;
+	void *p;
+
+	for (;;) {
+		struct pym_pcpu __percpu *pcpu = READ_ONCE(heap->pcpu);
+
+		if (likely(pcpu)) {
+			p = pcpu_alloc(heap, pcpu, cls);
+		} else {
+			spin_lock_irqsave(&heap->core.lock, flags);
+			p = pym_core_alloc(&heap->core, cls);
+			spin_unlock_irqrestore(&heap->core.lock, flags);
+		}
+		if (likely(p))
+			return alloc_done(p, cls, gfp);
+		if (pym_heap_grow(heap, gfp))
+			return NULL;
+	}
+}
+
+/* Sizes the pools do not serve: 0, and above PYM_SMALL_MAX (large.c). */
+static noinline void *alloc_not_small(size_t size, gfp_t gfp)
+{
+	void *p;
+
+	if (!size)
+		return ZERO_SIZE_PTR;
+	p = pym_large_alloc(size, gfp);
+	if (unlikely(!p))
+		count(pym_default_heap, PYM_STAT_ALLOC_FAILURES);
+	return p;
+}
+
+static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
+					gfp_t gfp)
+{
+	struct pym_pcpu __percpu *pcpu;
+	unsigned int cls;
+	void *p;
+
+	if (unlikely(size - 1 >= PYM_SMALL_MAX))
+		return alloc_not_small(size, gfp);
+	might_alloc(gfp);
+	cls = pym_size_class(size);
+	pcpu = READ_ONCE(heap->pcpu);
+	if (PYM_PCPU_LOCKLESS && likely(pcpu)) {
+		preempt_disable();
+		p = pym_mag_pop_local(pym_pcpu_mag(pcpu, cls));
+		preempt_enable();
+		if (likely(p))
+			return alloc_done(p, cls, gfp);
+	}
+	return alloc_slow(heap, cls, gfp);
+}
+
+/**
+ * pym_heap_alloc() - allocate memory from a heap
+ * @heap: the heap, or NULL for the default heap
+ * @size: bytes wanted; 1..512 come from the heap's pools, more from kmalloc
+ * @gfp: allocation flags; honours __GFP_ZERO and init_on_alloc/init_on_free
+ *
+ * Blocks of 2^n bytes (n <= 9) are 2^n-aligned, every block is 8-aligned.
+ * Context: any, as far as @gfp allows; GFP_KERNEL may sleep for an arena.
+ * Return: the block, ZERO_SIZE_PTR for @size 0, or NULL when memory or an
+ * arena could not be had (counted in PYM_STAT_ALLOC_FAILURES).
+ */
+void *pym_heap_alloc(struct pym_heap *heap, size_t size, gfp_t gfp)
+{
+	return heap_alloc(heap ?: pym_default_heap, size, gfp);
+}
+EXPORT_SYMBOL_GPL(pym_heap_alloc);
+
+/**
+ * pym_alloc() - allocate memory from the default heap
+ * @size: bytes wanted; 1..512 come from pools, more from kmalloc
+ * @gfp: allocation flags, as for kmalloc()
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the block, ZERO_SIZE_PTR for @size 0, or NULL on failure.
+ */
+void *pym_alloc(size_t size, gfp_t gfp)
+{
+	return heap_alloc(pym_default_heap, size, gfp);
+}
+EXPORT_SYMBOL_GPL(pym_alloc);
+
+/**
+ * pym_zalloc() - allocate zeroed memory from the default heap
+ * @size: bytes wanted
+ * @gfp: allocation flags; __GFP_ZERO is implied
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the zeroed block, ZERO_SIZE_PTR for @size 0, or NULL on failure.
+ */
+void *pym_zalloc(size_t size, gfp_t gfp)
+{
+	return pym_heap_alloc(pym_default_heap, size, gfp | __GFP_ZERO);
+}
+EXPORT_SYMBOL_GPL(pym_zalloc);
+
+/**
+ * pym_calloc() - allocate a zeroed array from the default heap
+ * @n: number of elements
+ * @size: size of one element
+ * @gfp: allocation flags; __GFP_ZERO is implied
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the zeroed array, NULL when @n * @size overflows or on failure.
+ */
+void *pym_calloc(size_t n, size_t size, gfp_t gfp)
+{
+	size_t bytes;
+
+	if (unlikely(check_mul_overflow(n, size, &bytes)))
+		return NULL;
+	return pym_zalloc(bytes, gfp);
+}
+EXPORT_SYMBOL_GPL(pym_calloc);
+
+/* Cache p, a block the caller claimed, in pc, which it owns. */
+static __always_inline void pcpu_push(struct pym_heap *heap,
+				      struct pym_pcpu *pc, unsigned int cls,
+				      void *p, struct pym_arena **release)
+{
+	struct pym_mag *mag = &pc->mags[cls];
+
+	pym_pcpu_assert_owned(pc);
+	if (unlikely(pym_mag_full(mag))) {
+		pym_pcpu_busy(heap);
+		pym_mag_overflow(mag, &heap->depot[cls], &heap->core,
+				 pym_arena_lookup, release);
+	}
+	pym_mag_push(mag, p, pym_pcpu_secret);
+}
+
+/*
+ * Free into the magazines pc the caller owns. The checks run without the
+ * core's lock: for a block the caller really owns, its pool's class, its
+ * bit and the fact that the pool is in use cannot change under us, and
+ * the claim settles a race with a second free of the same block.
+ */
+static __always_inline enum pym_block_status
+free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
+	    void *p, struct pym_arena **release)
+{
+	struct pym_pool *pool = pym_pool_of(a, p);
+	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	enum pym_block_status st = pym_block_check(pool, off);
+	unsigned int cls;
+
+	if (likely(st == PYM_BLOCK_OK) &&
+	    unlikely(!pym_mag_claim(p, pym_pcpu_secret)))
+		st = PYM_BLOCK_NOT_ALLOCATED;
+	if (unlikely(st != PYM_BLOCK_OK))
+		return st;
+	cls = READ_ONCE(pool->cls);
+	kmemleak_free(p);
+	if (want_init_on_free())
+		pym_block_zero(p, cls);
+	pcpu_push(heap, pc, cls, p, release);
+	return PYM_BLOCK_OK;
+}
+
+/* The magazine was full: make room in it, then cache p, claimed already. */
+static noinline void free_overflow(struct pym_heap *heap,
+				   struct pym_pcpu __percpu *pcpu,
+				   unsigned int cls, void *p)
+{
+	struct pym_arena *release = NULL;
+	struct pym_pcpu *pc;
+	unsigned long flags;
+
+	pc = pym_pcpu_lock(pcpu, &flags);
+	pcpu_push(heap, pc, cls, p, &release);
+	pym_pcpu_unlock(pc, flags);
+	pym_heap_release_arenas(release);
+}
+
+/*
+ * The common free: an allocated block of a cached heap, into this CPU's
+ * magazine, with neither a lock nor interrupts off. Preemption off keeps
+ * the magazine ours and makes this an RCU reader, so the arena and heap
+ * looked up stay valid. Anything else (a large block, a bad pointer, an
+ * uncached heap, init_on_free, PREEMPT_RT) returns false having changed
+ * nothing, for do_free().
+ */
+static __always_inline bool free_fast(const void *p)
+{
+	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	struct pym_pcpu __percpu *pcpu;
+	struct pym_arena *a;
+	struct pym_core *core;
+	struct pym_pool *pool;
+	unsigned int cls;
+	bool done = false;
+
+	if (!PYM_PCPU_LOCKLESS)
+		return false;
+	preempt_disable();
+	a = pym_arena_lookup(p);
+	core = a ? READ_ONCE(a->core) : NULL;
+	if (unlikely(!core))
+		goto out;
+	pcpu = READ_ONCE(pym_core_heap(core)->pcpu);
+	pool = pym_pool_of(a, (void *)p);
+	/* One address for the class and the bitmap, not two computed apart. */
+	OPTIMIZER_HIDE_VAR(pool);
+	cls = READ_ONCE(pool->cls);
+	/* init_on_free wipes in do_free(): a call here costs every free. */
+	if (unlikely(!pcpu) || want_init_on_free() ||
+	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
+	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret)))
+		goto out;
+	kmemleak_free(p);
+	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p)))
+		free_overflow(pym_core_heap(core), pcpu, cls, (void *)p);
+	done = true;
+out:
+	preempt_enable();
+	return done;
+}
+
+/* A free of p, in no arena: a large block, or refused. */
+static void free_not_small(const void *p, unsigned long caller)
+{
+	enum pym_stat refused = pym_large_free(p);
+
+	if (unlikely(refused != PYM_STAT_NR))
+		refuse(pym_default_heap, refused, p, caller);
+}
+
+/* A free of p into the core of heap, which has no magazines. */
+static void free_uncached(struct pym_heap *heap, struct pym_arena *a,
+			  struct pym_core *core, const void *p,
+			  unsigned long caller)
+{
+	struct pym_arena *release = NULL;
+	enum pym_block_status st;
+	unsigned long flags;
+	bool drained = false;
+
+	spin_lock_irqsave(&core->lock, flags);
+	if (unlikely(a->core != core)) {
+		/* The arena was released while we looked: p is not allocated. */
+		st = PYM_BLOCK_NOT_ALLOCATED;
+		core->cnt[pym_refusal_stat(st)]++;
+	} else {
+		if (IS_ENABLED(CONFIG_DEBUG_KMEMLEAK)) {
+			pym_core_block_size(a, p, &st);
+			if (st == PYM_BLOCK_OK)
+				kmemleak_free(p);
+		}
+		st = pym_core_free(core, a, (void *)p, want_init_on_free(),
+				   &release);
+		drained = heap->dead && !core->cnt[PYM_STAT_ARENAS_CURRENT];
+	}
+	spin_unlock_irqrestore(&core->lock, flags);
+	/* The core counted a refusal; it is only reported here. */
+	if (unlikely(st != PYM_BLOCK_OK))
+		report(heap, pym_refusal_stat(st), p, caller);
+	pym_heap_release_arenas(release);
+	if (unlikely(drained))
+		pym_heap_drained(heap);
+}
+
+/*
+ * Every free free_fast() declined: uncached heaps, large blocks, bad
+ * input, and on PREEMPT_RT every free. The RCU read lock keeps the arena
+ * and heap looked up valid; nothing here runs with interrupts off but
+ * under pym_pcpu_lock() and the core's lock.
+ */
+static noinline void do_free(const void *p, unsigned long caller)
+{
+	struct pym_arena *a, *release = NULL;
+	struct pym_pcpu __percpu *pcpu;
+	enum pym_block_status st;
+	struct pym_core *core;
+	struct pym_heap *heap;
+	struct pym_pcpu *pc;
+	unsigned long flags;
+
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	core = a ? READ_ONCE(a->core) : NULL;
+	if (unlikely(!core)) {
+		rcu_read_unlock();
+		free_not_small(p, caller);
+		return;
+	}
+	heap = pym_core_heap(core);
+	pcpu = READ_ONCE(heap->pcpu);
+	if (unlikely(!pcpu)) {
+		free_uncached(heap, a, core, p, caller);
+		rcu_read_unlock();
+		return;
+	}
+	pc = pym_pcpu_lock(pcpu, &flags);
+	st = free_cached(heap, pc, a, (void *)p, &release);
+	pym_pcpu_unlock(pc, flags);
+	if (unlikely(st != PYM_BLOCK_OK))
+		refuse(heap, pym_refusal_stat(st), p, caller);
+	rcu_read_unlock();
+	pym_heap_release_arenas(release);
+}
+
+/**
+ * pym_free() - free memory obtained from pymalloc
+ * @p: the block; NULL and ZERO_SIZE_PTR are ignored
+ *
+ * The heap is found from the address; large blocks (above 512 bytes) go
+ * back to kmalloc. Only blocks pymalloc handed out and still holds are
+ * freed: a double free (also two racing on two CPUs), a pointer into the
+ * middle of a block and a pointer pymalloc never handed out (kmalloc's
+ * own blocks and pages included) are refused without touching the memory,
+ * counted by kind in the heap's figures and reported once per heap and
+ * kind.
+ *
+ * Context: any; on PREEMPT_RT as kfree(): not with preemption or
+ * interrupts disabled.
+ */
+void pym_free(const void *p)
+{
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	if (likely(free_fast(p)))
+		return;
+	do_free(p, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(pym_free);
+
+/*
+ * Usable size of p, or 0 after refusing p, which is no allocated block.
+ * *heapp is set to p's heap, or NULL for a large block.
+ */
+static size_t block_size(const void *p, unsigned long caller,
+			 struct pym_heap **heapp)
+{
+	enum pym_block_status st = PYM_BLOCK_NOT_ALLOCATED;
+	struct pym_arena *a;
+	struct pym_core *core;
+	struct pym_heap *heap;
+	unsigned long flags;
+	size_t size = 0;
+
+	*heapp = NULL;
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	core = a ? READ_ONCE(a->core) : NULL;
+	if (!core) {
+		rcu_read_unlock();
+		size = pym_large_size(p);
+		if (!size)
+			refuse(pym_default_heap, PYM_STAT_SIZE_QUERIES_REFUSED,
+			       p, caller);
+		return size;
+	}
+	heap = pym_core_heap(core);
+	spin_lock_irqsave(&core->lock, flags);
+	if (a->core == core)
+		size = pym_core_block_size(a, p, &st);
+	spin_unlock_irqrestore(&core->lock, flags);
+	/* Cached in a magazine: free, whatever the core thinks. */
+	if (size && READ_ONCE(heap->pcpu) &&
+	    pym_mag_cached(p, pym_pcpu_secret))
+		size = 0;
+	if (!size)
+		refuse(heap, PYM_STAT_SIZE_QUERIES_REFUSED, p, caller);
+	*heapp = heap;
+	rcu_read_unlock();
+	return size;
+}
+
+/**
+ * pym_size() - usable size of a block, like ksize()
+ * @p: a block from pymalloc, or NULL / ZERO_SIZE_PTR
+ *
+ * Context: any.
+ * Return: the block size of @p's size class, or for a large block the
+ * size kmalloc gave it; 0 for NULL, ZERO_SIZE_PTR and, after a report,
+ * for any pointer that is not a block pymalloc handed out and holds
+ * (interior, freed, or foreign, kmalloc's own blocks included).
+ */
+size_t pym_size(const void *p)
+{
+	struct pym_heap *heap;
+
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return 0;
+	return block_size(p, _RET_IP_, &heap);
+}
+EXPORT_SYMBOL_GPL(pym_size);
+
+/**
+ * pym_realloc() - resize a block, with krealloc() semantics
+ * @p: the block, or NULL / ZERO_SIZE_PTR to allocate afresh
+ * @new_size: the size wanted; 0 frees @p and returns ZERO_SIZE_PTR
+ * @gfp: allocation flags; with __GFP_ZERO the bytes past the old size are 0
+ *
+ * A block stays in place when @new_size fits it and wastes less than a
+ * quarter of it (CPython's rule); otherwise the contents move to a block
+ * of the right class, or a large block, whichever @new_size calls for, in
+ * the heap @p came from (large blocks: the default heap).
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the resized block; NULL on failure or for a pointer that is not
+ * a block pymalloc holds (reported), in which case @p is untouched.
+ */
+void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
+{
+	struct pym_heap *heap;
+	size_t old;
+	void *q;
+
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return pym_alloc(new_size, gfp);
+	if (unlikely(!new_size)) {
+		do_free(p, _RET_IP_);
+		return ZERO_SIZE_PTR;
+	}
+	old = block_size(p, _RET_IP_, &heap);
+	if (unlikely(!old))
+		return NULL;
+	if (new_size <= old && 4 * new_size > 3 * old)
+		return (void *)p;
+
+	q = pym_heap_alloc(heap, new_size, gfp);
+	if (!q)
+		return NULL;
+	memcpy(q, p, min(old, new_size));
+	do_free(p, _RET_IP_);
+	return q;
+}
+EXPORT_SYMBOL_GPL(pym_realloc);

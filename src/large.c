@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * large.c - blocks above PYM_SMALL_MAX: kmalloc's, with pymalloc's record.
+ *
+ * pymalloc keeps a record of each large block it hands out, so that its
+ * functions accept exactly the large blocks it handed out and still
+ * holds: an interior, double or foreign pointer is refused like a bad
+ * small one, and never reaches kfree(). kmalloc aligns every block above
+ * 512 bytes to at least 1 KiB (its caches there are powers of two,
+ * naturally aligned, then whole pages), so the record is one bit per 1 KiB
+ * slot of the direct map, in a bitmap per 256 KiB region found through a
+ * map like the arena map (arenamap.c). Recording and forgetting a block
+ * are one atomic bit operation each, no lock, and a free takes the bit
+ * with test_and_clear_bit() before kfree(), so that of two frees of the
+ * same block exactly one frees it. A region's 32-byte bitmap is made when
+ * a first large block lands there and kept until pymalloc is unloaded: at
+ * most one per 256 KiB of memory, none freed and made again under
+ * alloc/free churn. No pointer to a block is stored, so kmemleak still
+ * reports a large block its owner leaks.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+#define PYM_LARGE_SHIFT		10
+#define PYM_LARGE_SLOTS		(PYM_ARENA_SIZE >> PYM_LARGE_SHIFT)
+
+struct pym_large_region {
+	DECLARE_BITMAP(live, PYM_LARGE_SLOTS);
+};
+
+static struct pym_map pym_large;
+
+static __always_inline unsigned int large_slot(const void *p)
+{
+	return ((unsigned long)p & (PYM_ARENA_SIZE - 1)) >> PYM_LARGE_SHIFT;
+}
+
+static __always_inline bool large_aligned(const void *p)
+{
+	return IS_ALIGNED((unsigned long)p, BIT(PYM_LARGE_SHIFT));
+}
+
+/* p's region, made with gfp if need be; NULL if it could not be. */
+static struct pym_large_region *large_region(const void *p, gfp_t gfp)
+{
+	struct pym_large_region *r = pym_map_lookup(&pym_large, p), *fresh;
+
+	if (likely(r))
+		return r;
+	fresh = kzalloc(sizeof(*fresh), gfp);
+	if (!fresh)
+		return NULL;
+	r = pym_map_install(&pym_large, p, fresh, gfp);
+	if (r != fresh)
+		kfree(fresh);
+	return r;
+}
+
+/* A block of size > PYM_SMALL_MAX, recorded; NULL if either failed. */
+void *pym_large_alloc(size_t size, gfp_t gfp)
+{
+	struct pym_large_region *r;
+	void *p;
+
+	p = kmalloc(size, gfp);
+	if (!p)
+		return NULL;
+	if (WARN_ONCE(!large_aligned(p),
+		      "pymalloc: kmalloc(%zu) returned %p, not 1 KiB aligned\n",
+		      size, p))
+		r = NULL;
+	else
+		r = large_region(p, gfp & ~__GFP_ZERO);
+	if (unlikely(!r)) {
+		kfree(p);
+		return NULL;
+	}
+	set_bit(large_slot(p), r->live);
+	return p;
+}
+
+/*
+ * p lies in no arena: free it if it is a large block pymalloc holds.
+ * Otherwise nothing is touched and the figure naming the refusal returned.
+ */
+enum pym_stat pym_large_free(const void *p)
+{
+	struct pym_large_region *r = pym_map_lookup(&pym_large, p);
+
+	if (likely(r && large_aligned(p) &&
+		   test_and_clear_bit(large_slot(p), r->live))) {
+		kfree(p);
+		return PYM_STAT_NR;
+	}
+	/* A slot is 1 KiB: p lies in the first KiB of the block there. */
+	if (r && test_bit(large_slot(p), r->live))
+		return PYM_STAT_INTERIOR_FREES;
+	return virt_addr_valid(p) ? PYM_STAT_DOUBLE_FREES :
+	       PYM_STAT_FOREIGN_FREES;
+}
+
+/* Usable size of a large block pymalloc holds, or 0. */
+size_t pym_large_size(const void *p)
+{
+	struct pym_large_region *r = pym_map_lookup(&pym_large, p);
+
+	return r && large_aligned(p) && test_bit(large_slot(p), r->live) ?
+	       ksize(p) : 0;
+}
+
+/* Large blocks still live now belong to no one: their records go. */
+void pym_large_exit(void)
+{
+	pym_map_exit(&pym_large);
+}
