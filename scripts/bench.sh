@@ -6,28 +6,28 @@
 # kmem_cache where the size is fixed) in the same boot, at -smp 1 and
 # -smp 4. Each configuration boots twice: once timed by the emulated clock
 # (wall ns/op; host noise moves it), once under -icount shift=0,sleep=off,
-# where the guest clock counts instructions (deterministic). Writes
-# build/bench/results.csv and, when gnuplot is there, build/bench/pairs.png.
-# PYM_BENCH_SMP (default "1 4") and PYM_BENCH_MODES (default "wall icount")
-# narrow a run down while working on one figure; PYM_BENCH_USER=0 skips
-# the user-space part.
-# Then the same workloads in user space (tools/testing/core/ubench.sh):
-# pymalloc's core against glibc, jemalloc, mimalloc, tcmalloc and CPython.
+# where the guest clock counts instructions (deterministic). Then the same
+# workloads in user space (tools/testing/core/ubench.sh): pymalloc's core
+# against glibc, jemalloc, mimalloc, tcmalloc and CPython, the core's
+# instruction counts and the memory replay.
+#
+# A full run rewrites Documentation/figures.md, the project's one file of
+# figures; it also leaves build/bench/results.csv and, with gnuplot,
+# build/bench/pairs.png. PYM_BENCH_SMP (default "1 4") and PYM_BENCH_MODES
+# (default "wall icount") narrow a run down while working on one figure,
+# PYM_BENCH_USER=0 skips user space; a narrowed run only prints.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out="$PYM_ROOT/build/bench"
 rm -rf "$out"
-mkdir -p "$out/src" "$out/modules"
+mkdir -p "$out"
 pym_need_packages build-essential qemu-system-x86 busybox-static cpio gzip python3
 if ! dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null | grep -q 'ok installed'; then
 	pym_need_packages gnuplot-nox || log "bench: no gnuplot, no chart"
 fi
 read -r _ kdir img < <(bash "$PYM_ROOT/scripts/distro.sh" | grep '^debian-6.12 ')
-(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests bench "$out/src/")
-make -C "$out/src" KDIR="$kdir" >"$out/build.log" 2>&1 ||
-	{ tail -n 30 "$out/build.log"; die "module build failed"; }
-find "$out/src" -name '*.ko' -exec cp {} "$out/modules/" \;
+pym_build_modules "$out" "$kdir" || die "module build failed, see $out/build.log"
 mkdir -p "$out/bin"
 xz -dc "$PYM_ROOT/tools/testing/core/data/debian-6.12-boot.kmalloc.xz" >"$out/bin/kmalloc-trace.txt"
 bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" bench "$out/modules" "$out/bin"
@@ -45,8 +45,7 @@ for smp in ${PYM_BENCH_SMP:-1 4}; do
 				bash "$PYM_ROOT/scripts/qemu.sh" "$img" "$out/initramfs.cpio.gz" \
 				"$out/smp$smp-$mode" ||
 				die "smp $smp $mode run failed, see $out/smp$smp-$mode/console.log"
-			sed -n '/^PYM-SUITE-BEGIN bench/,/^PYM-SUITE-END/p' \
-				"$out/smp$smp-$mode/results.log" | sed '1d;$d' | tr -d '\r' \
+			pym_suite_output "$out/smp$smp-$mode/results.log" bench \
 				>"$out/smp$smp-$mode.txt"
 			[ -s "$out/smp$smp-$mode.txt" ] && break
 			tail -n 5 "$out/smp$smp-$mode/console.log" >&2
@@ -56,7 +55,8 @@ for smp in ${PYM_BENCH_SMP:-1 4}; do
 			die "smp $smp $mode printed no results twice, see $out/smp$smp-$mode/console.log"
 	done
 done
-python3 "$PYM_ROOT/scripts/bench_report.py" "$out" ${PYM_BENCH_SMP:-1 4}
+python3 "$PYM_ROOT/scripts/bench_report.py" "$out" ${PYM_BENCH_SMP:-1 4} >"$out/report.txt"
+cat "$out/report.txt"
 if command -v gnuplot >/dev/null; then
 	(cd "$PYM_ROOT" && gnuplot scripts/bench_pairs.gp) >/dev/null 2>&1 &&
 		log "bench: chart in $out/pairs.png" || log "bench: gnuplot failed"
@@ -65,5 +65,12 @@ fi
 [ "${PYM_BENCH_USER:-1}" = 0 ] && exit 0
 echo
 echo "== user space: magazine + core, and the core alone, against user-space allocators"
-pym_need_packages valgrind libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libpython3.11
+pym_need_packages valgrind libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libpython3.11 xz-utils
 make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/user" ubench | tee "$out/user.txt"
+make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/user" icount | tee "$out/icount.txt"
+make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/user" memory | tee "$out/memory.txt"
+if [ -z "${PYM_BENCH_SMP:-}${PYM_BENCH_MODES:-}" ]; then
+	python3 "$PYM_ROOT/scripts/bench_report.py" "$out" 1 4 \
+		--doc "$PYM_ROOT/Documentation/figures.md" >/dev/null
+	log "bench: figures written to Documentation/figures.md"
+fi

@@ -1,13 +1,26 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Table and CSV from make bench's runs: OUT SMP...
+"""Tables from make bench's results: OUT SMP... [--doc PATH]
 
 Reads OUT/smp<N>-wall.txt and OUT/smp<N>-icount.txt ("workload allocator
-value" lines) and prints, per workload and allocator, wall ns/op,
-instructions/op and pymalloc's ratio to kmalloc for both."""
+value" lines, a "# kernel ..." head), prints per workload and allocator the
+wall ns/op, instructions/op and ratios to kmalloc, and writes
+OUT/results.csv and OUT/pairs.dat. With --doc, also writes the figures file
+(Documentation/figures.md) from those results and from the user-space
+outputs OUT/user.txt, OUT/icount.txt and OUT/memory.txt."""
+import datetime
+import os
+import platform
+import subprocess
 import sys
 
-out, smps = sys.argv[1], sys.argv[2:]
+args = sys.argv[1:]
+doc = None
+if '--doc' in args:
+    i = args.index('--doc')
+    doc = args[i + 1]
+    del args[i:i + 2]
+out, smps = args[0], args[1:]
 
 
 def load(path):
@@ -18,7 +31,7 @@ def load(path):
         return rows, head
     for line in lines:
         if line.startswith('#'):
-            head = head or line.strip()
+            head = head or line.lstrip('# ').strip()
             continue
         parts = line.split()
         if len(parts) == 3:
@@ -26,6 +39,11 @@ def load(path):
     return rows, head
 
 
+def ratio(v, k, w):
+    return v / k if k and 'bytes' not in w else float('nan')
+
+
+runs = {}
 with open('%s/results.csv' % out, 'w') as csv, open('%s/pairs.dat' % out, 'w') as dat:
     csv.write('smp,workload,allocator,wall_ns_per_op,instructions_per_op,'
               'wall_ratio_to_kmalloc,instr_ratio_to_kmalloc\n')
@@ -33,15 +51,16 @@ with open('%s/results.csv' % out, 'w') as csv, open('%s/pairs.dat' % out, 'w') a
         wall, head = load('%s/smp%s-wall.txt' % (out, smp))
         ins, ihead = load('%s/smp%s-icount.txt' % (out, smp))
         head = head or ihead
+        keys = list(wall) + [k for k in ins if k not in wall]
+        runs[smp] = (wall, ins, head, keys)
         print('\n== -smp %s  %s' % (smp, head))
         print('%-26s %-16s %11s %12s %9s %9s' % (
             'workload', 'allocator', 'wall ns/op', 'instr/op', 'wall x', 'instr x'))
-        for w, a in list(wall) + [k for k in ins if k not in wall]:
+        for w, a in keys:
             v = wall.get((w, a), float('nan'))
             i = ins.get((w, a), float('nan'))
             kw, ki = wall.get((w, 'kmalloc')), ins.get((w, 'kmalloc'))
-            rw = v / kw if kw and 'bytes' not in w else float('nan')
-            ri = i / ki if ki and 'bytes' not in w else float('nan')
+            rw, ri = ratio(v, kw, w), ratio(i, ki, w)
             print('%-26s %-16s %11.1f %12.1f %9.2f %9.2f' % (w, a, v, i, rw, ri))
             csv.write('%s,%s,%s,%.2f,%.2f,%.3f,%.3f\n' % (smp, w, a, v, i, rw, ri))
             if w.startswith('pair-') and a == 'pymalloc':
@@ -50,3 +69,101 @@ with open('%s/results.csv' % out, 'w') as csv, open('%s/pairs.dat' % out, 'w') a
                     smp, size, v, kw or 0, i, ki or 0))
 print('\nratios are pymalloc (or the row\'s allocator) / kmalloc: below 1 is better')
 print('CSV: %s/results.csv' % out)
+
+
+def cell(v, r):
+    if v != v:  # NaN: not measured in this configuration
+        return ''
+    s = '{:,.1f}'.format(v) if v < 10000 else '{:,.0f}'.format(v)
+    return s + (' (%.2f)' % r if r == r else '')
+
+
+def first_line(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        return 'unknown'
+
+
+def machine():
+    model = 'unknown CPU'
+    for line in open('/proc/cpuinfo'):
+        if line.startswith('model name'):
+            model = line.split(':', 1)[1].strip()
+            break
+    mem = 0
+    for line in open('/proc/meminfo'):
+        if line.startswith('MemTotal'):
+            mem = int(line.split()[1]) // (1024 * 1024)
+    return '%s, %d CPUs, %d GiB, %s %s' % (model, os.cpu_count(), mem,
+                                          platform.system(), platform.release())
+
+
+def verbatim(path):
+    try:
+        text = open(path).read().rstrip()
+    except FileNotFoundError:
+        return '(not measured in this run)\n'
+    return '```\n%s\n```\n' % text
+
+
+def write_doc(path):
+    now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    o = []
+    o.append('# pymalloc figures\n')
+    o.append('Written by `make bench` (scripts/bench_report.py) from its own results; '
+             'run it again rather than editing this file. Why the figures are what '
+             'they are: [pymalloc.rst](pymalloc.rst).\n')
+    o.append('- Measured: %s' % now)
+    o.append('- Machine: %s' % machine())
+    o.append('- QEMU: %s, TCG (no KVM), 4 GiB guests; wall time from the emulated '
+             'clock, instructions from a second boot under `-icount shift=0,sleep=off`'
+             % first_line(['qemu-system-x86_64', '--version']))
+    for smp in smps:
+        o.append('- Guest at `-smp %s`: %s' % (smp, runs[smp][2] or 'no results'))
+    o.append('')
+    o.append('## In the kernel: pymalloc against kmalloc\n')
+    o.append('bench/pym_bench.c, best of five rounds of 100,000 operations for '
+             'single-CPU workloads. In parentheses: the ratio to kmalloc in the '
+             'same boot, below 1 is better. Wall time under TCG moves by tens of '
+             'percent from run to run; instruction counts are reproducible.\n')
+    hdr = '| workload | allocator |'
+    sep = '|---|---|'
+    for smp in smps:
+        hdr += ' -smp %s ns | -smp %s instructions |' % (smp, smp)
+        sep += '---|---|'
+    o.append(hdr)
+    o.append(sep)
+    keys = []
+    for smp in smps:
+        keys += [k for k in runs[smp][3] if k not in keys]
+    for w, a in keys:
+        row = '| %s | %s |' % (w, a)
+        for smp in smps:
+            wall, ins = runs[smp][0], runs[smp][1]
+            v, i = wall.get((w, a), float('nan')), ins.get((w, a), float('nan'))
+            row += ' %s | %s |' % (cell(v, ratio(v, wall.get((w, 'kmalloc')), w)),
+                                   cell(i, ratio(i, ins.get((w, 'kmalloc')), w)))
+        o.append(row)
+    o.append('')
+    o.append('## User space: the same core and magazines against user-space allocators\n')
+    o.append('tools/testing/core/ubench.sh: "pymalloc" is a magazine and depot in front '
+             'of the core, as one CPU of a kernel heap runs them; "pym-core" the core '
+             'alone. Instructions per operation from callgrind, then wall ns.\n')
+    o.append(verbatim('%s/user.txt' % out))
+    o.append('## User space: instructions of the core and the object layer\n')
+    o.append('tools/testing/core/icount.sh (callgrind): "unchecked" is the core built '
+             'without its always-on bad-free checks, which the module always has.\n')
+    o.append(verbatim('%s/icount.txt' % out))
+    o.append('## Memory held at the peak of a replayed kmalloc trace\n')
+    o.append('tools/testing/core/replay.c on the kmalloc trace of a Debian 6.12 boot '
+             '(tools/testing/core/data/), and on uniform random sizes; pymalloc\'s '
+             'figure is the arenas it holds plus their descriptors.\n')
+    o.append(verbatim('%s/memory.txt' % out))
+    with open(path, 'w') as f:
+        f.write('\n'.join(o).rstrip() + '\n')
+    print('figures: %s' % path)
+
+
+if doc:
+    write_doc(doc)

@@ -19,7 +19,7 @@ bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" ktrace "$out/modu
 PYM_SMP=1 PYM_MEM=1G PYM_TIMEOUT=600 bash "$PYM_ROOT/scripts/qemu.sh" "$img" \
 	"$out/initramfs.cpio.gz" "$out" \
 	"no_hash_pointers trace_buf_size=96M trace_options=nooverwrite trace_event=kmem:kmalloc,kmem:kfree"
-sed -n '/^PYM-SUITE-BEGIN ktrace/,/^PYM-SUITE-END/p' "$out/results.log" | sed '1d;$d' >"$out/payload"
+pym_suite_output "$out/results.log" ktrace >"$out/payload"
 grep '^#' "$out/payload" >&2 || true
 grep -v '^#' "$out/payload" | tr -d '\r' | base64 -d | gzip -dc | xz -9 >"$dest"
 log "trace: $(xz -dc "$dest" | wc -l) events in $dest ($(stat -c %s "$dest") bytes)"

@@ -16,7 +16,7 @@
 #   debian-6.12-cloud  kselftests on Debian's 6.12 cloud kernel
 #
 # SUITES="usertest debug" runs a subset; FILTER=glob is passed to
-# kunit.filter_glob (e.g. FILTER='pymalloc_core.realloc*') and to the
+# kunit.filter_glob (e.g. FILTER='pymalloc_alloc.realloc*') and to the
 # user-space test (as a substring). Ends with "N passed, N failed, N skipped"
 # and exits non-zero when anything failed or could not run.
 set -uo pipefail
@@ -48,27 +48,14 @@ pym_need_packages build-essential python3 qemu-system-x86 busybox-static \
 	cpio gzip kmod bc bison flex libelf-dev libssl-dev linux-source-6.12 ||
 	exit 1
 
-# Copy of the module sources, so builds for several kernels never mix objects.
-stage_sources() {
-	rm -rf "$1"
-	mkdir -p "$1"
-	(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests bench "$1/")
-}
-
 build_modules() { # name kdir -> prints the module dir
-	local name=$1 kdir=$2 dir="$out/$1/src" mods="$out/$1/modules"
-	stage_sources "$dir"
-	if ! make -C "$dir" KDIR="$kdir" W=1 >"$out/$name/build.log" 2>&1; then
-		tail -n 30 "$out/$name/build.log" >&2
-		return 1
-	fi
+	local name=$1 kdir=$2
+	pym_build_modules "$out/$name" "$kdir" W=1 || return 1
 	if grep -E 'warning:' "$out/$name/build.log" >&2; then
 		log "check: $name: compiler warnings (W=1) count as a failure"
 		return 1
 	fi
-	mkdir -p "$mods"
-	find "$dir" -name '*.ko' -exec cp {} "$mods/" \;
-	echo "$mods"
+	echo "$out/$name/modules"
 }
 
 # Run a host-side TAP producer as suite $1 of run $1.
@@ -139,34 +126,48 @@ if want runner; then
 	run_host_suite runner python3 "$PYM_ROOT/scripts/judge_test.py"
 fi
 
+tools=""
 if want style || want debug || distro_wanted; then
-	stage=testkernel
-	if ! kv=$(bash "$PYM_ROOT/scripts/testkernel.sh"); then
-		fatal "the debug kernel could not be built"
-	else
-		eval "$kv"
-		# The kselftest program is static: one binary for every guest.
-		mkdir -p "$out/bin"
-		if ! gcc -static -O2 -Wall -Werror -I"$KDIR/tools/testing/selftests" \
-			-o "$out/bin/pymalloc_test" "$PYM_ROOT/selftests/pymalloc_test.c" \
-			2>"$out/selftest-build.log"; then
-			cat "$out/selftest-build.log" >&2
-			fatal "the kselftest program did not build"
-		fi
+	stage=setup
+	if ! tools=$(pym_kernel_tools); then
+		fatal "the kernel's tools could not be extracted from linux-source-6.12"
+		tools=""
 	fi
 fi
 
-if want style && [ -n "${KDIR:-}" ]; then
+if want style && [ -n "$tools" ]; then
 	stage=style
 	log "check: checkpatch and kernel-doc"
-	run_host_suite style bash "$PYM_ROOT/scripts/style.sh" "$KDIR"
+	run_host_suite style bash "$PYM_ROOT/scripts/style.sh" "$tools"
+fi
+
+# The kselftest program is static: one binary for every guest.
+if { want debug || distro_wanted; } && [ -n "$tools" ]; then
+	stage=setup
+	mkdir -p "$out/bin"
+	if ! gcc -static -O2 -Wall -Werror -I"$tools/tools/testing/selftests" \
+		-o "$out/bin/pymalloc_test" "$PYM_ROOT/selftests/pymalloc_test.c" \
+		2>"$out/selftest-build.log"; then
+		cat "$out/selftest-build.log" >&2
+		fatal "the kselftest program did not build"
+	fi
+fi
+
+if want debug; then
+	stage=testkernel
+	if kv=$(bash "$PYM_ROOT/scripts/testkernel.sh"); then
+		eval "$kv"
+	else
+		fatal "the debug kernel could not be built"
+	fi
 fi
 
 if want debug && [ -n "${KDIR:-}" ]; then
 	stage=debug
 	if mods=$(build_modules debug "$KDIR"); then
-		cmd=""
-		[ -n "$FILTER" ] && cmd="kunit.filter_glob=$FILTER"
+		# Every KASAN report, not only the first, reaches the judge.
+		cmd="kasan_multi_shot"
+		[ -n "$FILTER" ] && cmd="$cmd kunit.filter_glob=$FILTER"
 		PYM_SMP=4,sockets=2,cores=2,threads=1 PYM_QEMU_EXTRA="$DEBUG_NUMA" \
 			run_guest debug "$KERNEL" "$mods" \
 			"kunit kselftest" "kunit kselftest" "$cmd"
@@ -175,14 +176,14 @@ if want debug && [ -n "${KDIR:-}" ]; then
 			stage=debug-init
 			mkdir -p "$out/debug-init"
 			run_guest debug-init "$KERNEL" "$mods" kunit kunit \
-				"init_on_alloc=1 init_on_free=1 kunit.filter_glob=pymalloc_core.*"
+				"kasan_multi_shot init_on_alloc=1 init_on_free=1 kunit.filter_glob=pymalloc_alloc.*"
 		fi
 	else
 		fatal "modules did not build against the debug kernel"
 	fi
 fi
 
-if [ -n "${KDIR:-}" ] && distro_wanted; then
+if distro_wanted && [ -n "$tools" ]; then
 	stage=distro
 	if ! distros=$(bash "$PYM_ROOT/scripts/distro.sh"); then
 		fatal "Debian kernels could not be set up"

@@ -9,18 +9,15 @@ set -euo pipefail
 
 out="$PYM_ROOT/build/demo"
 rm -rf "$out"
-mkdir -p "$out/src" "$out/modules"
+mkdir -p "$out"
 pym_need_packages build-essential qemu-system-x86 busybox-static cpio gzip
 eval "$(bash "$PYM_ROOT/scripts/testkernel.sh")"
-(cd "$PYM_ROOT" && cp -r Kbuild Makefile src include samples tests selftests bench "$out/src/")
-make -C "$out/src" KDIR="$KDIR" >"$out/build.log" 2>&1 ||
-	{ tail -n 30 "$out/build.log"; die "module build failed"; }
-find "$out/src" -name '*.ko' -exec cp {} "$out/modules/" \;
+pym_build_modules "$out" "$KDIR" || die "module build failed, see $out/build.log"
 bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" demo "$out/modules" /nonexistent
 log "demo: booting the test kernel (QEMU, TCG, 4 CPUs)..."
 rc=0
 PYM_TIMEOUT=300 bash "$PYM_ROOT/scripts/qemu.sh" "$KERNEL" "$out/initramfs.cpio.gz" "$out" || rc=$?
-sed -n '/^PYM-SUITE-BEGIN demo/,/^PYM-SUITE-END/p' "$out/results.log" | sed '1d;$d'
+pym_suite_output "$out/results.log" demo
 if ! grep -q '^PYM-SUITE-END demo rc=0' "$out/results.log"; then
 	tail -n 30 "$out/console.log" >&2
 	die "demo did not complete (qemu status $rc); console log: $out/console.log"

@@ -27,10 +27,14 @@ cp "$moddir"/*.ko "$root/lib/pym/" 2>/dev/null || true
 if [ -d "$bindir" ]; then
 	cp "$bindir"/* "$root/bin/" 2>/dev/null || true
 fi
+# Single-quoted for the guest's shell, a quote inside as '\''.
+quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 {
-	echo "PYM_SUITES='$suites'"
+	echo "PYM_SUITES=$(quote "$suites")"
 	for kv in "$@"; do
-		echo "export ${kv%%=*}='${kv#*=}'"
+		key=${kv%%=*}
+		[[ $key =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "initramfs: bad variable name '$key'"
+		echo "export $key=$(quote "${kv#*=}")"
 	done
 } >"$root/etc/pym.conf"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"

@@ -1,18 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# style.sh KDIR - the coding-style gate, as TAP: checkpatch --strict on every
-# C file, and kernel-doc on the exported API (every EXPORT_SYMBOL_GPL needs
-# a kernel-doc comment that kernel-doc accepts without warnings).
+# style.sh TOOLS - the coding-style gate, as TAP: checkpatch --strict on
+# every C file, and kernel-doc on the exported API (every EXPORT_SYMBOL_GPL
+# needs a kernel-doc comment that kernel-doc accepts without warnings).
+# TOOLS is a kernel tree, or the tools lib.sh's pym_kernel_tools() extracts.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kdir=$1
+tools=$1
 cd "$PYM_ROOT"
 files=$(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find src include tests selftests samples tools -name '*.[ch]')
+for tool in checkpatch.pl kernel-doc spelling.txt; do
+	[ -f "$tools/scripts/$tool" ] || die "style: no $tools/scripts/$tool"
+done
 echo "TAP version 13"
 echo "1..2"
-out=$(perl "$kdir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f $files 2>&1 |
+out=$(perl "$tools/scripts/checkpatch.pl" --strict --no-tree --terse --show-types -f $files 2>&1 |
 	grep -E 'ERROR|WARNING|CHECK')
 if [ -z "$out" ]; then
 	echo "ok 1 checkpatch --strict"
@@ -21,9 +25,9 @@ else
 	echo "not ok 1 checkpatch --strict"
 fi
 exported=$(grep -ho 'EXPORT_SYMBOL_GPL([a-z_]*)' src/*.c | sed 's/.*(\(.*\))/\1/' | sort)
-documented=$(perl "$kdir/scripts/kernel-doc" -rst src/*.c 2>/dev/null |
+documented=$(perl "$tools/scripts/kernel-doc" -rst src/*.c 2>/dev/null |
 	sed -n 's/^\.\. c:function:: [^(]*[ *]\([a-z_][a-z_0-9]*\) (.*/\1/p' | sort)
-warnings=$(perl "$kdir/scripts/kernel-doc" -none -Wall src/*.c include/*.h 2>&1 |
+warnings=$(perl "$tools/scripts/kernel-doc" -none -Wall src/*.c include/*.h 2>&1 |
 	grep -v -e 'Sphinx version' -e 'no structured comments found')
 missing=$(comm -23 <(echo "$exported") <(echo "$documented"))
 if [ -z "$missing" ] && [ -z "$warnings" ]; then

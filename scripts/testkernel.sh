@@ -4,7 +4,7 @@
 # Build, or reuse, the debug test kernel: Debian's linux-source-6.12 on top of
 # tinyconfig plus config/debug.config. The build is cached under $PYM_CACHE,
 # keyed by the source package version and a hash of the config fragment and
-# this script, so a warm run costs a few seconds. Prints exactly two lines:
+# the recipe number below, so a warm run costs a few seconds. Prints exactly two lines:
 #   KDIR=<build tree with Module.symvers>
 #   KERNEL=<bzImage>
 # Everything else goes to stderr or to the build log.
