@@ -7,8 +7,9 @@
  *   obj_bench kref N      malloc + atomic refcount + free (kmalloc + kref)
  *
  * The sequence is object.c's: the real free list (freelist.h) and the real
- * allocator core; what the kernel adds is left out and said so in the
- * README (the local lock with interrupts off, refcount_t's checks).
+ * allocator core. What the kernel adds is left out: the free list's
+ * ownership (interrupts off, or a lock on PREEMPT_RT) and refcount_t's
+ * checks.
  */
 #include <stdio.h>
 #include <stdlib.h>
