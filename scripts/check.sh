@@ -145,7 +145,7 @@ fi
 if { want debug || distro_wanted; } && [ -n "$tools" ]; then
 	stage=setup
 	mkdir -p "$out/bin"
-	if ! gcc -static -O2 -Wall -Werror -I"$tools/tools/testing/selftests" \
+	if ! gcc -static -O2 -Wall -Werror -I"$tools/tools/testing/selftests" -I"$PYM_ROOT/include" \
 		-o "$out/bin/pymalloc_test" "$PYM_ROOT/selftests/pymalloc_test.c" \
 		2>"$out/selftest-build.log"; then
 		cat "$out/selftest-build.log" >&2

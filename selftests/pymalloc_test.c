@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "pymalloc_stats.h"
 
 #define DBG		"/sys/kernel/debug/pymalloc"
 #define HEAP		DBG "/default"
@@ -200,7 +201,7 @@ static unsigned long long stat_value(const char *text, const char *label)
 struct parsed {
 	unsigned long long arenas, total, blocks, invalid;
 	unsigned long long class_rows, class_blocks, class_bytes, bytes;
-	unsigned long long arena_rows, bad_maps;
+	unsigned long long arena_rows, bad_maps, figures, invalid_parts;
 };
 
 static void parse_all(struct __test_metadata *_metadata, struct parsed *r)
@@ -222,6 +223,14 @@ static void parse_all(struct __test_metadata *_metadata, struct parsed *r)
 	ASSERT_NE(~0ULL, r->arenas);
 	ASSERT_NE(~0ULL, r->total);
 	ASSERT_NE(~0ULL, r->blocks);
+	r->invalid_parts = stat_value(stats, "double_frees") +
+			   stat_value(stats, "interior_frees") +
+			   stat_value(stats, "foreign_frees") +
+			   stat_value(stats, "size_queries_refused");
+	/* A line per figure, then a line per NUMA node. */
+	for (line = stats; *line; line++)
+		if (line == stats || line[-1] == '\n')
+			r->figures += strncmp(line, "arenas_node", 11) != 0;
 	/* The parts of the arenas' bytes add up to them. */
 	EXPECT_EQ(r->total, r->bytes + stat_value(stats, "bytes_available") +
 		  stat_value(stats, "bytes_empty_pools") +
@@ -352,6 +361,7 @@ TEST_F_TIMEOUT(pym, identities_after_random_workload, 300)
 		live = ctl_value("live");
 		parse_all(_metadata, &r);
 		EXPECT_EQ(r.arenas * ARENA_BYTES, r.total);
+		EXPECT_EQ(PYM_STAT_NR, r.figures);
 		EXPECT_EQ(live, r.blocks);
 		EXPECT_EQ(live, r.class_blocks);
 		EXPECT_EQ(r.bytes, r.class_bytes);
@@ -616,6 +626,7 @@ TEST_F_TIMEOUT(pym, bad_frees_refused, 120)
 	ASSERT_EQ(0, ctl("badfree"));
 	parse_all(_metadata, &after);
 	EXPECT_EQ(before.invalid + 3, after.invalid);
+	EXPECT_EQ(after.invalid, after.invalid_parts);
 	check = slurp(HEAP "/check");
 	ASSERT_NE(NULL, check);
 	EXPECT_STREQ("ok\n", check);

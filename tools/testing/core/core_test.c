@@ -658,6 +658,55 @@ static void test_concurrent_double_free(void)
 	free(claim.block);
 }
 
+static unsigned int lines_printed;
+
+static void count_lines(struct pym_out *out, const char *fmt, ...)
+{
+	(void)out;
+	lines_printed += !!strchr(fmt, '\n');
+}
+
+/*
+ * Every figure has one name, distinct and fit for a "name value" line,
+ * the stats text has one line per figure, and invalid_frees is the sum
+ * of the refusals by kind.
+ */
+static void test_stat_names(void)
+{
+	struct pym_out out = { .print = count_lines };
+	struct pym_core_stats st;
+	unsigned int i, j;
+	struct uheap h;
+	char *p;
+
+	for (i = 0; i < PYM_STAT_NR; i++) {
+		const char *n = pym_stat_names[i];
+
+		EXPECT(n && *n && strspn(n, "abcdefghijklmnopqrstuvwxyz_") == strlen(n),
+		       "figure %u has a name of [a-z_]", i);
+		for (j = 0; n && j < i; j++)
+			EXPECT(!pym_stat_names[j] || strcmp(n, pym_stat_names[j]),
+			       "figures %u and %u share the name %s", j, i, n);
+	}
+	uheap_init(&h, 1);
+	p = uheap_alloc(&h, 40);
+	uheap_free(&h, p + 8);
+	uheap_free(&h, p);
+	uheap_free(&h, p);
+	pym_core_collect(&h.core, &st);
+	EXPECT(st.v[PYM_STAT_INVALID_FREES] == 2 &&
+	       st.v[PYM_STAT_INVALID_FREES] == st.v[PYM_STAT_DOUBLE_FREES] +
+	       st.v[PYM_STAT_INTERIOR_FREES] + st.v[PYM_STAT_FOREIGN_FREES] +
+	       st.v[PYM_STAT_SIZE_QUERIES_REFUSED], "invalid_frees is the sum");
+	EXPECT(st.v[PYM_STAT_BYTES_METADATA] == sizeof(struct pym_arena),
+	       "one arena's descriptor");
+	lines_printed = 0;
+	pym_core_print_stats(&st, &out);
+	EXPECT(lines_printed == PYM_STAT_NR + 1, "%u lines: each figure, one node",
+	       lines_printed);
+	uheap_destroy(&h);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -684,6 +733,7 @@ static const struct test tests[] = {
 	{ "depot", test_depot },
 	{ "magazine_races", test_magazine_races },
 	{ "concurrent_double_free", test_concurrent_double_free },
+	{ "stat_names", test_stat_names },
 	{ "random_small_live_set", random_small },
 	{ "random_large_live_set", random_large },
 };
