@@ -74,7 +74,7 @@ print('CSV: %s/results.csv' % out)
 def cell(v, r):
     if v != v:  # NaN: not measured in this configuration
         return ''
-    s = '{:,.1f}'.format(v) if v < 10000 else '{:,.0f}'.format(v)
+    s = '{:.1f}'.format(v) if v < 1000 else '{:,.0f}'.format(v)
     return s + (' (%.2f)' % r if r == r else '')
 
 

@@ -39,7 +39,7 @@
  * interrupts off or under a raw_spinlock_t). Reclaim (the shrinker) runs
  * pym_types_drain() and pym_heaps_trim(): a trylock of pym_types_lock, RCU
  * walks, the magazines (an IPI per CPU holding blocks, or on RT their
- * locks), depot and heap locks, and nothing that waits.
+ * locks), depot and core locks, and nothing that waits.
  */
 #define pr_fmt(fmt) "pymalloc: " fmt
 
