@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * core_test.c - unit tests of the allocator core in user space, run under
- * ASan and UBSan by `make -C tools/testing/core test`. Output is TAP.
+ * core_test.c - unit tests of the allocator core and the per-CPU layer in
+ * user space, run under ASan and UBSan by `make -C tools/testing/core
+ * test`; main() runs them and the collector's (gc_test.c) as one TAP
+ * stream.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -9,27 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "test.h"
 #include "uheap.h"
 
-static int test_failed;
-static unsigned int test_checks;
+int test_failed;
+unsigned int test_checks;
 
-#define EXPECT(cond, ...)						\
-	do {								\
-		test_checks++;						\
-		if (!(cond)) {						\
-			test_failed = 1;				\
-			printf("# %s:%d: expected %s: ", __FILE__,	\
-			       __LINE__, #cond);			\
-			printf(__VA_ARGS__);				\
-			printf("\n");					\
-		}							\
-	} while (0)
-
-/* xorshift64: reproducible without libc's rand() state. */
 static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
 
-static unsigned long long rnd(void)
+unsigned long long rnd(void)
 {
 	rng_state ^= rng_state << 13;
 	rng_state ^= rng_state >> 7;
@@ -707,11 +697,6 @@ static void test_stat_names(void)
 	uheap_destroy(&h);
 }
 
-struct test {
-	const char *name;
-	void (*fn)(void);
-};
-
 static void release_keep0(void) { test_arena_release_and_keep(0); }
 static void release_keep1(void) { test_arena_release_and_keep(1); }
 static void random_small(void) { test_random(200000, 3000, false); }
@@ -738,22 +723,33 @@ static const struct test tests[] = {
 	{ "random_large_live_set", random_large },
 };
 
-int main(int argc, char **argv)
+static unsigned int run(const struct test *t, unsigned int n, unsigned int first,
+			const char *filter)
 {
-	unsigned int i, n = ARRAY_SIZE(tests), failed = 0;
+	unsigned int i, failed = 0;
 
-	printf("TAP version 13\n1..%u\n", n);
 	for (i = 0; i < n; i++) {
-		if (argc > 1 && !strstr(tests[i].name, argv[1])) {
-			printf("ok %u %s # SKIP filtered out\n", i + 1, tests[i].name);
+		if (filter && !strstr(t[i].name, filter)) {
+			printf("ok %u %s # SKIP filtered out\n", first + i, t[i].name);
 			continue;
 		}
 		test_failed = 0;
-		tests[i].fn();
+		t[i].fn();
 		failed += test_failed;
-		printf("%sok %u %s\n", test_failed ? "not " : "", i + 1,
-		       tests[i].name);
+		printf("%sok %u %s\n", test_failed ? "not " : "", first + i,
+		       t[i].name);
 	}
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int n = ARRAY_SIZE(tests), failed;
+	const char *filter = argc > 1 ? argv[1] : NULL;
+
+	printf("TAP version 13\n1..%u\n", n + gc_ntests);
+	failed = run(tests, n, 1, filter);
+	failed += run(gc_tests, gc_ntests, n + 1, filter);
 	printf("# %u checks\n", test_checks);
 	return failed ? 1 : 0;
 }
