@@ -45,6 +45,35 @@ static struct pym_type type_cache = {
 	.name = "bench_cache", .size = 64, .freelist_max = 256,
 };
 
+/* A container type: each object may refer to one other. */
+struct gc_obj {
+	struct pym_object obj;
+	struct pym_object *next;
+	u8 pad[64 - sizeof(struct pym_object) - sizeof(void *)];
+};
+
+static int gc_traverse(struct pym_object *obj, pym_visit_t visit, void *arg)
+{
+	struct pym_object *next = container_of(obj, struct gc_obj, obj)->next;
+
+	return next ? visit(next, arg) : 0;
+}
+
+static void gc_clear(struct pym_object *obj)
+{
+	struct gc_obj *o = container_of(obj, struct gc_obj, obj);
+	struct pym_object *next = o->next;
+
+	o->next = NULL;
+	if (next)
+		pym_obj_put(next);
+}
+
+static struct pym_type type_gc = {
+	.name = "bench_gc", .size = sizeof(struct gc_obj),
+	.release = gc_clear, .traverse = gc_traverse, .clear = gc_clear,
+};
+
 static void record(const char *workload, const char *alloc, u64 ns, u64 ops)
 {
 	results_len += scnprintf(results + results_len,
@@ -189,6 +218,49 @@ static noinline u64 obj_pym(struct pym_type *type)
 	for (i = 0; i < ITERS; i++)
 		pym_obj_put(pym_obj_new(type, GFP_KERNEL));
 	return ktime_get_ns() - t;
+}
+
+/*
+ * Pause of a full collection with n tracked objects, all reachable: a
+ * chain of n held by its head, which is what a collection walks most.
+ */
+static void gc_pause(unsigned int n)
+{
+	struct pym_object *head = NULL, *o;
+	char name[32];
+	unsigned int i;
+	u64 t;
+
+	pym_gc_lock();
+	for (i = 0; i < n; i++) {
+		o = pym_obj_new(&type_gc, GFP_KERNEL);
+		if (!o)
+			break;
+		/* o takes over the reference to head. */
+		container_of(o, struct gc_obj, obj)->next = head;
+		head = o;
+	}
+	pym_gc_unlock();
+	pym_gc_collect(2);	/* the chain's first one: promotes it */
+	t = BEST(({
+		u64 s = ktime_get_ns();
+
+		pym_gc_collect(2);
+		ktime_get_ns() - s;
+	}));
+	snprintf(name, sizeof(name), "gc-full-%u-objects", i);
+	record(name, "pym_gc", t, 1);
+	/* Link by link, so that no release() recurses down the chain. */
+	pym_gc_lock();
+	while (head) {
+		struct gc_obj *g = container_of(head, struct gc_obj, obj);
+
+		o = g->next;
+		g->next = NULL;
+		pym_obj_put(head);
+		head = o;
+	}
+	pym_gc_unlock();
 }
 
 /*
@@ -432,6 +504,11 @@ static void run_single_cpu(void)
 	record("object-64", "kmalloc+kref", BEST(obj_kref()), ITERS);
 	record("object-64", "pym_obj", BEST(obj_pym(&type_nocache)), ITERS);
 	record("object-64", "pym_obj+freelist", BEST(obj_pym(&type_cache)), ITERS);
+	record("object-64", "pym_obj+gc", BEST(obj_pym(&type_gc)), ITERS);
+
+	gc_pause(1000);
+	gc_pause(10000);
+	gc_pause(100000);
 }
 
 static void run_multi_cpu(void)
@@ -630,6 +707,9 @@ static int __init pym_bench_init(void)
 	err = pym_type_register(&type_cache);
 	if (err)
 		goto out_type;
+	err = pym_type_register(&type_gc);
+	if (err)
+		goto out_cache;
 
 	migrate_disable();
 	run_single_cpu();
@@ -642,6 +722,8 @@ static int __init pym_bench_init(void)
 	debugfs_create_file("replay", 0200, dir, NULL, &replay_fops);
 	return 0;
 
+out_cache:
+	pym_type_unregister(&type_cache);
 out_type:
 	pym_type_unregister(&type_nocache);
 out:
@@ -654,6 +736,7 @@ out:
 static void __exit pym_bench_exit(void)
 {
 	debugfs_remove(dir);
+	pym_type_unregister(&type_gc);
 	pym_type_unregister(&type_cache);
 	pym_type_unregister(&type_nocache);
 	kmem_cache_destroy(cache64);

@@ -14,7 +14,9 @@
  * pym_obj_put() and pym_obj_free() in any context, so a final put from
  * softirq or hardirq context runs release() there: a type whose release()
  * may sleep must only be put from process context. Registration and
- * unregistration sleep.
+ * unregistration sleep, as do pym_gc_lock() and pym_gc_collect(); the
+ * cycle collector runs release() of the objects it frees in its own
+ * context, a workqueue or pym_gc_collect()'s caller.
  */
 #ifndef _PYMALLOC_OBJECT_H
 #define _PYMALLOC_OBJECT_H
@@ -51,6 +53,9 @@ struct pym_object {
 
 struct pym_type_state;
 
+/* Called by a traverse() for each reference; see struct pym_type. */
+typedef int (*pym_visit_t)(struct pym_object *ref, void *arg);
+
 /**
  * struct pym_type - description of a type of objects
  * @name: 1..31 characters of [A-Za-z0-9_.:-], not starting with '.';
@@ -60,6 +65,19 @@ struct pym_type_state;
  * @freelist_max: dead objects kept for reuse, over all CPUs; 0 = none
  * @flags: PYM_TYPE_* flags
  * @state: pymalloc's, set by pym_type_register(); do not touch
+ * @traverse: for a container type (one whose objects refer to other pym
+ *            objects and may form cycles): call visit(ref, arg) once for
+ *            every counted reference @obj holds to a pym object, NULL
+ *            ones skipped; stop and return visit's value if it is not 0
+ * @clear: with @traverse: drop every reference @obj holds to pym objects,
+ *         setting the fields to NULL before putting what they held
+ *
+ * Set @traverse and @clear both, for a type whose objects the cycle
+ * collector tracks, or neither. References stored in objects of such
+ * types are created, changed, removed and followed (to take a reference
+ * to the referent) only under pym_gc_lock(). A collection runs @traverse,
+ * @clear and the @release of the objects it frees with pym_gc_lock()
+ * held: they must not take it.
  *
  * pym_type_register() copies the description: obj->type points to
  * pymalloc's copy, which outlives the registering module, so a module
@@ -76,6 +94,8 @@ struct pym_type {
 	unsigned int freelist_max;
 	unsigned int flags;
 	struct pym_type_state *state;
+	int (*traverse)(struct pym_object *obj, pym_visit_t visit, void *arg);
+	void (*clear)(struct pym_object *obj);
 };
 
 int __pym_type_register(struct pym_type *type, struct module *owner);
@@ -89,5 +109,9 @@ void pym_obj_put(struct pym_object *obj);
 unsigned int pym_obj_refcount(const struct pym_object *obj);
 void pym_obj_free(struct pym_object *obj);
 bool pym_obj_is(const struct pym_object *obj, const struct pym_type *type);
+
+void pym_gc_lock(void);
+void pym_gc_unlock(void);
+long pym_gc_collect(unsigned int generation);
 
 #endif /* _PYMALLOC_OBJECT_H */

@@ -122,7 +122,9 @@ static void online_all_cpus(void)
  */
 static void unload_leftovers(void)
 {
-	static const char *const mods[] = { "test_pymalloc", "pym_cache", "pymalloc" };
+	static const char *const mods[] = {
+		"test_pymalloc", "pym_cache", "pym_graph", "pymalloc"
+	};
 	unsigned int i, tries;
 
 	print_uptime();
@@ -156,6 +158,7 @@ static unsigned long long ctl_value(const char *key)
 
 struct type_row {
 	unsigned long long live, allocated, released, freelist, bound, hits;
+	unsigned long long tracked;
 	int found;
 };
 
@@ -169,9 +172,10 @@ static struct type_row type_row(const char *name)
 
 	for (line = s ? strtok_r(s, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%63s %zu %15s %llu %llu %llu %llu %llu %llu",
+		if (sscanf(line, "%63s %zu %15s %llu %llu %llu %llu %llu %llu %llu",
 			   rname, &size, cls, &r.live, &r.allocated,
-			   &r.released, &r.freelist, &r.bound, &r.hits) == 9 &&
+			   &r.released, &r.freelist, &r.bound, &r.hits,
+			   &r.tracked) == 10 &&
 		    !strcmp(rname, name)) {
 			r.found = 1;
 			break;
@@ -725,6 +729,162 @@ TEST_F_TIMEOUT(cache, readers_share_records_under_churn, 300)
 	r = type_row("pym_cache_record");
 	EXPECT_EQ(0, r.live);
 	EXPECT_EQ(r.allocated, r.released);
+}
+
+#define GRAPH_CTL	"/sys/kernel/debug/pym_graph/ctl"
+#define GC		DBG "/gc"
+
+/* Generation g's row of gc/stats: collections, collected, survived. */
+static void gc_row(unsigned int g, unsigned long long *v)
+{
+	char *s = slurp(GC "/stats"), *line, *save;
+	unsigned int gen;
+
+	memset(v, 0xff, 3 * sizeof(*v));
+	for (line = s ? strtok_r(s, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%u %llu %llu %llu", &gen, &v[0], &v[1], &v[2]) == 4 &&
+		    gen == g)
+			break;
+	free(s);
+}
+
+/* What writing text to gc/file returns, said when it is not -EINVAL. */
+static int refused(const char *file, const char *text)
+{
+	char path[128];
+	int ret;
+
+	snprintf(path, sizeof(path), GC "/%s", file);
+	ret = write_str(path, text);
+	if (ret != -EINVAL)
+		ksft_print_msg("%s \"%s\": %d, not -EINVAL\n", file, text, ret);
+	return ret;
+}
+
+static int graph(const char *cmd)
+{
+	return write_str(GRAPH_CTL, cmd);
+}
+
+FIXTURE(graph) {
+	int loaded;
+};
+
+FIXTURE_SETUP(graph)
+{
+	if (getuid())
+		SKIP(return, "needs root");
+	unload_leftovers();
+	ASSERT_EQ(0, load("pymalloc"));
+	ASSERT_EQ(0, load("pym_graph"));
+	self->loaded = 1;
+}
+
+FIXTURE_TEARDOWN(graph)
+{
+	if (!self->loaded)
+		return;
+	EXPECT_EQ(0, unload("pym_graph"));
+	EXPECT_EQ(0, type_row("pym_graph_node").found);
+	EXPECT_EQ(0, unload("pymalloc"));
+}
+
+/*
+ * Cycles made through the sample's debugfs are freed by a collection
+ * asked for in gc/collect, and every figure says so exactly.
+ */
+TEST_F_TIMEOUT(graph, cycles_collected_from_user_space, 120)
+{
+	static const char *const cmds[] = {
+		/* a 2-cycle, a self-cycle, a 3-cycle with a tail, a chain */
+		"link 0 1", "link 1 0", "link 2 2", "link 3 4", "link 4 5",
+		"link 5 3", "link 5 6", "link 7 8",
+	};
+	unsigned long long before[3], after[3];
+	char cmd[32];
+	unsigned int i;
+
+	ASSERT_EQ(0, write_str(GC "/enabled", "0"));
+	for (i = 0; i < 10; i++) {
+		snprintf(cmd, sizeof(cmd), "new %u", i);
+		ASSERT_EQ(0, graph(cmd));
+	}
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
+		ASSERT_EQ(0, graph(cmds[i]));
+	EXPECT_EQ(10, type_row("pym_graph_node").tracked);
+	/* The module lets go of all but node 9. */
+	for (i = 0; i < 9; i++) {
+		snprintf(cmd, sizeof(cmd), "drop %u", i);
+		ASSERT_EQ(0, graph(cmd));
+	}
+	/* 7 and 8 died by their counts; the cycles and 6 wait. */
+	EXPECT_EQ(2, file_value(GRAPH_CTL, "released"));
+	EXPECT_EQ(8, type_row("pym_graph_node").tracked);
+	gc_row(2, before);
+	ASSERT_EQ(0, write_str(GC "/collect", "2"));
+	gc_row(2, after);
+	EXPECT_EQ(before[0] + 1, after[0]);
+	EXPECT_EQ(before[1] + 7, after[1]);
+	EXPECT_EQ(before[2] + 1, after[2]);
+	EXPECT_EQ(9, file_value(GRAPH_CTL, "released"));
+	EXPECT_EQ(1, file_value(GRAPH_CTL, "nodes"));
+	EXPECT_EQ(1, type_row("pym_graph_node").tracked);
+	EXPECT_EQ(1, type_row("pym_graph_node").live);
+	ASSERT_EQ(0, write_str(GC "/enabled", "1"));
+}
+
+/* Every writable gc file refuses garbage and keeps its value. */
+TEST_F_TIMEOUT(graph, gc_files_refuse_garbage, 120)
+{
+	static const char *const bad[] = {
+		"x", "-1", "3", "1 2", "99999999999999999999", "1x",
+	};
+	static const char *const bad_thresholds[] = {
+		"1 2", "1 2 3 4", "a b c", "-1 10 10", "1 2 x", "4294967296 1 1",
+	};
+	char *t;
+	unsigned int i;
+
+	t = slurp(GC "/threshold");
+	ASSERT_NE(NULL, t);
+	EXPECT_STREQ("700 10 10\n", t);
+	free(t);
+	for (i = 0; i < ARRAY_SIZE(bad_thresholds); i++)
+		EXPECT_EQ(-EINVAL, refused("threshold", bad_thresholds[i]));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, refused("collect", bad[i]));
+		EXPECT_EQ(-EINVAL, refused("enabled", bad[i]));
+		EXPECT_EQ(-EINVAL, refused("freeze", bad[i]));
+	}
+	EXPECT_EQ(-EINVAL, write_str(GC "/freeze", "2"));
+	t = slurp(GC "/threshold");
+	ASSERT_NE(NULL, t);
+	EXPECT_STREQ("700 10 10\n", t);
+	free(t);
+	ASSERT_EQ(0, write_str(GC "/threshold", "5 3 2\n"));
+	t = slurp(GC "/threshold");
+	ASSERT_NE(NULL, t);
+	EXPECT_STREQ("5 3 2\n", t);
+	free(t);
+	EXPECT_EQ(1, file_value(GC "/enabled", ""));
+
+	/* A frozen cycle outlives a full collection; unfrozen, it goes. */
+	ASSERT_EQ(0, write_str(GC "/enabled", "0"));
+	ASSERT_EQ(0, graph("new 0"));
+	ASSERT_EQ(0, graph("new 1"));
+	ASSERT_EQ(0, graph("link 0 1"));
+	ASSERT_EQ(0, graph("link 1 0"));
+	ASSERT_EQ(0, write_str(GC "/freeze", "1"));
+	EXPECT_EQ(2, file_value(GC "/freeze", ""));
+	ASSERT_EQ(0, graph("drop 0"));
+	ASSERT_EQ(0, graph("drop 1"));
+	ASSERT_EQ(0, write_str(GC "/collect", "2"));
+	EXPECT_EQ(2, file_value(GRAPH_CTL, "nodes"));
+	ASSERT_EQ(0, write_str(GC "/freeze", "0"));
+	EXPECT_EQ(0, file_value(GC "/freeze", ""));
+	ASSERT_EQ(0, write_str(GC "/collect", "2"));
+	EXPECT_EQ(0, file_value(GRAPH_CTL, "nodes"));
 }
 
 TEST_HARNESS_MAIN

@@ -128,6 +128,12 @@ int pym_debugfs_init(void)
 	return 0;
 }
 
+/* pymalloc's directory, for the files other parts add (collect.c). */
+struct dentry *pym_debugfs_dir(void)
+{
+	return pym_debugfs_root;
+}
+
 void pym_debugfs_exit(void)
 {
 	debugfs_remove(pym_debugfs_root);

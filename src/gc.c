@@ -24,41 +24,16 @@
  */
 #include "gc.h"
 
-static inline void list_init(struct pym_link *head)
-{
-	head->next = head;
-	head->prev = head;
-}
-
-static inline bool list_empty(const struct pym_link *head)
-{
-	return head->next == head;
-}
-
-static inline void list_add_tail(struct pym_link *head, struct pym_link *n)
-{
-	n->prev = head->prev;
-	n->next = head;
-	head->prev->next = n;
-	head->prev = n;
-}
-
-static inline void list_move_tail(struct pym_link *head, struct pym_link *n)
-{
-	pym_link_del(n);
-	list_add_tail(head, n);
-}
-
 /* Append every entry of from to the tail of to; from ends empty. */
-static void list_splice(struct pym_link *from, struct pym_link *to)
+static void gc_list_splice(struct pym_link *from, struct pym_link *to)
 {
-	if (list_empty(from))
+	if (pym_gc_list_empty(from))
 		return;
 	from->next->prev = to->prev;
 	to->prev->next = from->next;
 	from->prev->next = to;
 	to->prev = from->prev;
-	list_init(from);
+	pym_gc_list_init(from);
 }
 
 static inline struct pym_gc_head *head_of(struct pym_link *l)
@@ -72,7 +47,7 @@ void pym_gc_init(struct pym_gc *gc, const struct pym_gc_ops *ops)
 
 	memset(gc, 0, sizeof(*gc));
 	for (g = 0; g <= PYM_GC_PERMANENT; g++)
-		list_init(&gc->gen[g]);
+		pym_gc_list_init(&gc->gen[g]);
 	gc->threshold[0] = 700;
 	gc->threshold[1] = 10;
 	gc->threshold[2] = 10;
@@ -82,7 +57,7 @@ void pym_gc_init(struct pym_gc *gc, const struct pym_gc_ops *ops)
 void pym_gc_track(struct pym_gc *gc, struct pym_gc_head *h)
 {
 	h->flags = 0;
-	list_add_tail(&gc->gen[0], &h->link);
+	pym_gc_list_add_tail(&gc->gen[0], &h->link);
 	gc->count[0]++;
 }
 
@@ -179,7 +154,7 @@ static int visit_reachable(struct pym_gc_head *ref, void *arg)
 	ref->refs = 1;
 	if (ref->flags & PYM_GC_UNREACHABLE) {
 		ref->flags &= ~PYM_GC_UNREACHABLE;
-		list_move_tail(rc->young, &ref->link);
+		pym_gc_list_move_tail(rc->young, &ref->link);
 	}
 	return 0;
 }
@@ -205,13 +180,13 @@ static void move_unreachable(struct pym_gc *gc, struct pym_link *young,
 			next = l->next;
 		} else {
 			h->flags |= PYM_GC_UNREACHABLE;
-			list_move_tail(unreachable, l);
+			pym_gc_list_move_tail(unreachable, l);
 		}
 		l = next;
 	}
 }
 
-static u64 list_length(const struct pym_link *head)
+static u64 gc_list_length(const struct pym_link *head)
 {
 	const struct pym_link *l;
 	u64 n = 0;
@@ -240,7 +215,7 @@ static u64 delete_garbage(struct pym_gc *gc, struct pym_link *unreachable,
 {
 	u64 alive = 0;
 
-	while (!list_empty(unreachable)) {
+	while (!pym_gc_list_empty(unreachable)) {
 		struct pym_gc_head *h = head_of(unreachable->next);
 
 		h->flags = 0;
@@ -248,7 +223,7 @@ static u64 delete_garbage(struct pym_gc *gc, struct pym_link *unreachable,
 		gc->ops->clear(h);
 		gc->ops->put(h);
 		if (unreachable->next == &h->link) {
-			list_move_tail(old, &h->link);
+			pym_gc_list_move_tail(old, &h->link);
 			alive++;
 		}
 	}
@@ -256,26 +231,41 @@ static u64 delete_garbage(struct pym_gc *gc, struct pym_link *unreachable,
 }
 
 /*
- * Collect generations 0..generation: returns how many objects were found
- * unreachable, or -1 when a traverse over-reported and nothing was done.
+ * Start a collection of generations 0..generation: move their objects to
+ * the list young, which the caller owns until pym_gc_find() is done, and
+ * count the collection. Returns the generation the survivors go to.
  */
-long pym_gc_collect_gen(struct pym_gc *gc, unsigned int generation)
+unsigned int pym_gc_begin(struct pym_gc *gc, unsigned int generation,
+			  struct pym_link *young)
 {
 	unsigned int g, older = generation + 1 < PYM_GC_GENERATIONS ?
 				generation + 1 : generation;
-	struct pym_link *young = &gc->gen[generation], *old = &gc->gen[older];
-	struct pym_link unreachable;
-	struct pym_gc_head *bad;
-	u64 found, survived, alive;
 
-	for (g = 0; g < generation; g++)
-		list_splice(&gc->gen[g], young);
-	for (g = 0; g <= generation; g++)
+	pym_gc_list_init(young);
+	for (g = 0; g <= generation; g++) {
+		gc_list_splice(&gc->gen[g], young);
 		gc->count[g] = 0;
+	}
 	if (older != generation)
 		gc->count[older]++;
 	gc->stats[generation].collections++;
+	return older;
+}
 
+/*
+ * Split young into what is reachable from outside it, which stays, and
+ * the rest, moved to unreachable. Every object of young must stay alive
+ * and in young meanwhile, and no reference between tracked objects may
+ * change. Returns how many were unreachable, or -1 when a traverse
+ * over-reported: then nothing moved and ops->overcounted() was told.
+ */
+long pym_gc_find(struct pym_gc *gc, unsigned int generation,
+		 struct pym_link *young, struct pym_link *unreachable)
+{
+	struct pym_gc_head *bad;
+	u64 found, survived;
+
+	pym_gc_list_init(unreachable);
 	update_refs(gc, young);
 	bad = subtract_refs(gc, young);
 	if (bad) {
@@ -283,26 +273,45 @@ long pym_gc_collect_gen(struct pym_gc *gc, unsigned int generation)
 		clear_flags(young);
 		return -1;
 	}
-	list_init(&unreachable);
-	move_unreachable(gc, young, &unreachable);
+	move_unreachable(gc, young, unreachable);
 	clear_flags(young);
-	found = list_length(&unreachable);
-	survived = list_length(young);
-
+	found = gc_list_length(unreachable);
+	survived = gc_list_length(young);
 	if (generation == PYM_GC_GENERATIONS - 2)
 		gc->long_lived_pending += survived;
-	if (old != young)
-		list_splice(young, old);
-
-	alive = delete_garbage(gc, &unreachable, old);
-	if (generation == PYM_GC_GENERATIONS - 1) {
-		gc->long_lived_total = list_length(old);
-		gc->long_lived_pending = 0;
-	}
 	gc->stats[generation].collected += found;
 	gc->stats[generation].survived += survived;
-	gc->stats[generation].uncollectable += alive;
 	return (long)found;
+}
+
+/* After a full collection: what is long-lived now, for pym_gc_due(). */
+void pym_gc_finish(struct pym_gc *gc, unsigned int generation)
+{
+	if (generation != PYM_GC_GENERATIONS - 1)
+		return;
+	gc->long_lived_total = gc_list_length(&gc->gen[generation]);
+	gc->long_lived_pending = 0;
+}
+
+/*
+ * A whole collection, for an owner that runs alone (user space): returns
+ * how many objects were found unreachable, or -1 as pym_gc_find().
+ */
+long pym_gc_collect_gen(struct pym_gc *gc, unsigned int generation)
+{
+	struct pym_link young, unreachable;
+	unsigned int older = pym_gc_begin(gc, generation, &young);
+	long found = pym_gc_find(gc, generation, &young, &unreachable);
+
+	if (found < 0) {
+		gc_list_splice(&young, &gc->gen[generation]);
+		return found;
+	}
+	gc_list_splice(&young, &gc->gen[older]);
+	gc->stats[generation].uncollectable +=
+		delete_garbage(gc, &unreachable, &gc->gen[older]);
+	pym_gc_finish(gc, generation);
+	return found;
 }
 
 /* CPython's gc.freeze(): every tracked object out of the collector's way. */
@@ -311,7 +320,7 @@ void pym_gc_freeze(struct pym_gc *gc)
 	unsigned int g;
 
 	for (g = 0; g < PYM_GC_GENERATIONS; g++) {
-		list_splice(&gc->gen[g], &gc->gen[PYM_GC_PERMANENT]);
+		gc_list_splice(&gc->gen[g], &gc->gen[PYM_GC_PERMANENT]);
 		gc->count[g] = 0;
 	}
 }
@@ -319,12 +328,12 @@ void pym_gc_freeze(struct pym_gc *gc)
 /* Frozen objects back, into the oldest generation, as CPython does. */
 void pym_gc_unfreeze(struct pym_gc *gc)
 {
-	list_splice(&gc->gen[PYM_GC_PERMANENT],
-		    &gc->gen[PYM_GC_GENERATIONS - 1]);
+	gc_list_splice(&gc->gen[PYM_GC_PERMANENT],
+		       &gc->gen[PYM_GC_GENERATIONS - 1]);
 }
 
 /* Objects in a generation, or PYM_GC_PERMANENT; walks it. */
 u64 pym_gc_length(const struct pym_gc *gc, unsigned int list)
 {
-	return list_length(&gc->gen[list]);
+	return gc_list_length(&gc->gen[list]);
 }

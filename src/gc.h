@@ -38,6 +38,33 @@ struct pym_gc_head {
 /* Moved to the unreachable list, perhaps only for now. */
 #define PYM_GC_UNREACHABLE	BIT(1)
 
+static inline void pym_gc_list_init(struct pym_link *head)
+{
+	head->next = head;
+	head->prev = head;
+}
+
+static inline bool pym_gc_list_empty(const struct pym_link *head)
+{
+	return head->next == head;
+}
+
+static inline void pym_gc_list_add_tail(struct pym_link *head,
+					struct pym_link *n)
+{
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+
+static inline void pym_gc_list_move_tail(struct pym_link *head,
+					 struct pym_link *n)
+{
+	pym_link_del(n);
+	pym_gc_list_add_tail(head, n);
+}
+
 typedef int (*pym_gc_visit_t)(struct pym_gc_head *ref, void *arg);
 
 struct pym_gc_ops {
@@ -87,6 +114,11 @@ void pym_gc_init(struct pym_gc *gc, const struct pym_gc_ops *ops);
 void pym_gc_track(struct pym_gc *gc, struct pym_gc_head *h);
 void pym_gc_untrack(struct pym_gc *gc, struct pym_gc_head *h);
 int pym_gc_due(const struct pym_gc *gc);
+unsigned int pym_gc_begin(struct pym_gc *gc, unsigned int generation,
+			  struct pym_link *young);
+long pym_gc_find(struct pym_gc *gc, unsigned int generation,
+		 struct pym_link *young, struct pym_link *unreachable);
+void pym_gc_finish(struct pym_gc *gc, unsigned int generation);
 long pym_gc_collect_gen(struct pym_gc *gc, unsigned int generation);
 void pym_gc_freeze(struct pym_gc *gc);
 void pym_gc_unfreeze(struct pym_gc *gc);

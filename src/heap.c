@@ -12,6 +12,10 @@
  *
  * Lock order, outermost first; a lock is only taken under those above it.
  *
+ *   pym_gc_mutex       mutex (collect.c): pym_gc_lock(), held by clients
+ *                      changing references in containers and by every
+ *                      collection, and by a module's unload while its
+ *                      types lose their traverse() and clear()
  *   pym_types_lock     mutex (object.c): type registration, unregistration,
  *                      the types file; reclaim only trylocks it
  *   pym_heaps_lock     mutex: heap creation and destruction; never taken in
@@ -32,6 +36,8 @@
  *   map_lock           spinlock, irq-safe (arenamap.c): arena and large
  *                      region map updates, taken outside every heap lock;
  *                      nothing is taken under it
+ *   gc_lists_lock      spinlock, irq-safe (collect.c): the collector's
+ *                      lists; taken alone, nothing taken under it
  *
  * Contexts: everything from "magazines" down may be taken in any context
  * an allocation is allowed in (hardirq included, but on PREEMPT_RT, where

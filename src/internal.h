@@ -17,6 +17,7 @@
 
 #include "arenamap.h"
 #include "core.h"
+#include "gc.h"
 #include "freelist.h"
 #include "pcpu.h"
 
@@ -99,6 +100,7 @@ int pym_debugfs_init(void);
 void pym_debugfs_exit(void);
 void pym_debugfs_add_heap(struct pym_heap *heap);
 void pym_debugfs_remove_heap(struct pym_heap *heap);
+struct dentry *pym_debugfs_dir(void);
 
 /* Per CPU state of a type; who may touch it: object.c. */
 struct pym_type_pcpu {
@@ -115,8 +117,18 @@ struct pym_type_state {
 	struct pym_heap *heap;		/* NULL: the default heap */
 	struct pym_type_pcpu __percpu *pcpu;
 	struct list_head node;		/* pym_types, under pym_types_lock */
+	unsigned int gc_header;		/* bytes in front: a container type's */
+	unsigned long gc_reported;	/* its over-reporting traverse, once */
 	bool orphaned;
 };
+
+/* collect.c */
+struct dentry;
+void pym_collector_init(struct dentry *root);
+void pym_collector_exit(void);
+void pym_collector_track(struct pym_object *obj);
+void pym_collector_untrack(struct pym_object *obj);
+u64 pym_collector_tracked(void);
 
 /* object.c */
 struct seq_file;

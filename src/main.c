@@ -50,6 +50,7 @@ static int __init pymalloc_init(void)
 	err = pym_heaps_init();
 	if (err)
 		goto out_debugfs;
+	pym_collector_init(pym_debugfs_dir());
 	err = pym_types_init();
 	if (err)
 		goto out_heaps;
@@ -63,6 +64,7 @@ static int __init pymalloc_init(void)
 out_types:
 	pym_types_exit();
 out_heaps:
+	pym_collector_exit();
 	pym_heaps_exit();
 out_debugfs:
 	pym_debugfs_exit();
@@ -75,6 +77,7 @@ static void __exit pymalloc_exit(void)
 {
 	pym_shrinker_unregister(pym_shrinker);
 	pym_types_exit();
+	pym_collector_exit();
 	pym_heaps_exit();
 	pym_debugfs_exit();
 	pym_pcpu_exit();

@@ -198,7 +198,9 @@ static bool valid_type(const struct pym_type *type)
 {
 	return pym_valid_name(type->name) &&
 	       type->size >= sizeof(struct pym_object) &&
-	       type->size <= KMALLOC_MAX_SIZE && !(type->flags & ~PYM_TYPE_FLAGS);
+	       type->size <= KMALLOC_MAX_SIZE - sizeof(struct pym_gc_head) &&
+	       !(type->flags & ~PYM_TYPE_FLAGS) &&
+	       !type->traverse == !type->clear;
 }
 
 static struct pym_type_state *find_type(const char *name)
@@ -228,6 +230,7 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 
 	st->type = *type;
 	st->type.state = st;
+	st->gc_header = type->traverse ? sizeof(struct pym_gc_head) : 0;
 	st->type.name = kstrdup(type->name, GFP_KERNEL);
 	st->pcpu = alloc_percpu(struct pym_type_pcpu);
 	if (!st->type.name || !st->pcpu)
@@ -265,10 +268,14 @@ static void report_invalid(const struct pym_type *type)
 	else if (type->flags & ~PYM_TYPE_FLAGS)
 		pr_err("type_register: type %s: unknown flags %#x\n",
 		       type->name, type->flags & ~(unsigned int)PYM_TYPE_FLAGS);
+	else if (!type->traverse != !type->clear)
+		pr_err("type_register: type %s: traverse and clear go together\n",
+		       type->name);
 	else
 		pr_err("type_register: type %s: size %zu not in %zu..%lu\n",
 		       type->name, type->size, sizeof(struct pym_object),
-		       (unsigned long)KMALLOC_MAX_SIZE);
+		       (unsigned long)(KMALLOC_MAX_SIZE -
+				       sizeof(struct pym_gc_head)));
 }
 
 static u64 unregister_locked(struct pym_type_state *st);
@@ -401,7 +408,8 @@ EXPORT_SYMBOL_GPL(pym_type_unregister);
  * @gfp: allocation flags, as for pym_alloc()
  *
  * The object is zeroed, has one reference and ->type set. It comes from
- * this CPU's free list of the type when one is listed there.
+ * this CPU's free list of the type when one is listed there. An object of
+ * a container type is tracked by the cycle collector from here on.
  *
  * Context: any, as far as @gfp allows.
  * Return: the object, or NULL (unregistered type, reported, or no memory).
@@ -412,6 +420,7 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 	struct pym_type_pcpu *pc;
 	struct pym_object *obj;
 	unsigned long flags;
+	char *mem;
 
 	if (unlikely(!st)) {
 		pr_err_once("obj_new: type %s is not registered\n",
@@ -419,17 +428,21 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 		return NULL;
 	}
 	pc = list_lock(st, &flags);
-	obj = pym_freelist_pop(&pc->c);
+	mem = pym_freelist_pop(&pc->c);
 	list_unlock(pc, flags);
-	if (!obj) {
-		obj = pym_heap_alloc(st->heap, st->type.size, gfp & ~__GFP_ZERO);
-		if (unlikely(!obj))
+	if (!mem) {
+		mem = pym_heap_alloc(st->heap, st->gc_header + st->type.size,
+				     gfp & ~__GFP_ZERO);
+		if (unlikely(!mem))
 			return NULL;
 	}
+	obj = (struct pym_object *)(mem + st->gc_header);
 	memset(obj, 0, st->type.size);
 	refcount_set(&obj->refcnt, 1);
 	obj->type = &st->type;
 	this_cpu_inc(st->pcpu->c.allocated);
+	if (st->gc_header)
+		pym_collector_track(obj);
 	return obj;
 }
 EXPORT_SYMBOL_GPL(pym_obj_new);
@@ -491,18 +504,19 @@ bool pym_obj_is(const struct pym_object *obj, const struct pym_type *type)
 }
 EXPORT_SYMBOL_GPL(pym_obj_is);
 
+/* The memory of a dead object: to a free list, or back to its heap. */
 static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
 {
+	char *mem = (char *)obj - st->gc_header;
 	struct pym_type_pcpu *pc;
 	unsigned long flags;
-
 	bool kept;
 
 	pc = list_lock(st, &flags);
-	kept = pym_freelist_push(&pc->c, obj);
+	kept = pym_freelist_push(&pc->c, mem);
 	list_unlock(pc, flags);
 	if (!kept)
-		pym_free(obj);
+		pym_free(mem);
 }
 
 /**
@@ -542,6 +556,8 @@ void pym_obj_put(struct pym_object *obj)
 	if (!refcount_dec_and_test(&obj->refcnt))
 		return;
 	st = type_state(obj);
+	if (st->gc_header)
+		pym_collector_untrack(obj);
 	this_cpu_inc(st->pcpu->c.released);
 	release = READ_ONCE(st->type.release);
 	if (release)
@@ -561,6 +577,8 @@ void pym_types_module_gone(struct module *mod)
 	struct pym_type_state *st, *tmp;
 	u64 live;
 
+	/* No collection runs the module's traverse() or clear() past here. */
+	pym_gc_lock();
 	mutex_lock(&pym_types_lock);
 	list_for_each_entry_safe(st, tmp, &pym_types, node) {
 		if (st->owner != mod || st->orphaned)
@@ -572,12 +590,15 @@ void pym_types_module_gone(struct module *mod)
 			continue;
 		}
 		WRITE_ONCE(st->type.release, NULL);
+		WRITE_ONCE(st->type.traverse, NULL);
+		WRITE_ONCE(st->type.clear, NULL);
 		st->client = NULL;
 		st->orphaned = true;
 		pr_err("module %s unloaded with %llu live objects of type %s; they stay valid, their release() will not run\n",
 		       mod->name, live, st->type.name);
 	}
 	mutex_unlock(&pym_types_lock);
+	pym_gc_unlock();
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_types_module_gone);
 
@@ -598,21 +619,24 @@ void pym_types_print(struct seq_file *m)
 	struct pym_type_state *st;
 	struct type_counts tc;
 
-	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s\n", "name",
-		   "size", "class", "live", "allocated", "released",
-		   "freelist", "bound", "hits");
+	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s %10s\n",
+		   "name", "size", "class", "live", "allocated", "released",
+		   "freelist", "bound", "hits", "tracked");
 	mutex_lock(&pym_types_lock);
 	list_for_each_entry(st, &pym_types, node) {
+		size_t block = st->gc_header + st->type.size;
+		u64 live;
 		char cls[8] = "kmalloc";
 
 		sum_counts(st, &tc);
-		if (st->type.size <= PYM_SMALL_MAX)
-			snprintf(cls, sizeof(cls), "%u",
-				 pym_size_class(st->type.size));
-		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu%s\n",
-			   st->type.name, st->type.size, cls,
-			   tc.allocated - tc.released, tc.allocated,
-			   tc.released, tc.listed, tc.cap, tc.hits,
+		live = tc.allocated - tc.released;
+		if (block <= PYM_SMALL_MAX)
+			snprintf(cls, sizeof(cls), "%u", pym_size_class(block));
+		/* A container's live objects are exactly its tracked ones. */
+		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu %10llu%s\n",
+			   st->type.name, st->type.size, cls, live,
+			   tc.allocated, tc.released, tc.listed, tc.cap,
+			   tc.hits, st->gc_header ? live : 0,
 			   st->orphaned ? " orphaned" : "");
 	}
 	mutex_unlock(&pym_types_lock);

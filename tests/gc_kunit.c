@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gc_kunit.c - KUnit tests of the cycle collector on pym objects (suite
+ * pymalloc_gc): cycles, self-cycles, cycles held from outside, chains and
+ * tails, a release() that makes garbage reachable again, an over-reporting
+ * traverse, automatic collections, and mutator kthreads changing edges
+ * under pym_gc_lock() while collections run, under KASAN and lockdep.
+ */
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+
+#include <pymalloc_object.h>
+
+#include "../src/internal.h"
+
+#define NREFS	3
+
+struct gnode {
+	struct pym_object ob;
+	struct pym_object *ref[NREFS];
+	unsigned int overreport;		/* extra visits of ref[0] */
+	struct pym_object *resurrect;		/* release() keeps this */
+};
+
+static atomic_t gnode_releases;
+static struct pym_object *holder;
+
+static struct gnode *gn(struct pym_object *obj)
+{
+	return container_of(obj, struct gnode, ob);
+}
+
+static int gnode_traverse(struct pym_object *obj, pym_visit_t visit, void *arg)
+{
+	struct gnode *n = gn(obj);
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < NREFS; i++) {
+		if (!n->ref[i])
+			continue;
+		ret = visit(n->ref[i], arg);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; n->ref[0] && i < n->overreport; i++) {
+		ret = visit(n->ref[0], arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void gnode_clear(struct pym_object *obj)
+{
+	struct gnode *n = gn(obj);
+	struct pym_object *r;
+	unsigned int i;
+
+	for (i = 0; i < NREFS; i++) {
+		r = n->ref[i];
+		n->ref[i] = NULL;
+		if (r)
+			pym_obj_put(r);
+	}
+}
+
+/* Death by reference count drops the references too, then may resurrect. */
+static void gnode_release(struct pym_object *obj)
+{
+	struct gnode *n = gn(obj);
+
+	atomic_inc(&gnode_releases);
+	gnode_clear(obj);
+	if (n->resurrect)
+		holder = pym_obj_get(n->resurrect);
+}
+
+static struct pym_type gnode_type = {
+	.name = "kunit_gnode",
+	.size = sizeof(struct gnode),
+	.release = gnode_release,
+	.traverse = gnode_traverse,
+	.clear = gnode_clear,
+};
+
+static int gc_init(struct kunit *test)
+{
+	/* Leftovers of earlier tests, so that counts start from nothing. */
+	KUNIT_ASSERT_GE(test, pym_gc_collect(2), 0);
+	atomic_set(&gnode_releases, 0);
+	holder = NULL;
+	return pym_type_register(&gnode_type);
+}
+
+static void gc_exit(struct kunit *test)
+{
+	pym_gc_collect(2);
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&gnode_type));
+}
+
+static struct pym_object *node(struct kunit *test)
+{
+	struct pym_object *o = pym_obj_new(&gnode_type, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	return o;
+}
+
+/* from->ref[slot] = to, a counted reference, made under the GC lock. */
+static void link_nodes(struct pym_object *from, unsigned int slot,
+		       struct pym_object *to)
+{
+	pym_gc_lock();
+	gn(from)->ref[slot] = pym_obj_get(to);
+	pym_gc_unlock();
+}
+
+static void cycles_are_collected(struct kunit *test)
+{
+	struct pym_object *a = node(test), *b = node(test), *c = node(test);
+	u64 tracked = pym_collector_tracked();
+
+	link_nodes(a, 0, b);
+	link_nodes(b, 0, a);
+	link_nodes(c, 0, c);
+	pym_obj_put(a);
+	pym_obj_put(b);
+	pym_obj_put(c);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 0);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(0), 3);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 3);
+	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked - 3);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 0);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(3), -EINVAL);
+}
+
+static void held_cycles_stay_intact(struct kunit *test)
+{
+	struct pym_object *a = node(test), *b = node(test), *c = node(test);
+	struct pym_object *d = node(test);
+
+	link_nodes(a, 0, b);
+	link_nodes(b, 0, a);
+	link_nodes(b, 1, c);
+	pym_obj_put(b);
+	pym_obj_put(c);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 0);
+	KUNIT_EXPECT_PTR_EQ(test, gn(a)->ref[0], b);
+	KUNIT_EXPECT_PTR_EQ(test, gn(b)->ref[0], a);
+	KUNIT_EXPECT_PTR_EQ(test, gn(b)->ref[1], c);
+	KUNIT_EXPECT_EQ(test, pym_obj_refcount(a), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 0);
+	/* d chains into the cycle: it holds it while d lives. */
+	link_nodes(d, 0, a);
+	pym_obj_put(a);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 0);
+	pym_obj_put(d);		/* d dies by its count, the cycle and c remain */
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 1);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 3);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 4);
+}
+
+/*
+ * a's release() takes a reference to b while the collector clears them:
+ * b must stay alive and whole, tracked, until that reference goes.
+ */
+static void release_makes_garbage_reachable(struct kunit *test)
+{
+	struct pym_object *a = node(test), *b = node(test);
+	u64 tracked = pym_collector_tracked();
+
+	link_nodes(a, 0, b);
+	link_nodes(b, 0, a);
+	gn(a)->resurrect = b;
+	pym_obj_put(a);
+	pym_obj_put(b);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 2);
+	KUNIT_ASSERT_PTR_EQ(test, holder, b);
+	KUNIT_EXPECT_EQ(test, pym_obj_refcount(b), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 1);
+	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked - 1);
+	pym_obj_put(holder);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 2);
+}
+
+static void overreporting_traverse_keeps_everything(struct kunit *test)
+{
+	struct pym_object *a = node(test), *b = node(test);
+
+	link_nodes(a, 0, b);
+	link_nodes(b, 0, a);
+	pym_obj_put(a);
+	pym_obj_put(b);
+	gn(a)->overreport = 1;
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), -EUCLEAN);
+	KUNIT_EXPECT_PTR_EQ(test, gn(a)->ref[0], b);
+	KUNIT_EXPECT_PTR_EQ(test, gn(b)->ref[0], a);
+	KUNIT_EXPECT_EQ(test, pym_obj_refcount(a), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 0);
+	gn(a)->overreport = 0;
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 2);
+}
+
+/* Past generation 0's threshold a collection runs by itself, elsewhere. */
+static void automatic_collection(struct kunit *test)
+{
+	u64 tracked = pym_collector_tracked();
+	unsigned int i, waited;
+
+	for (i = 0; i < 400; i++) {
+		struct pym_object *a = node(test), *b = node(test);
+
+		link_nodes(a, 0, b);
+		link_nodes(b, 0, a);
+		pym_obj_put(a);
+		pym_obj_put(b);
+	}
+	for (waited = 0; waited < 20000; waited += 20) {
+		if (atomic_read(&gnode_releases) >= 700)
+			break;
+		msleep(20);
+	}
+	KUNIT_EXPECT_GE(test, atomic_read(&gnode_releases), 700);
+	KUNIT_EXPECT_GE(test, pym_gc_collect(2), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 800);
+	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked);
+}
+
+#define MUTATOR_NODES	32
+
+struct mutator {
+	struct completion done;
+	atomic_t *stop;
+	unsigned long rounds;
+};
+
+/*
+ * Outside references to a few nodes; edges made, followed and dropped
+ * under the lock; outside references dropped and taken again from edges.
+ */
+static int mutator_fn(void *arg)
+{
+	struct mutator *m = arg;
+	struct pym_object *own[MUTATOR_NODES] = { };
+	unsigned int i, j;
+
+	while (!atomic_read(m->stop)) {
+		for (i = 0; i < MUTATOR_NODES; i++)
+			if (!own[i])
+				own[i] = pym_obj_new(&gnode_type, GFP_KERNEL);
+		pym_gc_lock();
+		for (i = 0; i < MUTATOR_NODES; i++) {
+			struct gnode *n = own[i] ? gn(own[i]) : NULL;
+			struct pym_object *old;
+
+			j = get_random_u32_below(NREFS);
+			if (!n)
+				continue;
+			old = n->ref[j];
+			n->ref[j] = own[get_random_u32_below(MUTATOR_NODES)];
+			if (n->ref[j])
+				pym_obj_get(n->ref[j]);
+			if (old)
+				pym_obj_put(old);
+		}
+		/* Follow an edge to a new outside reference, let the old go. */
+		for (i = 0; i < MUTATOR_NODES; i++) {
+			struct pym_object *next;
+
+			if (!own[i] || get_random_u32_below(2))
+				continue;
+			next = gn(own[i])->ref[get_random_u32_below(NREFS)];
+			if (next)
+				pym_obj_get(next);
+			pym_obj_put(own[i]);
+			own[i] = next;
+		}
+		pym_gc_unlock();
+		for (i = 0; i < MUTATOR_NODES; i++)
+			if (own[i] && get_random_u32_below(4) == 0) {
+				pym_obj_put(own[i]);
+				own[i] = NULL;
+			}
+		m->rounds++;
+		cond_resched();
+	}
+	for (i = 0; i < MUTATOR_NODES; i++)
+		if (own[i])
+			pym_obj_put(own[i]);
+	complete(&m->done);
+	return 0;
+}
+
+static void mutators_race_collections(struct kunit *test)
+{
+	unsigned int nr = min(num_online_cpus(), 4U), i, collections = 0;
+	u64 tracked = pym_collector_tracked();
+	struct task_struct *t;
+	struct mutator *m;
+	atomic_t stop;
+
+	m = kunit_kcalloc(test, nr, sizeof(*m), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	atomic_set(&stop, 0);
+	for (i = 0; i < nr; i++) {
+		init_completion(&m[i].done);
+		m[i].stop = &stop;
+		t = kthread_run(mutator_fn, &m[i], "pym_mutator/%u", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	}
+	while (collections < 200) {
+		KUNIT_EXPECT_GE(test, pym_gc_collect(collections % 3), 0);
+		collections++;
+		usleep_range(100, 200);
+	}
+	atomic_set(&stop, 1);
+	for (i = 0; i < nr; i++)
+		wait_for_completion(&m[i].done);
+	KUNIT_EXPECT_GE(test, pym_gc_collect(2), 0);
+	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked);
+	for (i = 0; i < nr; i++)
+		kunit_info(test, "mutator %u: %lu rounds", i, m[i].rounds);
+}
+
+static struct kunit_case pymalloc_gc_cases[] = {
+	KUNIT_CASE(cycles_are_collected),
+	KUNIT_CASE(held_cycles_stay_intact),
+	KUNIT_CASE(release_makes_garbage_reachable),
+	KUNIT_CASE(overreporting_traverse_keeps_everything),
+	KUNIT_CASE_SLOW(automatic_collection),
+	KUNIT_CASE_SLOW(mutators_race_collections),
+	{}
+};
+
+static struct kunit_suite pymalloc_gc_suite = {
+	.name = "pymalloc_gc",
+	.init = gc_init,
+	.exit = gc_exit,
+	.test_cases = pymalloc_gc_cases,
+};
+
+kunit_test_suites(&pymalloc_gc_suite);
