@@ -357,6 +357,21 @@ u64 pym_collector_tracked(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_collector_tracked);
 
+/* Objects in generation g (PYM_GC_PERMANENT: frozen) and its count. */
+u64 pym_collector_generation(unsigned int g, long *count)
+{
+	unsigned long flags;
+	u64 n;
+
+	spin_lock_irqsave(&gc_lists_lock, flags);
+	n = pym_gc_length(&gc, g);
+	if (count)
+		*count = g < PYM_GC_GENERATIONS ? gc.count[g] : 0;
+	spin_unlock_irqrestore(&gc_lists_lock, flags);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_collector_generation);
+
 static int stats_show(struct seq_file *m, void *v)
 {
 	struct pym_gc_gen_stats st[PYM_GC_GENERATIONS];

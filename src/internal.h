@@ -129,6 +129,7 @@ void pym_collector_exit(void);
 void pym_collector_track(struct pym_object *obj);
 void pym_collector_untrack(struct pym_object *obj);
 u64 pym_collector_tracked(void);
+u64 pym_collector_generation(unsigned int g, long *count);
 
 /* object.c */
 struct seq_file;

@@ -205,6 +205,39 @@ static void overreporting_traverse_keeps_everything(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 2);
 }
 
+/*
+ * Survivors move up a generation per collection of theirs; a collection
+ * of generation g counts one for g + 1; the oldest keeps its own.
+ */
+static void survivors_are_promoted(struct kunit *test)
+{
+	struct pym_object *o[3] = { node(test), node(test), node(test) };
+	u64 len[PYM_GC_GENERATIONS];
+	long count[PYM_GC_GENERATIONS];
+	unsigned int g, i;
+
+	for (g = 0; g < PYM_GC_GENERATIONS; g++)
+		len[g] = pym_collector_generation(g, &count[g]);
+	KUNIT_EXPECT_EQ(test, len[0], 3);
+	KUNIT_EXPECT_EQ(test, count[0], 3);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(0), 0);
+	KUNIT_EXPECT_EQ(test, pym_collector_generation(0, &count[0]), 0);
+	KUNIT_EXPECT_EQ(test, count[0], 0);
+	KUNIT_EXPECT_EQ(test, pym_collector_generation(1, &count[1]), len[1] + 3);
+	KUNIT_EXPECT_EQ(test, count[1], 1);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(1), 0);
+	KUNIT_EXPECT_EQ(test, pym_collector_generation(1, &count[1]), 0);
+	KUNIT_EXPECT_EQ(test, count[1], 0);
+	KUNIT_EXPECT_EQ(test, pym_collector_generation(2, &count[2]), len[2] + 3);
+	KUNIT_EXPECT_EQ(test, count[2], 1);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 0);
+	KUNIT_EXPECT_EQ(test, pym_collector_generation(2, NULL), len[2] + 3);
+	for (i = 0; i < 3; i++)
+		pym_obj_put(o[i]);
+	KUNIT_EXPECT_EQ(test, pym_collector_generation(2, NULL), len[2]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 3);
+}
+
 /* Past generation 0's threshold a collection runs by itself, elsewhere. */
 static void automatic_collection(struct kunit *test)
 {
@@ -331,6 +364,7 @@ static struct kunit_case pymalloc_gc_cases[] = {
 	KUNIT_CASE(held_cycles_stay_intact),
 	KUNIT_CASE(release_makes_garbage_reachable),
 	KUNIT_CASE(overreporting_traverse_keeps_everything),
+	KUNIT_CASE(survivors_are_promoted),
 	KUNIT_CASE_SLOW(automatic_collection),
 	KUNIT_CASE_SLOW(mutators_race_collections),
 	{}
