@@ -71,6 +71,8 @@ typedef int (*pym_visit_t)(struct pym_object *ref, void *arg);
  *            ones skipped; stop and return visit's value if it is not 0
  * @clear: with @traverse: drop every reference @obj holds to pym objects,
  *         setting the fields to NULL before putting what they held
+ * @itemsize: for a variable-size type, the bytes of one item after the
+ *            @size bytes of the fixed part (pym_obj_new_var()); 0 otherwise
  *
  * Set @traverse and @clear both, for a type whose objects the cycle
  * collector tracks, or neither. References stored in objects of such
@@ -96,6 +98,7 @@ struct pym_type {
 	struct pym_type_state *state;
 	int (*traverse)(struct pym_object *obj, pym_visit_t visit, void *arg);
 	void (*clear)(struct pym_object *obj);
+	size_t itemsize;
 };
 
 int __pym_type_register(struct pym_type *type, struct module *owner);
@@ -103,6 +106,8 @@ int __pym_type_register(struct pym_type *type, struct module *owner);
 int pym_type_unregister(struct pym_type *type);
 
 struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp);
+struct pym_object *pym_obj_new_var(struct pym_type *type, size_t nitems,
+				   gfp_t gfp);
 struct pym_object *pym_obj_get(struct pym_object *obj);
 bool pym_obj_get_unless_zero(struct pym_object *obj);
 void pym_obj_put(struct pym_object *obj);

@@ -20,9 +20,15 @@
  */
 #define PYM_OBJ_LINK_WORD	0
 
+/*
+ * A list per item count for variable-size types, as CPython keeps one per
+ * tuple length; fixed-size types use list 0. The bound is over all lists.
+ */
+#define PYM_FREELIST_LENGTHS	20
+
 struct pym_freelist {
-	void *head;
-	unsigned int count;
+	void *head[PYM_FREELIST_LENGTHS];
+	unsigned int count;	/* over all lists */
 	unsigned int cap;
 	u64 allocated;		/* objects made */
 	u64 released;		/* objects that died */
@@ -35,37 +41,48 @@ static __always_inline void *pym_freelist_next(void *obj)
 	return ((void **)obj)[PYM_OBJ_LINK_WORD];
 }
 
-static __always_inline void *pym_freelist_pop(struct pym_freelist *c)
+/* A dead object of n items (n < PYM_FREELIST_LENGTHS), or NULL. */
+static __always_inline void *pym_freelist_pop(struct pym_freelist *c,
+					      unsigned int n)
 {
-	void *obj = c->head;
+	void *obj = c->head[n];
 
 	if (likely(obj)) {
-		c->head = pym_freelist_next(obj);
+		c->head[n] = pym_freelist_next(obj);
 		c->count--;
 		c->hits++;
 	}
 	return obj;
 }
 
-/* Keep obj if there is room; false: the caller gives the memory back. */
+/*
+ * Keep obj, of n items, if there is room; false: the caller gives the
+ * memory back. Counts it freed either way.
+ */
 static __always_inline bool pym_freelist_push(struct pym_freelist *c,
-					      void *obj)
+					      void *obj, unsigned int n)
 {
 	c->freed++;
-	if (unlikely(c->count >= c->cap))
+	if (unlikely(c->count >= c->cap || n >= PYM_FREELIST_LENGTHS))
 		return false;
-	((void **)obj)[PYM_OBJ_LINK_WORD] = c->head;
-	c->head = obj;
+	((void **)obj)[PYM_OBJ_LINK_WORD] = c->head[n];
+	c->head[n] = obj;
 	c->count++;
 	return true;
 }
 
-/* Unlink every listed object, for draining; walk it with _next(). */
+/* Unlink every listed object, for draining; walk the chain with _next(). */
 static inline void *pym_freelist_take(struct pym_freelist *c)
 {
-	void *list = c->head;
+	void *list = NULL, **tail = &list;
+	unsigned int n;
 
-	c->head = NULL;
+	for (n = 0; n < PYM_FREELIST_LENGTHS; n++) {
+		*tail = c->head[n];
+		c->head[n] = NULL;
+		while (*tail)
+			tail = (void **)*tail + PYM_OBJ_LINK_WORD;
+	}
 	c->count = 0;
 	return list;
 }

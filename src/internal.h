@@ -117,7 +117,8 @@ struct pym_type_state {
 	struct pym_heap *heap;		/* NULL: the default heap */
 	struct pym_type_pcpu __percpu *pcpu;
 	struct list_head node;		/* pym_types, under pym_types_lock */
-	unsigned int gc_header;		/* bytes in front: a container type's */
+	unsigned int gc_header;		/* a container's header, before the object */
+	unsigned int prefix;		/* bytes before the object: item count, header */
 	unsigned long gc_reported;	/* its over-reporting traverse, once */
 	bool orphaned;
 };

@@ -25,6 +25,7 @@
 
 #include <linux/cpu.h>
 #include <linux/ctype.h>
+#include <linux/overflow.h>
 #include <linux/percpu.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -194,11 +195,16 @@ static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
 	}
 }
 
+/* A variable-size object keeps its item count in front of it. */
+#define PYM_VAR_HEADER		sizeof(u64)
+#define PYM_PREFIX_MAX		(PYM_VAR_HEADER + sizeof(struct pym_gc_head))
+
 static bool valid_type(const struct pym_type *type)
 {
 	return pym_valid_name(type->name) &&
 	       type->size >= sizeof(struct pym_object) &&
-	       type->size <= KMALLOC_MAX_SIZE - sizeof(struct pym_gc_head) &&
+	       type->size <= KMALLOC_MAX_SIZE - PYM_PREFIX_MAX &&
+	       type->itemsize <= KMALLOC_MAX_SIZE &&
 	       !(type->flags & ~PYM_TYPE_FLAGS) &&
 	       !type->traverse == !type->clear;
 }
@@ -231,6 +237,7 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 	st->type = *type;
 	st->type.state = st;
 	st->gc_header = type->traverse ? sizeof(struct pym_gc_head) : 0;
+	st->prefix = st->gc_header + (type->itemsize ? PYM_VAR_HEADER : 0);
 	st->type.name = kstrdup(type->name, GFP_KERNEL);
 	st->pcpu = alloc_percpu(struct pym_type_pcpu);
 	if (!st->type.name || !st->pcpu)
@@ -274,8 +281,7 @@ static void report_invalid(const struct pym_type *type)
 	else
 		pr_err("type_register: type %s: size %zu not in %zu..%lu\n",
 		       type->name, type->size, sizeof(struct pym_object),
-		       (unsigned long)(KMALLOC_MAX_SIZE -
-				       sizeof(struct pym_gc_head)));
+		       (unsigned long)(KMALLOC_MAX_SIZE - PYM_PREFIX_MAX));
 }
 
 static u64 unregister_locked(struct pym_type_state *st);
@@ -402,42 +408,33 @@ int pym_type_unregister(struct pym_type *type)
 }
 EXPORT_SYMBOL_GPL(pym_type_unregister);
 
-/**
- * pym_obj_new() - a new object of a registered type
- * @type: the type
- * @gfp: allocation flags, as for pym_alloc()
- *
- * The object is zeroed, has one reference and ->type set. It comes from
- * this CPU's free list of the type when one is listed there. An object of
- * a container type is tracked by the cycle collector from here on.
- *
- * Context: any, as far as @gfp allows.
- * Return: the object, or NULL (unregistered type, reported, or no memory).
- */
-struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
+/* The memory of an object of n items: its free list's, or a new block. */
+static struct pym_object *obj_new(struct pym_type_state *st, size_t n,
+				  gfp_t gfp)
 {
-	struct pym_type_state *st = type ? type->state : NULL;
 	struct pym_type_pcpu *pc;
 	struct pym_object *obj;
+	size_t bytes = st->prefix + st->type.size;
 	unsigned long flags;
-	char *mem;
+	char *mem = NULL;
 
-	if (unlikely(!st)) {
-		pr_err_once("obj_new: type %s is not registered\n",
-			    type && type->name ? type->name : "(null)");
-		return NULL;
+	if (n < PYM_FREELIST_LENGTHS) {
+		pc = list_lock(st, &flags);
+		mem = pym_freelist_pop(&pc->c, n);
+		list_unlock(pc, flags);
 	}
-	pc = list_lock(st, &flags);
-	mem = pym_freelist_pop(&pc->c);
-	list_unlock(pc, flags);
 	if (!mem) {
-		mem = pym_heap_alloc(st->heap, st->gc_header + st->type.size,
-				     gfp & ~__GFP_ZERO);
+		if (unlikely(check_add_overflow(bytes, n * st->type.itemsize,
+						&bytes)))
+			return NULL;
+		mem = pym_heap_alloc(st->heap, bytes, gfp & ~__GFP_ZERO);
 		if (unlikely(!mem))
 			return NULL;
 	}
-	obj = (struct pym_object *)(mem + st->gc_header);
-	memset(obj, 0, st->type.size);
+	obj = (struct pym_object *)(mem + st->prefix);
+	if (st->type.itemsize)
+		*(u64 *)mem = n;
+	memset(obj, 0, st->type.size + n * st->type.itemsize);
 	refcount_set(&obj->refcnt, 1);
 	obj->type = &st->type;
 	this_cpu_inc(st->pcpu->c.allocated);
@@ -445,7 +442,74 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 		pym_collector_track(obj);
 	return obj;
 }
+
+static void report_unregistered(const char *fn, const struct pym_type *type)
+{
+	pr_err_once("%s: type %s is not registered\n", fn,
+		    type && type->name ? type->name : "(null)");
+}
+
+/**
+ * pym_obj_new() - a new object of a registered type
+ * @type: the type
+ * @gfp: allocation flags, as for pym_alloc()
+ *
+ * The object is zeroed, has one reference and ->type set. It comes from
+ * this CPU's free list of the type when one is listed there. An object of
+ * a container type is tracked by the cycle collector from here on. For a
+ * variable-size type, this is pym_obj_new_var() of 0 items.
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the object, or NULL (unregistered type, reported, or no memory).
+ */
+struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
+{
+	struct pym_type_state *st = type ? type->state : NULL;
+
+	if (unlikely(!st)) {
+		report_unregistered("obj_new", type);
+		return NULL;
+	}
+	return obj_new(st, 0, gfp);
+}
 EXPORT_SYMBOL_GPL(pym_obj_new);
+
+/**
+ * pym_obj_new_var() - a new object of a variable-size type
+ * @type: a registered type with an itemsize
+ * @nitems: items the object holds after its fixed part
+ * @gfp: allocation flags, as for pym_alloc()
+ *
+ * The object has @type's size plus @nitems times its itemsize bytes, all
+ * zeroed, one reference and ->type set. Objects of fewer than
+ * PYM_FREELIST_LENGTHS items come back from free lists kept per item
+ * count, as CPython keeps its tuples.
+ *
+ * Context: any, as far as @gfp allows.
+ * Return: the object; NULL when the size overflows, without memory, and,
+ * reported, for an unregistered or fixed-size type.
+ */
+struct pym_object *pym_obj_new_var(struct pym_type *type, size_t nitems,
+				   gfp_t gfp)
+{
+	struct pym_type_state *st = type ? type->state : NULL;
+	size_t bytes;
+
+	if (unlikely(!st)) {
+		report_unregistered("obj_new_var", type);
+		return NULL;
+	}
+	if (unlikely(!st->type.itemsize)) {
+		pr_err_once("obj_new_var: type %s has no itemsize: use pym_obj_new()\n",
+			    st->type.name);
+		return NULL;
+	}
+	if (unlikely(check_mul_overflow(nitems, st->type.itemsize, &bytes) ||
+		     bytes > KMALLOC_MAX_SIZE))
+		return NULL;
+	return obj_new(st, nitems, gfp);
+}
+EXPORT_SYMBOL_GPL(pym_obj_new_var);
 
 /**
  * pym_obj_get() - take a reference
@@ -507,13 +571,14 @@ EXPORT_SYMBOL_GPL(pym_obj_is);
 /* The memory of a dead object: to a free list, or back to its heap. */
 static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
 {
-	char *mem = (char *)obj - st->gc_header;
+	char *mem = (char *)obj - st->prefix;
+	u64 n = st->type.itemsize ? *(u64 *)mem : 0;
 	struct pym_type_pcpu *pc;
 	unsigned long flags;
 	bool kept;
 
 	pc = list_lock(st, &flags);
-	kept = pym_freelist_push(&pc->c, mem);
+	kept = pym_freelist_push(&pc->c, mem, min_t(u64, n, PYM_FREELIST_LENGTHS));
 	list_unlock(pc, flags);
 	if (!kept)
 		pym_free(mem);
@@ -619,12 +684,12 @@ void pym_types_print(struct seq_file *m)
 	struct pym_type_state *st;
 	struct type_counts tc;
 
-	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s %10s\n",
+	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s %10s %8s\n",
 		   "name", "size", "class", "live", "allocated", "released",
-		   "freelist", "bound", "hits", "tracked");
+		   "freelist", "bound", "hits", "tracked", "itemsize");
 	mutex_lock(&pym_types_lock);
 	list_for_each_entry(st, &pym_types, node) {
-		size_t block = st->gc_header + st->type.size;
+		size_t block = st->prefix + st->type.size;
 		u64 live;
 		char cls[8] = "kmalloc";
 
@@ -633,11 +698,11 @@ void pym_types_print(struct seq_file *m)
 		if (block <= PYM_SMALL_MAX)
 			snprintf(cls, sizeof(cls), "%u", pym_size_class(block));
 		/* A container's live objects are exactly its tracked ones. */
-		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu %10llu%s\n",
+		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu %10llu %8zu%s\n",
 			   st->type.name, st->type.size, cls, live,
 			   tc.allocated, tc.released, tc.listed, tc.cap,
 			   tc.hits, st->gc_header ? live : 0,
-			   st->orphaned ? " orphaned" : "");
+			   st->type.itemsize, st->orphaned ? " orphaned" : "");
 	}
 	mutex_unlock(&pym_types_lock);
 }

@@ -439,6 +439,61 @@ static void reload_after_orphaning(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&again));
 }
 
+/*
+ * Variable sizes: size + n * itemsize zeroed bytes (KASAN checks every one
+ * is the caller's), free lists per item count with one bound over all of
+ * them, overflow and fixed-size types refused.
+ */
+static void variable_size_objects(struct kunit *test)
+{
+	struct pym_type t = TEST_TYPE("kunit_var", sizeof(struct pym_object), 0);
+	struct pym_type fixed = TEST_TYPE("kunit_fixed", 48, 0);
+	struct pym_object *o[PYM_FREELIST_LENGTHS + 2], *r, *r2;
+	struct pym_freelist *c;
+	unsigned int n, cap;
+	u8 *items;
+
+	t.itemsize = 24;
+	t.freelist_max = 8 * num_possible_cpus();
+	register_or_fail(test, &t);
+	register_or_fail(test, &fixed);
+	for (n = 0; n < ARRAY_SIZE(o); n++) {
+		o[n] = pym_obj_new_var(&t, n, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, o[n]);
+		items = (u8 *)(o[n] + 1);
+		KUNIT_EXPECT_NULL(test, memchr_inv(items, 0, n * 24));
+		memset(items, 0xa5, n * 24);
+	}
+	migrate_disable();
+	c = &this_cpu_ptr(t.state->pcpu)->c;
+	cap = c->cap;
+	KUNIT_EXPECT_EQ(test, cap, 8);
+	/* Lengths 0..cap-1 are kept, each on its own list; the rest go back. */
+	for (n = 0; n < ARRAY_SIZE(o); n++)
+		pym_obj_put(o[n]);
+	KUNIT_EXPECT_EQ(test, c->count, cap);
+	r = pym_obj_new_var(&t, 5, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, r, o[5]);
+	KUNIT_EXPECT_NULL(test, memchr_inv(r + 1, 0, 5 * 24));
+	r2 = pym_obj_new_var(&t, 5, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_NE(test, r2, o[5]);
+	KUNIT_EXPECT_EQ(test, c->hits, 1);
+	migrate_enable();
+	pym_obj_put(r);
+	if (r2)
+		pym_obj_put(r2);
+	/* pym_obj_new() is 0 items. */
+	r = pym_obj_new(&t, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, r);
+	pym_obj_put(r);
+	KUNIT_EXPECT_NULL(test, pym_obj_new_var(&t, SIZE_MAX / 24 + 1, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, pym_obj_new_var(&t, SIZE_MAX / 48, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, pym_obj_new_var(&fixed, 1, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, pym_obj_new_var(NULL, 1, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&fixed));
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+}
+
 static struct kunit_case pymalloc_object_cases[] = {
 	KUNIT_CASE(get_put_release_ordering),
 	KUNIT_CASE(release_once_under_concurrent_puts),
@@ -453,6 +508,7 @@ static struct kunit_case pymalloc_object_cases[] = {
 	KUNIT_CASE(owner_module_gone_with_live_objects),
 	KUNIT_CASE(type_names),
 	KUNIT_CASE(reload_after_orphaning),
+	KUNIT_CASE(variable_size_objects),
 	{}
 };
 

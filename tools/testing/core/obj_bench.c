@@ -31,7 +31,7 @@ static const char type_name[] = "bench";
 
 static noinline struct obj *obj_new(void)
 {
-	struct obj *o = pym_freelist_pop(&cache);
+	struct obj *o = pym_freelist_pop(&cache, 0);
 
 	if (!o) {
 		o = uheap_alloc(&heap, OBJ_SIZE);
@@ -50,7 +50,7 @@ static noinline void obj_put(struct obj *o)
 	if (__atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL))
 		return;
 	cache.released++;
-	if (!pym_freelist_push(&cache, o))
+	if (!pym_freelist_push(&cache, o, 0))
 		uheap_free(&heap, o);
 }
 
@@ -83,8 +83,8 @@ int main(int argc, char **argv)
 		else
 			obj_put(obj_new());
 	}
-	while (cache.head)
-		uheap_free(&heap, pym_freelist_pop(&cache));
+	while (cache.head[0])
+		uheap_free(&heap, pym_freelist_pop(&cache, 0));
 	uheap_destroy(&heap);
 	return 0;
 }
