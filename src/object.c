@@ -408,9 +408,38 @@ int pym_type_unregister(struct pym_type *type)
 }
 EXPORT_SYMBOL_GPL(pym_type_unregister);
 
-/* The memory of an object of n items: its free list's, or a new block. */
-static struct pym_object *obj_new(struct pym_type_state *st, size_t n,
-				  gfp_t gfp)
+/*
+ * The common case, a fixed-size object with nothing in front of it: no
+ * item count, no collector, list 0.
+ */
+static __always_inline struct pym_object *obj_new_plain(struct pym_type_state *st,
+							gfp_t gfp)
+{
+	struct pym_type_pcpu *pc;
+	struct pym_object *obj;
+	unsigned long flags;
+
+	pc = list_lock(st, &flags);
+	obj = pym_freelist_pop(&pc->c, 0);
+	list_unlock(pc, flags);
+	if (!obj) {
+		obj = pym_heap_alloc(st->heap, st->type.size, gfp & ~__GFP_ZERO);
+		if (unlikely(!obj))
+			return NULL;
+	}
+	memset(obj, 0, st->type.size);
+	refcount_set(&obj->refcnt, 1);
+	obj->type = &st->type;
+	this_cpu_inc(st->pcpu->c.allocated);
+	return obj;
+}
+
+/*
+ * Any object of n items: from the free list of its count, or a new block;
+ * an item count or a collector's header in front of it.
+ */
+static noinline struct pym_object *obj_new(struct pym_type_state *st,
+					   size_t n, gfp_t gfp)
 {
 	struct pym_type_pcpu *pc;
 	struct pym_object *obj;
@@ -470,6 +499,8 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 		report_unregistered("obj_new", type);
 		return NULL;
 	}
+	if (likely(!st->prefix))
+		return obj_new_plain(st, gfp);
 	return obj_new(st, 0, gfp);
 }
 EXPORT_SYMBOL_GPL(pym_obj_new);
@@ -568,20 +599,43 @@ bool pym_obj_is(const struct pym_object *obj, const struct pym_type *type)
 }
 EXPORT_SYMBOL_GPL(pym_obj_is);
 
-/* The memory of a dead object: to a free list, or back to its heap. */
-static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
+/* Keep mem, the memory of a dead object of n items, or give it back. */
+static __always_inline void obj_keep(struct pym_type_state *st, void *mem,
+				     unsigned int n)
 {
-	char *mem = (char *)obj - st->prefix;
-	u64 n = st->type.itemsize ? *(u64 *)mem : 0;
 	struct pym_type_pcpu *pc;
 	unsigned long flags;
 	bool kept;
 
 	pc = list_lock(st, &flags);
-	kept = pym_freelist_push(&pc->c, mem, min_t(u64, n, PYM_FREELIST_LENGTHS));
+	kept = pym_freelist_push(&pc->c, mem, n);
 	list_unlock(pc, flags);
 	if (!kept)
 		pym_free(mem);
+}
+
+/* An object with an item count or a collector's header in front. */
+static noinline void obj_recycle_prefixed(struct pym_type_state *st,
+					  struct pym_object *obj)
+{
+	char *mem = (char *)obj - st->prefix;
+	unsigned int n = 0;
+
+	if (st->type.itemsize)
+		n = min_t(u64, *(u64 *)mem, PYM_FREELIST_LENGTHS);
+	obj_keep(st, mem, n);
+}
+
+/*
+ * The memory of a dead object: to the free list of its item count (0 for
+ * a fixed-size type), or back to its heap.
+ */
+static void obj_recycle(struct pym_type_state *st, struct pym_object *obj)
+{
+	if (unlikely(st->prefix))
+		obj_recycle_prefixed(st, obj);
+	else
+		obj_keep(st, obj, 0);
 }
 
 /**
@@ -621,7 +675,7 @@ void pym_obj_put(struct pym_object *obj)
 	if (!refcount_dec_and_test(&obj->refcnt))
 		return;
 	st = type_state(obj);
-	if (st->gc_header)
+	if (unlikely(st->gc_header))
 		pym_collector_untrack(obj);
 	this_cpu_inc(st->pcpu->c.released);
 	release = READ_ONCE(st->type.release);

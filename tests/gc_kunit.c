@@ -238,6 +238,58 @@ static void survivors_are_promoted(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 3);
 }
 
+/*
+ * A container type whose module is gone keeps no traverse() or clear():
+ * its cycles are never cleared, only kept, until their counts drop.
+ */
+static void orphaned_cycles_are_kept(struct kunit *test)
+{
+	static struct module fake = { .name = "kunit_gc_owner" };
+	struct pym_type t = gnode_type;
+	u64 tracked = pym_collector_tracked();
+	struct pym_object *a, *b, *ra, *rb;
+
+	t.name = "kunit_gc_orphan";
+	t.state = NULL;
+	KUNIT_ASSERT_EQ(test, 0, __pym_type_register(&t, &fake));
+	a = pym_obj_new(&t, GFP_KERNEL);
+	b = pym_obj_new(&t, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	link_nodes(a, 0, b);
+	link_nodes(b, 0, a);
+	pym_types_module_gone(&fake);
+	KUNIT_EXPECT_NULL(test, a->type->traverse);
+	KUNIT_EXPECT_NULL(test, a->type->clear);
+	pym_obj_put(b);
+	/* a is held from here: the collection keeps both, untouched. */
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 0);
+	pym_obj_put(a);
+	/*
+	 * Now garbage, but with no traverse() their references to each
+	 * other count as outside ones: kept, untouched.
+	 */
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 0);
+	KUNIT_EXPECT_PTR_EQ(test, gn(a)->ref[0], b);
+	KUNIT_EXPECT_PTR_EQ(test, gn(b)->ref[0], a);
+	KUNIT_EXPECT_EQ(test, pym_obj_refcount(a), 1);
+	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked + 2);
+	/*
+	 * Break the cycle by hand, as the gone module's code would have; no
+	 * release() runs for an orphan, so both references go here.
+	 */
+	pym_gc_lock();
+	ra = gn(a)->ref[0];
+	gn(a)->ref[0] = NULL;
+	rb = gn(b)->ref[0];
+	gn(b)->ref[0] = NULL;
+	pym_gc_unlock();
+	pym_obj_put(ra);
+	pym_obj_put(rb);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 0);
+	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked);
+}
+
 /* Past generation 0's threshold a collection runs by itself, elsewhere. */
 static void automatic_collection(struct kunit *test)
 {
@@ -365,6 +417,7 @@ static struct kunit_case pymalloc_gc_cases[] = {
 	KUNIT_CASE(release_makes_garbage_reachable),
 	KUNIT_CASE(overreporting_traverse_keeps_everything),
 	KUNIT_CASE(survivors_are_promoted),
+	KUNIT_CASE(orphaned_cycles_are_kept),
 	KUNIT_CASE_SLOW(automatic_collection),
 	KUNIT_CASE_SLOW(mutators_race_collections),
 	{}
