@@ -242,9 +242,9 @@ static long collect_locked(unsigned int generation)
 	struct pym_link young, unreachable;
 	unsigned int older;
 	unsigned long flags;
+	u64 ns, survived;
 	ktime_t start;
 	long found;
-	u64 ns;
 
 	lockdep_assert_held(&pym_gc_mutex);
 	start = ktime_get();
@@ -253,7 +253,7 @@ static long collect_locked(unsigned int generation)
 	pin_young(&young);
 	spin_unlock_irqrestore(&gc_lists_lock, flags);
 
-	found = pym_gc_find(&gc, generation, &young, &unreachable);
+	found = pym_gc_find(&gc, generation, &young, &unreachable, &survived);
 	if (found < 0) {
 		/* Nothing decided: every object back where it was, unpinned. */
 		while (!pym_gc_list_empty(&young))
@@ -265,7 +265,7 @@ static long collect_locked(unsigned int generation)
 
 		spin_lock_irqsave(&gc_lists_lock, flags);
 		gc.stats[generation].uncollectable += alive;
-		pym_gc_finish(&gc, generation);
+		pym_gc_finish(&gc, generation, survived);
 		spin_unlock_irqrestore(&gc_lists_lock, flags);
 	}
 	ns = ktime_to_ns(ktime_sub(ktime_get(), start));

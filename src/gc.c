@@ -256,14 +256,17 @@ unsigned int pym_gc_begin(struct pym_gc *gc, unsigned int generation,
  * Split young into what is reachable from outside it, which stays, and
  * the rest, moved to unreachable. Every object of young must stay alive
  * and in young meanwhile, and no reference between tracked objects may
- * change. Returns how many were unreachable, or -1 when a traverse
- * over-reported: then nothing moved and ops->overcounted() was told.
+ * change. Returns how many were unreachable, *survived how many stayed,
+ * or -1 when a traverse over-reported: then nothing moved and
+ * ops->overcounted() was told. Only the lists given and the statistics
+ * change, so the owner may track and untrack other objects meanwhile.
  */
 long pym_gc_find(struct pym_gc *gc, unsigned int generation,
-		 struct pym_link *young, struct pym_link *unreachable)
+		 struct pym_link *young, struct pym_link *unreachable,
+		 u64 *survived)
 {
 	struct pym_gc_head *bad;
-	u64 found, survived;
+	u64 found;
 
 	pym_gc_list_init(unreachable);
 	update_refs(gc, young);
@@ -276,21 +279,24 @@ long pym_gc_find(struct pym_gc *gc, unsigned int generation,
 	move_unreachable(gc, young, unreachable);
 	clear_flags(young);
 	found = gc_list_length(unreachable);
-	survived = gc_list_length(young);
-	if (generation == PYM_GC_GENERATIONS - 2)
-		gc->long_lived_pending += survived;
+	*survived = gc_list_length(young);
 	gc->stats[generation].collected += found;
-	gc->stats[generation].survived += survived;
+	gc->stats[generation].survived += *survived;
 	return (long)found;
 }
 
-/* After a full collection: what is long-lived now, for pym_gc_due(). */
-void pym_gc_finish(struct pym_gc *gc, unsigned int generation)
+/*
+ * After the survivors moved up: count those that reached the oldest
+ * generation, or after a full collection all it holds, for pym_gc_due().
+ */
+void pym_gc_finish(struct pym_gc *gc, unsigned int generation, u64 survived)
 {
-	if (generation != PYM_GC_GENERATIONS - 1)
-		return;
-	gc->long_lived_total = gc_list_length(&gc->gen[generation]);
-	gc->long_lived_pending = 0;
+	if (generation == PYM_GC_GENERATIONS - 2) {
+		gc->long_lived_pending += survived;
+	} else if (generation == PYM_GC_GENERATIONS - 1) {
+		gc->long_lived_total = gc_list_length(&gc->gen[generation]);
+		gc->long_lived_pending = 0;
+	}
 }
 
 /*
@@ -301,7 +307,9 @@ long pym_gc_collect_gen(struct pym_gc *gc, unsigned int generation)
 {
 	struct pym_link young, unreachable;
 	unsigned int older = pym_gc_begin(gc, generation, &young);
-	long found = pym_gc_find(gc, generation, &young, &unreachable);
+	u64 survived;
+	long found = pym_gc_find(gc, generation, &young, &unreachable,
+				 &survived);
 
 	if (found < 0) {
 		gc_list_splice(&young, &gc->gen[generation]);
@@ -310,7 +318,7 @@ long pym_gc_collect_gen(struct pym_gc *gc, unsigned int generation)
 	gc_list_splice(&young, &gc->gen[older]);
 	gc->stats[generation].uncollectable +=
 		delete_garbage(gc, &unreachable, &gc->gen[older]);
-	pym_gc_finish(gc, generation);
+	pym_gc_finish(gc, generation, survived);
 	return found;
 }
 

@@ -117,8 +117,9 @@ int pym_gc_due(const struct pym_gc *gc);
 unsigned int pym_gc_begin(struct pym_gc *gc, unsigned int generation,
 			  struct pym_link *young);
 long pym_gc_find(struct pym_gc *gc, unsigned int generation,
-		 struct pym_link *young, struct pym_link *unreachable);
-void pym_gc_finish(struct pym_gc *gc, unsigned int generation);
+		 struct pym_link *young, struct pym_link *unreachable,
+		 u64 *survived);
+void pym_gc_finish(struct pym_gc *gc, unsigned int generation, u64 survived);
 long pym_gc_collect_gen(struct pym_gc *gc, unsigned int generation);
 void pym_gc_freeze(struct pym_gc *gc);
 void pym_gc_unfreeze(struct pym_gc *gc);
