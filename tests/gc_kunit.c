@@ -78,12 +78,23 @@ static void gnode_release(struct pym_object *obj)
 		holder = pym_obj_get(n->resurrect);
 }
 
+/* What the collector cleared, in order; release() does not count. */
+static struct pym_object *cleared[8];
+static unsigned int ncleared;
+
+static void gnode_clear_by_collector(struct pym_object *obj)
+{
+	if (ncleared < ARRAY_SIZE(cleared))
+		cleared[ncleared++] = obj;
+	gnode_clear(obj);
+}
+
 static struct pym_type gnode_type = {
 	.name = "kunit_gnode",
 	.size = sizeof(struct gnode),
 	.release = gnode_release,
 	.traverse = gnode_traverse,
-	.clear = gnode_clear,
+	.clear = gnode_clear_by_collector,
 };
 
 static int gc_init(struct kunit *test)
@@ -92,6 +103,7 @@ static int gc_init(struct kunit *test)
 	KUNIT_ASSERT_GE(test, pym_gc_collect(2), 0);
 	atomic_set(&gnode_releases, 0);
 	holder = NULL;
+	ncleared = 0;
 	return pym_type_register(&gnode_type);
 }
 
@@ -203,6 +215,29 @@ static void overreporting_traverse_keeps_everything(struct kunit *test)
 	gn(a)->overreport = 0;
 	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 2);
 	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 2);
+}
+
+/*
+ * The unreachable are cleared once each, in the order they were tracked,
+ * as CPython clears in list order, and all of them before any is freed:
+ * the collector's pins keep them alive until every clear() ran.
+ */
+static void clear_order(struct kunit *test)
+{
+	struct pym_object *a = node(test), *b = node(test), *c = node(test);
+
+	link_nodes(a, 0, b);
+	link_nodes(b, 0, c);
+	link_nodes(c, 0, a);
+	pym_obj_put(a);
+	pym_obj_put(b);
+	pym_obj_put(c);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 3);
+	KUNIT_ASSERT_EQ(test, ncleared, 3);
+	KUNIT_EXPECT_PTR_EQ(test, cleared[0], a);
+	KUNIT_EXPECT_PTR_EQ(test, cleared[1], b);
+	KUNIT_EXPECT_PTR_EQ(test, cleared[2], c);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), 3);
 }
 
 /*
@@ -416,6 +451,7 @@ static struct kunit_case pymalloc_gc_cases[] = {
 	KUNIT_CASE(held_cycles_stay_intact),
 	KUNIT_CASE(release_makes_garbage_reachable),
 	KUNIT_CASE(overreporting_traverse_keeps_everything),
+	KUNIT_CASE(clear_order),
 	KUNIT_CASE(survivors_are_promoted),
 	KUNIT_CASE(orphaned_cycles_are_kept),
 	KUNIT_CASE_SLOW(automatic_collection),
