@@ -193,7 +193,7 @@ static void pin_young(struct pym_link *young)
 		next = l->next;
 		if (refcount_inc_not_zero(&head_obj(h)->refcnt))
 			continue;
-		pym_gc_list_move_tail(&gc.gen[0], l);
+		pym_link_move_tail(&gc.gen[0], l);
 	}
 }
 
@@ -206,7 +206,7 @@ static struct pym_gc_head *move_first(struct pym_link *from,
 
 	spin_lock_irqsave(&gc_lists_lock, flags);
 	h = container_of(from->next, struct pym_gc_head, link);
-	pym_gc_list_move_tail(to, &h->link);
+	pym_link_move_tail(to, &h->link);
 	spin_unlock_irqrestore(&gc_lists_lock, flags);
 	return h;
 }
@@ -224,11 +224,11 @@ static u64 settle(struct pym_link *young, struct pym_link *unreachable,
 	struct pym_link *l;
 	u64 alive = 0;
 
-	while (!pym_gc_list_empty(young))
+	while (!pym_link_empty(young))
 		pym_obj_put(head_obj(move_first(young, old)));
 	for (l = unreachable->next; l != unreachable; l = l->next)
 		op_clear(container_of(l, struct pym_gc_head, link));
-	while (!pym_gc_list_empty(unreachable)) {
+	while (!pym_link_empty(unreachable)) {
 		struct pym_object *obj = head_obj(move_first(unreachable, old));
 
 		alive += refcount_read(&obj->refcnt) > 1;
@@ -256,7 +256,7 @@ static long collect_locked(unsigned int generation)
 	found = pym_gc_find(&gc, generation, &young, &unreachable, &survived);
 	if (found < 0) {
 		/* Nothing decided: every object back where it was, unpinned. */
-		while (!pym_gc_list_empty(&young))
+		while (!pym_link_empty(&young))
 			pym_obj_put(head_obj(move_first(&young,
 							&gc.gen[generation])));
 		found = -EUCLEAN;
@@ -447,11 +447,6 @@ static int threshold_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static int threshold_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, threshold_show, NULL);
-}
-
 /* "T0 T1 T2", each 0..INT_MAX; 0 turns a generation's automatic runs off. */
 static ssize_t threshold_write(struct file *file, const char __user *ubuf,
 			       size_t len, loff_t *ppos)
@@ -482,14 +477,7 @@ static ssize_t threshold_write(struct file *file, const char __user *ubuf,
 	return len;
 }
 
-static const struct file_operations threshold_fops = {
-	.owner = THIS_MODULE,
-	.open = threshold_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = single_release,
-	.write = threshold_write,
-};
+DEFINE_SHOW_STORE_ATTRIBUTE(threshold);
 
 static ssize_t collect_write(struct file *file, const char __user *ubuf,
 			     size_t len, loff_t *ppos)
@@ -516,11 +504,6 @@ static int enabled_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static int enabled_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, enabled_show, NULL);
-}
-
 /* 0 or 1: automatic collections off or on; pym_gc_collect() always runs. */
 static ssize_t enabled_write(struct file *file, const char __user *ubuf,
 			     size_t len, loff_t *ppos)
@@ -534,14 +517,7 @@ static ssize_t enabled_write(struct file *file, const char __user *ubuf,
 	return len;
 }
 
-static const struct file_operations enabled_fops = {
-	.owner = THIS_MODULE,
-	.open = enabled_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = single_release,
-	.write = enabled_write,
-};
+DEFINE_SHOW_STORE_ATTRIBUTE(enabled);
 
 /* Reads how many objects are frozen. */
 static int freeze_show(struct seq_file *m, void *v)
@@ -554,11 +530,6 @@ static int freeze_show(struct seq_file *m, void *v)
 	spin_unlock_irqrestore(&gc_lists_lock, flags);
 	seq_printf(m, "%llu\n", n);
 	return 0;
-}
-
-static int freeze_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, freeze_show, NULL);
 }
 
 /* 1: CPython's gc.freeze(); 0: unfreeze, into the oldest generation. */
@@ -582,14 +553,7 @@ static ssize_t freeze_write(struct file *file, const char __user *ubuf,
 	return len;
 }
 
-static const struct file_operations freeze_fops = {
-	.owner = THIS_MODULE,
-	.open = freeze_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = single_release,
-	.write = freeze_write,
-};
+DEFINE_SHOW_STORE_ATTRIBUTE(freeze);
 
 void pym_collector_init(struct dentry *root)
 {

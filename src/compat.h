@@ -6,6 +6,7 @@
 #ifndef _PYM_COMPAT_H
 #define _PYM_COMPAT_H
 
+#include <linux/seq_file.h>
 #include <linux/shrinker.h>
 
 /* Kbuild defines the PYM_HAVE_* symbols by looking at the headers. */
@@ -14,6 +15,24 @@
 #else
 /* No KUnit on such kernels; a redundant declaration keeps the syntax. */
 #define EXPORT_SYMBOL_IF_KUNIT(symbol) static_assert(sizeof(symbol))
+#endif
+
+/* 6.2 added the read-write twin of DEFINE_SHOW_ATTRIBUTE(); the same here. */
+#ifndef DEFINE_SHOW_STORE_ATTRIBUTE
+#define DEFINE_SHOW_STORE_ATTRIBUTE(__name)				\
+static int __name ## _open(struct inode *inode, struct file *file)	\
+{									\
+	return single_open(file, __name ## _show, inode->i_private);	\
+}									\
+									\
+static const struct file_operations __name ## _fops = {			\
+	.owner		= THIS_MODULE,					\
+	.open		= __name ## _open,				\
+	.read		= seq_read,					\
+	.write		= __name ## _write,				\
+	.llseek		= seq_lseek,					\
+	.release	= single_release,				\
+}
 #endif
 
 /* 6.7 turned shrinkers into separately allocated, refcounted objects. */

@@ -109,20 +109,6 @@ void pym_zero_words(u64 *w, unsigned int n)
 	}
 }
 
-static inline void link_init(struct pym_link *head)
-{
-	head->next = head;
-	head->prev = head;
-}
-
-static inline void link_add_front(struct pym_link *head, struct pym_link *n)
-{
-	n->next = head->next;
-	n->prev = head;
-	head->next->prev = n;
-	head->next = n;
-}
-
 static inline struct pym_arena *pool_arena(struct pym_pool *pool)
 {
 	return container_of(pool - pool->index, struct pym_arena, pools[0]);
@@ -137,8 +123,8 @@ void pym_core_init(struct pym_core *core, unsigned int keep_empty,
 	pym_lock_init(&core->lock);
 	core->arena_desc_bytes = arena_desc_bytes;
 	for (c = 0; c < PYM_NR_CLASSES; c++)
-		link_init(&core->usedpools[c]);
-	link_init(&core->all_arenas);
+		pym_link_init(&core->usedpools[c]);
+	pym_link_init(&core->all_arenas);
 	core->keep_empty = keep_empty;
 }
 
@@ -281,7 +267,7 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 	pool->ref = 0;
 	pool->freeblock = NULL;
 	pool->nextoffset = 0;
-	link_add_front(&core->usedpools[cls], &pool->link);
+	pym_link_add_front(&core->usedpools[cls], &pool->link);
 	core->cnt[PYM_STAT_POOL_INITS]++;
 }
 
@@ -357,7 +343,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 		a->pools[i].index = i;
 		a->pools[i].state = PYM_POOL_FRESH;
 	}
-	link_add_front(&core->all_arenas, &a->all);
+	pym_link_add_front(&core->all_arenas, &a->all);
 	usable_insert(core, a);
 
 	core->cnt[PYM_STAT_ARENAS_ALLOCATED]++;
@@ -421,7 +407,7 @@ void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
 	pym_core_assert_held(core);
 	if (pool->state == PYM_POOL_FULL) {
 		/* First free from a full pool: it serves the next allocation. */
-		link_add_front(&core->usedpools[pool->cls], &pool->link);
+		pym_link_add_front(&core->usedpools[pool->cls], &pool->link);
 		pool->state = PYM_POOL_USED;
 	}
 	if (--pool->ref == 0)

@@ -205,10 +205,44 @@ void *pym_core_alloc_slow(struct pym_core *core, unsigned int cls);
 void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
 			struct pym_arena **release);
 
+static inline void pym_link_init(struct pym_link *head)
+{
+	head->next = head;
+	head->prev = head;
+}
+
+static inline bool pym_link_empty(const struct pym_link *head)
+{
+	return head->next == head;
+}
+
+static inline void pym_link_add_front(struct pym_link *head,
+				      struct pym_link *n)
+{
+	n->next = head->next;
+	n->prev = head;
+	head->next->prev = n;
+	head->next = n;
+}
+
+static inline void pym_link_add_tail(struct pym_link *head, struct pym_link *n)
+{
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+
 static __always_inline void pym_link_del(struct pym_link *n)
 {
 	n->prev->next = n->next;
 	n->next->prev = n->prev;
+}
+
+static inline void pym_link_move_tail(struct pym_link *head, struct pym_link *n)
+{
+	pym_link_del(n);
+	pym_link_add_tail(head, n);
 }
 
 static __always_inline void *pym_pool_take_block(struct pym_pool *pool,

@@ -27,13 +27,13 @@
 /* Append every entry of from to the tail of to; from ends empty. */
 static void gc_list_splice(struct pym_link *from, struct pym_link *to)
 {
-	if (pym_gc_list_empty(from))
+	if (pym_link_empty(from))
 		return;
 	from->next->prev = to->prev;
 	to->prev->next = from->next;
 	from->prev->next = to;
 	to->prev = from->prev;
-	pym_gc_list_init(from);
+	pym_link_init(from);
 }
 
 static inline struct pym_gc_head *head_of(struct pym_link *l)
@@ -47,7 +47,7 @@ void pym_gc_init(struct pym_gc *gc, const struct pym_gc_ops *ops)
 
 	memset(gc, 0, sizeof(*gc));
 	for (g = 0; g <= PYM_GC_PERMANENT; g++)
-		pym_gc_list_init(&gc->gen[g]);
+		pym_link_init(&gc->gen[g]);
 	gc->threshold[0] = 700;
 	gc->threshold[1] = 10;
 	gc->threshold[2] = 10;
@@ -57,7 +57,7 @@ void pym_gc_init(struct pym_gc *gc, const struct pym_gc_ops *ops)
 void pym_gc_track(struct pym_gc *gc, struct pym_gc_head *h)
 {
 	h->flags = 0;
-	pym_gc_list_add_tail(&gc->gen[0], &h->link);
+	pym_link_add_tail(&gc->gen[0], &h->link);
 	gc->count[0]++;
 }
 
@@ -154,7 +154,7 @@ static int visit_reachable(struct pym_gc_head *ref, void *arg)
 	ref->refs = 1;
 	if (ref->flags & PYM_GC_UNREACHABLE) {
 		ref->flags &= ~PYM_GC_UNREACHABLE;
-		pym_gc_list_move_tail(rc->young, &ref->link);
+		pym_link_move_tail(rc->young, &ref->link);
 	}
 	return 0;
 }
@@ -180,7 +180,7 @@ static void move_unreachable(struct pym_gc *gc, struct pym_link *young,
 			next = l->next;
 		} else {
 			h->flags |= PYM_GC_UNREACHABLE;
-			pym_gc_list_move_tail(unreachable, l);
+			pym_link_move_tail(unreachable, l);
 		}
 		l = next;
 	}
@@ -215,7 +215,7 @@ static u64 delete_garbage(struct pym_gc *gc, struct pym_link *unreachable,
 {
 	u64 alive = 0;
 
-	while (!pym_gc_list_empty(unreachable)) {
+	while (!pym_link_empty(unreachable)) {
 		struct pym_gc_head *h = head_of(unreachable->next);
 
 		h->flags = 0;
@@ -223,7 +223,7 @@ static u64 delete_garbage(struct pym_gc *gc, struct pym_link *unreachable,
 		gc->ops->clear(h);
 		gc->ops->put(h);
 		if (unreachable->next == &h->link) {
-			pym_gc_list_move_tail(old, &h->link);
+			pym_link_move_tail(old, &h->link);
 			alive++;
 		}
 	}
@@ -241,7 +241,7 @@ unsigned int pym_gc_begin(struct pym_gc *gc, unsigned int generation,
 	unsigned int g, older = generation + 1 < PYM_GC_GENERATIONS ?
 				generation + 1 : generation;
 
-	pym_gc_list_init(young);
+	pym_link_init(young);
 	for (g = 0; g <= generation; g++) {
 		gc_list_splice(&gc->gen[g], young);
 		gc->count[g] = 0;
@@ -268,7 +268,7 @@ long pym_gc_find(struct pym_gc *gc, unsigned int generation,
 	struct pym_gc_head *bad;
 	u64 found;
 
-	pym_gc_list_init(unreachable);
+	pym_link_init(unreachable);
 	update_refs(gc, young);
 	bad = subtract_refs(gc, young);
 	if (bad) {

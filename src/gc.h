@@ -38,33 +38,6 @@ struct pym_gc_head {
 /* Moved to the unreachable list, perhaps only for now. */
 #define PYM_GC_UNREACHABLE	BIT(1)
 
-static inline void pym_gc_list_init(struct pym_link *head)
-{
-	head->next = head;
-	head->prev = head;
-}
-
-static inline bool pym_gc_list_empty(const struct pym_link *head)
-{
-	return head->next == head;
-}
-
-static inline void pym_gc_list_add_tail(struct pym_link *head,
-					struct pym_link *n)
-{
-	n->prev = head->prev;
-	n->next = head;
-	head->prev->next = n;
-	head->prev = n;
-}
-
-static inline void pym_gc_list_move_tail(struct pym_link *head,
-					 struct pym_link *n)
-{
-	pym_link_del(n);
-	pym_gc_list_add_tail(head, n);
-}
-
 typedef int (*pym_gc_visit_t)(struct pym_gc_head *ref, void *arg);
 
 struct pym_gc_ops {
