@@ -16,7 +16,12 @@
  * may sleep must only be put from process context. Registration and
  * unregistration sleep, as do pym_gc_lock() and pym_gc_collect(); the
  * cycle collector runs release() of the objects it frees in its own
- * context, a workqueue or pym_gc_collect()'s caller.
+ * context, a workqueue or pym_gc_collect()'s caller. A long chain of
+ * container objects, each released by the release() of the one before,
+ * never overflows the stack: a container put with less than half of the
+ * stack left is released soon after from a work item instead (CPython's
+ * trashcan), so a type whose objects hold references to other objects
+ * should be a container even if they cannot form cycles.
  */
 #ifndef _PYMALLOC_OBJECT_H
 #define _PYMALLOC_OBJECT_H

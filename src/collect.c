@@ -72,16 +72,6 @@ struct gc_pause {
 
 static struct gc_pause gc_pauses[PYM_GC_GENERATIONS];
 
-static inline struct pym_object *head_obj(struct pym_gc_head *h)
-{
-	return (struct pym_object *)(h + 1);
-}
-
-static inline struct pym_gc_head *obj_head(struct pym_object *obj)
-{
-	return (struct pym_gc_head *)obj - 1;
-}
-
 static inline bool is_container(const struct pym_object *obj)
 {
 	return obj->type->state->gc_header;
@@ -90,7 +80,7 @@ static inline bool is_container(const struct pym_object *obj)
 /* Every object under collection holds one more reference: the pin. */
 static long op_refcount(struct pym_gc_head *h)
 {
-	return (long)refcount_read(&head_obj(h)->refcnt) - 1;
+	return (long)refcount_read(&pym_gc_head_obj(h)->refcnt) - 1;
 }
 
 struct visit_ctx {
@@ -104,12 +94,12 @@ static int visit_obj(struct pym_object *ref, void *arg)
 
 	if (!ref || !is_container(ref))
 		return 0;
-	return vc->visit(obj_head(ref), vc->arg);
+	return vc->visit(pym_obj_gc_head(ref), vc->arg);
 }
 
 static int op_traverse(struct pym_gc_head *h, pym_gc_visit_t visit, void *arg)
 {
-	struct pym_object *obj = head_obj(h);
+	struct pym_object *obj = pym_gc_head_obj(h);
 	int (*traverse)(struct pym_object *obj, pym_visit_t visit, void *arg);
 	struct visit_ctx vc = { .visit = visit, .arg = arg };
 
@@ -119,7 +109,7 @@ static int op_traverse(struct pym_gc_head *h, pym_gc_visit_t visit, void *arg)
 
 static void op_clear(struct pym_gc_head *h)
 {
-	struct pym_object *obj = head_obj(h);
+	struct pym_object *obj = pym_gc_head_obj(h);
 	void (*clear)(struct pym_object *obj) = READ_ONCE(obj->type->clear);
 
 	if (clear)
@@ -128,17 +118,17 @@ static void op_clear(struct pym_gc_head *h)
 
 static void op_get(struct pym_gc_head *h)
 {
-	pym_obj_get(head_obj(h));
+	pym_obj_get(pym_gc_head_obj(h));
 }
 
 static void op_put(struct pym_gc_head *h)
 {
-	pym_obj_put(head_obj(h));
+	pym_obj_put(pym_gc_head_obj(h));
 }
 
 static void op_overcounted(struct pym_gc_head *h)
 {
-	const struct pym_type *type = head_obj(h)->type;
+	const struct pym_type *type = pym_gc_head_obj(h)->type;
 
 	if (!test_and_set_bit(0, &type->state->gc_reported))
 		pr_err("type %s: traverse() reports more references than the objects it refers to count; collection refused, every object kept\n",
@@ -164,7 +154,7 @@ void pym_collector_track(struct pym_object *obj)
 	bool due;
 
 	spin_lock_irqsave(&gc_lists_lock, flags);
-	pym_gc_track(&gc, obj_head(obj));
+	pym_gc_track(&gc, pym_obj_gc_head(obj));
 	due = READ_ONCE(gc_enabled) && pym_gc_due(&gc) >= 0;
 	spin_unlock_irqrestore(&gc_lists_lock, flags);
 	if (due)
@@ -177,7 +167,7 @@ void pym_collector_untrack(struct pym_object *obj)
 	unsigned long flags;
 
 	spin_lock_irqsave(&gc_lists_lock, flags);
-	pym_gc_untrack(&gc, obj_head(obj));
+	pym_gc_untrack(&gc, pym_obj_gc_head(obj));
 	spin_unlock_irqrestore(&gc_lists_lock, flags);
 }
 
@@ -191,7 +181,7 @@ static void pin_young(struct pym_link *young)
 		struct pym_gc_head *h = container_of(l, struct pym_gc_head, link);
 
 		next = l->next;
-		if (refcount_inc_not_zero(&head_obj(h)->refcnt))
+		if (refcount_inc_not_zero(&pym_gc_head_obj(h)->refcnt))
 			continue;
 		pym_link_move_tail(&gc.gen[0], l);
 	}
@@ -225,11 +215,11 @@ static u64 settle(struct pym_link *young, struct pym_link *unreachable,
 	u64 alive = 0;
 
 	while (!pym_link_empty(young))
-		pym_obj_put(head_obj(move_first(young, old)));
+		pym_obj_put(pym_gc_head_obj(move_first(young, old)));
 	for (l = unreachable->next; l != unreachable; l = l->next)
 		op_clear(container_of(l, struct pym_gc_head, link));
 	while (!pym_link_empty(unreachable)) {
-		struct pym_object *obj = head_obj(move_first(unreachable, old));
+		struct pym_object *obj = pym_gc_head_obj(move_first(unreachable, old));
 
 		alive += refcount_read(&obj->refcnt) > 1;
 		pym_obj_put(obj);
@@ -240,6 +230,7 @@ static u64 settle(struct pym_link *young, struct pym_link *unreachable,
 static long collect_locked(unsigned int generation)
 {
 	struct pym_link young, unreachable;
+	struct pym_gc_head *h;
 	unsigned int older;
 	unsigned long flags;
 	u64 ns, survived;
@@ -256,9 +247,10 @@ static long collect_locked(unsigned int generation)
 	found = pym_gc_find(&gc, generation, &young, &unreachable, &survived);
 	if (found < 0) {
 		/* Nothing decided: every object back where it was, unpinned. */
-		while (!pym_link_empty(&young))
-			pym_obj_put(head_obj(move_first(&young,
-							&gc.gen[generation])));
+		while (!pym_link_empty(&young)) {
+			h = move_first(&young, &gc.gen[generation]);
+			pym_obj_put(pym_gc_head_obj(h));
+		}
 		found = -EUCLEAN;
 	} else {
 		u64 alive = settle(&young, &unreachable, &gc.gen[older]);
@@ -338,6 +330,8 @@ long pym_gc_collect(unsigned int generation)
 	mutex_lock(&pym_gc_mutex);
 	found = collect_locked(generation);
 	mutex_unlock(&pym_gc_mutex);
+	/* Deep release chains the collection set off end before we return. */
+	pym_trash_flush();
 	return found;
 }
 EXPORT_SYMBOL_GPL(pym_gc_collect);
@@ -392,6 +386,8 @@ static int stats_show(struct seq_file *m, void *v)
 			   pause[g].last_ns, pause[g].longest_ns);
 	seq_printf(m, "bytes per tracked object: %zu\n",
 		   sizeof(struct pym_gc_head));
+	seq_printf(m, "releases deferred to the trashcan: %llu\n",
+		   pym_trash_deposited());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);

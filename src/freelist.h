@@ -29,6 +29,7 @@
 struct pym_freelist {
 	void *head[PYM_FREELIST_LENGTHS];
 	unsigned int count;	/* over all lists */
+	unsigned int len[PYM_FREELIST_LENGTHS];	/* per list */
 	unsigned int cap;
 	u64 allocated;		/* objects made */
 	u64 released;		/* objects that died */
@@ -50,6 +51,7 @@ static __always_inline void *pym_freelist_pop(struct pym_freelist *c,
 	if (likely(obj)) {
 		c->head[n] = pym_freelist_next(obj);
 		c->count--;
+		c->len[n]--;
 		c->hits++;
 	}
 	return obj;
@@ -68,6 +70,7 @@ static __always_inline bool pym_freelist_push(struct pym_freelist *c,
 	((void **)obj)[PYM_OBJ_LINK_WORD] = c->head[n];
 	c->head[n] = obj;
 	c->count++;
+	c->len[n]++;
 	return true;
 }
 
@@ -80,6 +83,7 @@ static inline void *pym_freelist_take(struct pym_freelist *c)
 	for (n = 0; n < PYM_FREELIST_LENGTHS; n++) {
 		*tail = c->head[n];
 		c->head[n] = NULL;
+		c->len[n] = 0;
 		while (*tail)
 			tail = (void **)*tail + PYM_OBJ_LINK_WORD;
 	}

@@ -123,6 +123,17 @@ struct pym_type_state {
 	bool orphaned;
 };
 
+/* A container object's collector header is right in front of it. */
+static inline struct pym_gc_head *pym_obj_gc_head(struct pym_object *obj)
+{
+	return (struct pym_gc_head *)obj - 1;
+}
+
+static inline struct pym_object *pym_gc_head_obj(struct pym_gc_head *h)
+{
+	return (struct pym_object *)(h + 1);
+}
+
 /* collect.c */
 struct dentry;
 void pym_collector_init(struct dentry *root);
@@ -139,6 +150,15 @@ void pym_types_exit(void);
 void pym_types_print(struct seq_file *m);
 u64 pym_types_reclaimable(void);
 void pym_types_drain(void);
+void pym_type_lengths(struct pym_type_state *st,
+		      u64 len[PYM_FREELIST_LENGTHS]);
 void pym_types_module_gone(struct module *mod);
+void pym_obj_release(struct pym_object *obj);
+
+/* trashcan.c */
+bool pym_trash_enter(struct pym_object *obj);
+void pym_trash_leave(void);
+void pym_trash_flush(void);
+u64 pym_trash_deposited(void);
 
 #endif /* _PYM_INTERNAL_H */

@@ -195,6 +195,23 @@ static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
 	}
 }
 
+/*
+ * The dead objects listed per item count, over the CPUs; what types shows
+ * for a variable-size type.
+ */
+void pym_type_lengths(struct pym_type_state *st,
+		      u64 len[PYM_FREELIST_LENGTHS])
+{
+	unsigned int n;
+	int cpu;
+
+	memset(len, 0, PYM_FREELIST_LENGTHS * sizeof(*len));
+	for_each_possible_cpu(cpu)
+		for (n = 0; n < PYM_FREELIST_LENGTHS; n++)
+			len[n] += READ_ONCE(per_cpu_ptr(st->pcpu, cpu)->c.len[n]);
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_type_lengths);
+
 /* A variable-size object keeps its item count in front of it. */
 #define PYM_VAR_HEADER		sizeof(u64)
 #define PYM_PREFIX_MAX		(PYM_VAR_HEADER + sizeof(struct pym_gc_head))
@@ -396,6 +413,7 @@ int pym_type_unregister(struct pym_type *type)
 		       type && type->name ? type->name : "(null)");
 		return -EINVAL;
 	}
+	pym_trash_flush();
 	mutex_lock(&pym_types_lock);
 	live = unregister_locked(type->state);
 	mutex_unlock(&pym_types_lock);
@@ -656,6 +674,20 @@ void pym_obj_free(struct pym_object *obj)
 }
 EXPORT_SYMBOL_GPL(pym_obj_free);
 
+/* Run a dead object's release() and recycle its memory. */
+void pym_obj_release(struct pym_object *obj)
+{
+	struct pym_type_state *st = type_state(obj);
+	void (*release)(struct pym_object *obj);
+
+	this_cpu_inc(st->pcpu->c.released);
+	release = READ_ONCE(st->type.release);
+	if (release)
+		release(obj);
+	if (!(st->type.flags & PYM_TYPE_DEFERRED_FREE))
+		obj_recycle(st, obj);
+}
+
 /**
  * pym_obj_put() - drop a reference; the last one releases the object
  * @obj: the object
@@ -665,24 +697,23 @@ EXPORT_SYMBOL_GPL(pym_obj_free);
  * is PYM_TYPE_DEFERRED_FREE). Dropping more references than were taken
  * warns (refcount_t underflow) and never releases twice.
  *
- * Context: any; release() runs in the caller's context.
+ * Context: any. release() runs in the caller's context, except for a
+ * container object put with less than half of the stack left (a long
+ * chain of releases): its release() runs soon after from a work item.
  */
 void pym_obj_put(struct pym_object *obj)
 {
-	struct pym_type_state *st;
-	void (*release)(struct pym_object *obj);
-
 	if (!refcount_dec_and_test(&obj->refcnt))
 		return;
-	st = type_state(obj);
-	if (unlikely(st->gc_header))
-		pym_collector_untrack(obj);
-	this_cpu_inc(st->pcpu->c.released);
-	release = READ_ONCE(st->type.release);
-	if (release)
-		release(obj);
-	if (!(st->type.flags & PYM_TYPE_DEFERRED_FREE))
-		obj_recycle(st, obj);
+	if (likely(!type_state(obj)->gc_header)) {
+		pym_obj_release(obj);
+		return;
+	}
+	pym_collector_untrack(obj);
+	if (!pym_trash_enter(obj))
+		return;
+	pym_obj_release(obj);
+	pym_trash_leave();
 }
 EXPORT_SYMBOL_GPL(pym_obj_put);
 
@@ -696,6 +727,8 @@ void pym_types_module_gone(struct module *mod)
 	struct pym_type_state *st, *tmp;
 	u64 live;
 
+	/* Deferred releases run the module's code while it is still there. */
+	pym_trash_flush();
 	/* No collection runs the module's traverse() or clear() past here. */
 	pym_gc_lock();
 	mutex_lock(&pym_types_lock);
@@ -733,14 +766,33 @@ static struct notifier_block pym_module_nb = {
 	.notifier_call = pym_module_going,
 };
 
+/* " items:count" for every item count with dead objects listed, or " -". */
+static void print_lengths(struct seq_file *m, struct pym_type_state *st)
+{
+	u64 len[PYM_FREELIST_LENGTHS];
+	const char *sep = " ";
+	unsigned int n;
+
+	pym_type_lengths(st, len);
+	for (n = 0; n < PYM_FREELIST_LENGTHS; n++) {
+		if (!len[n])
+			continue;
+		seq_printf(m, "%s%u:%llu", sep, n, len[n]);
+		sep = ",";
+	}
+	if (*sep == ' ')
+		seq_puts(m, " -");
+}
+
 void pym_types_print(struct seq_file *m)
 {
 	struct pym_type_state *st;
 	struct type_counts tc;
 
-	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s %10s %8s\n",
+	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s %10s %8s %s\n",
 		   "name", "size", "class", "live", "allocated", "released",
-		   "freelist", "bound", "hits", "tracked", "itemsize");
+		   "freelist", "bound", "hits", "tracked", "itemsize",
+		   "freelist_by_items");
 	mutex_lock(&pym_types_lock);
 	list_for_each_entry(st, &pym_types, node) {
 		size_t block = st->prefix + st->type.size;
@@ -752,11 +804,16 @@ void pym_types_print(struct seq_file *m)
 		if (block <= PYM_SMALL_MAX)
 			snprintf(cls, sizeof(cls), "%u", pym_size_class(block));
 		/* A container's live objects are exactly its tracked ones. */
-		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu %10llu %8zu%s\n",
+		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu %10llu %8zu",
 			   st->type.name, st->type.size, cls, live,
 			   tc.allocated, tc.released, tc.listed, tc.cap,
 			   tc.hits, st->gc_header ? live : 0,
-			   st->type.itemsize, st->orphaned ? " orphaned" : "");
+			   st->type.itemsize);
+		if (st->type.itemsize)
+			print_lengths(m, st);
+		else
+			seq_puts(m, " -");
+		seq_printf(m, "%s\n", st->orphaned ? " orphaned" : "");
 	}
 	mutex_unlock(&pym_types_lock);
 }
@@ -802,6 +859,7 @@ void pym_types_exit(void)
 	struct pym_type_state *st, *tmp;
 
 	unregister_module_notifier(&pym_module_nb);
+	pym_trash_flush();
 	mutex_lock(&pym_types_lock);
 	list_for_each_entry_safe(st, tmp, &pym_types, node) {
 		u64 live = unregister_locked(st);

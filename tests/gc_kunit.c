@@ -10,6 +10,7 @@
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/random.h>
+#include <linux/timer.h>
 
 #include <pymalloc_object.h>
 
@@ -446,6 +447,77 @@ static void mutators_race_collections(struct kunit *test)
 		kunit_info(test, "mutator %u: %lu rounds", i, m[i].rounds);
 }
 
+/*
+ * A chain of containers, each holding the next: its head's last put nests
+ * one release per node, far past any kernel stack, unless the trashcan
+ * defers the deep ones. Returns the head.
+ */
+static struct pym_object *chain(struct kunit *test, unsigned int n)
+{
+	struct pym_object *head = node(test), *next;
+
+	while (--n) {
+		next = node(test);
+		pym_gc_lock();
+		gn(next)->ref[0] = head;	/* our reference moves in */
+		pym_gc_unlock();
+		head = next;
+	}
+	return head;
+}
+
+#define CHAIN_NODES	50000
+
+static void long_chains_never_overflow_the_stack(struct kunit *test)
+{
+	u64 deposited = pym_trash_deposited();
+	u64 tracked = pym_collector_tracked();
+	struct pym_object *head = chain(test, CHAIN_NODES);
+
+	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked + CHAIN_NODES);
+	pym_obj_put(head);
+	pym_trash_flush();
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), CHAIN_NODES);
+	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked);
+	/* Half a stack holds hundreds of levels, not tens of thousands. */
+	KUNIT_EXPECT_GT(test, pym_trash_deposited() - deposited, 10);
+	KUNIT_EXPECT_LT(test, pym_trash_deposited() - deposited, CHAIN_NODES);
+}
+
+struct chain_timer {
+	struct timer_list timer;
+	struct pym_object *head;
+	struct completion done;
+};
+
+static void put_chain_from_timer(struct timer_list *t)
+{
+	struct chain_timer *ct = from_timer(ct, t, timer);
+
+	pym_obj_put(ct->head);
+	complete(&ct->done);
+}
+
+/*
+ * The same from a timer, in softirq context, which runs on an interrupt
+ * stack of its own on x86-64: nesting is counted per CPU there.
+ */
+static void long_chains_put_from_softirq(struct kunit *test)
+{
+	struct chain_timer ct = { .head = chain(test, CHAIN_NODES / 10) };
+	u64 deposited = pym_trash_deposited();
+
+	init_completion(&ct.done);
+	timer_setup_on_stack(&ct.timer, put_chain_from_timer, 0);
+	mod_timer(&ct.timer, jiffies + 1);
+	wait_for_completion(&ct.done);
+	del_timer_sync(&ct.timer);
+	destroy_timer_on_stack(&ct.timer);
+	pym_trash_flush();
+	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), CHAIN_NODES / 10);
+	KUNIT_EXPECT_GT(test, pym_trash_deposited() - deposited, 0);
+}
+
 static struct kunit_case pymalloc_gc_cases[] = {
 	KUNIT_CASE(cycles_are_collected),
 	KUNIT_CASE(held_cycles_stay_intact),
@@ -454,6 +526,8 @@ static struct kunit_case pymalloc_gc_cases[] = {
 	KUNIT_CASE(clear_order),
 	KUNIT_CASE(survivors_are_promoted),
 	KUNIT_CASE(orphaned_cycles_are_kept),
+	KUNIT_CASE_SLOW(long_chains_never_overflow_the_stack),
+	KUNIT_CASE_SLOW(long_chains_put_from_softirq),
 	KUNIT_CASE_SLOW(automatic_collection),
 	KUNIT_CASE_SLOW(mutators_race_collections),
 	{}

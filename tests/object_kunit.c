@@ -449,6 +449,7 @@ static void variable_size_objects(struct kunit *test)
 	struct pym_type t = TEST_TYPE("kunit_var", sizeof(struct pym_object), 0);
 	struct pym_type fixed = TEST_TYPE("kunit_fixed", 48, 0);
 	struct pym_object *o[PYM_FREELIST_LENGTHS + 2], *r, *r2;
+	u64 len[PYM_FREELIST_LENGTHS];
 	struct pym_freelist *c;
 	unsigned int n, cap;
 	u8 *items;
@@ -472,12 +473,18 @@ static void variable_size_objects(struct kunit *test)
 	for (n = 0; n < ARRAY_SIZE(o); n++)
 		pym_obj_put(o[n]);
 	KUNIT_EXPECT_EQ(test, c->count, cap);
+	pym_type_lengths(t.state, len);
+	for (n = 0; n < PYM_FREELIST_LENGTHS; n++)
+		KUNIT_EXPECT_EQ_MSG(test, len[n], n < cap, "%u items", n);
 	r = pym_obj_new_var(&t, 5, GFP_KERNEL);
 	KUNIT_EXPECT_PTR_EQ(test, r, o[5]);
 	KUNIT_EXPECT_NULL(test, memchr_inv(r + 1, 0, 5 * 24));
 	r2 = pym_obj_new_var(&t, 5, GFP_KERNEL);
 	KUNIT_EXPECT_PTR_NE(test, r2, o[5]);
 	KUNIT_EXPECT_EQ(test, c->hits, 1);
+	pym_type_lengths(t.state, len);
+	KUNIT_EXPECT_EQ(test, len[5], 0);
+	KUNIT_EXPECT_EQ(test, len[4], 1);
 	migrate_enable();
 	pym_obj_put(r);
 	if (r2)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../../../src/freelist.h"
 #include "test.h"
 #include "uheap.h"
 
@@ -661,6 +662,72 @@ static void count_lines(struct pym_out *out, const char *fmt, ...)
  * the stats text has one line per figure, and invalid_frees is the sum
  * of the refusals by kind.
  */
+/*
+ * The free list against a model under random pushes, pops and drains: each
+ * item count has its own LIFO list, the bound holds over all of them, and
+ * the per-count figures types shows match the lists.
+ */
+static void test_freelist_lengths(void)
+{
+	enum { CAP = 40, OBJS = 200 };
+	static void *obj[OBJS][2];
+	unsigned int model[PYM_FREELIST_LENGTHS + 4] = { 0 };
+	struct pym_freelist c = { .cap = CAP };
+	unsigned int i, n, total = 0, free_objs = OBJS, round;
+	void *stack[OBJS], *o, *list;
+
+	for (i = 0; i < OBJS; i++)
+		stack[i] = obj[i];
+	for (round = 0; round < 20000; round++) {
+		n = rnd() % (PYM_FREELIST_LENGTHS + 4);
+		switch (rnd() % 5) {
+		case 0: case 1:
+			if (!free_objs)
+				break;
+			o = stack[--free_objs];
+			if (pym_freelist_push(&c, o, n)) {
+				EXPECT(total < CAP && n < PYM_FREELIST_LENGTHS,
+				       "kept %u items with %u listed", n, total);
+				model[n]++;
+				total++;
+			} else {
+				EXPECT(total == CAP || n >= PYM_FREELIST_LENGTHS,
+				       "refused %u items with %u listed", n, total);
+				stack[free_objs++] = o;
+			}
+			break;
+		case 2: case 3:
+			if (n >= PYM_FREELIST_LENGTHS)
+				break;
+			o = pym_freelist_pop(&c, n);
+			EXPECT(!o == !model[n], "pop of %u items: %p, %u listed",
+			       n, o, model[n]);
+			if (o) {
+				model[n]--;
+				total--;
+				stack[free_objs++] = o;
+			}
+			break;
+		default:
+			if (rnd() % 50)
+				break;
+			for (list = pym_freelist_take(&c); list; list = o) {
+				o = pym_freelist_next(list);
+				stack[free_objs++] = list;
+			}
+			memset(model, 0, sizeof(model));
+			total = 0;
+		}
+		EXPECT(c.count == total, "count %u, model %u", c.count, total);
+		for (i = 0; i < PYM_FREELIST_LENGTHS; i++)
+			EXPECT(c.len[i] == model[i], "%u items: %u, model %u",
+			       i, c.len[i], model[i]);
+		EXPECT(free_objs + total == OBJS, "an object got lost");
+		if (test_failed)
+			return;
+	}
+}
+
 static void test_stat_names(void)
 {
 	struct pym_out out = { .print = count_lines };
@@ -719,6 +786,7 @@ static const struct test tests[] = {
 	{ "magazine_races", test_magazine_races },
 	{ "concurrent_double_free", test_concurrent_double_free },
 	{ "stat_names", test_stat_names },
+	{ "freelist_lengths", test_freelist_lengths },
 	{ "random_small_live_set", random_small },
 	{ "random_large_live_set", random_large },
 };
