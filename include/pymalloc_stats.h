@@ -17,7 +17,11 @@
  * @PYM_STAT_ARENAS_HIGHWATER: largest number of arenas held at once
  * @PYM_STAT_ARENAS_CURRENT: arenas held now, PYM_ARENA_BYTES each
  * @PYM_STAT_POOL_INITS: pools set up for a size class
- * @PYM_STAT_ALLOC_FAILURES: allocations that failed for want of memory
+ * @PYM_STAT_ALLOC_FAILURES: allocations that returned NULL for want of memory
+ * @PYM_STAT_ARENA_FAILURES: arenas that could not be had from the page
+ *	allocator (or failed on purpose, debugfs fail_arena)
+ * @PYM_STAT_FALLBACK_ALLOCS: small allocations served by kmalloc because
+ *	no arena could be had
  * @PYM_STAT_DOUBLE_FREES: frees refused: the block was free already, or
  *	never handed out
  * @PYM_STAT_INTERIOR_FREES: frees refused: a pointer into a block
@@ -51,6 +55,8 @@ enum pym_stat {
 	PYM_STAT_ARENAS_CURRENT,
 	PYM_STAT_POOL_INITS,
 	PYM_STAT_ALLOC_FAILURES,
+	PYM_STAT_ARENA_FAILURES,
+	PYM_STAT_FALLBACK_ALLOCS,
 	PYM_STAT_DOUBLE_FREES,
 	PYM_STAT_INTERIOR_FREES,
 	PYM_STAT_FOREIGN_FREES,

@@ -103,6 +103,24 @@ static __always_inline void *pcpu_alloc(struct pym_heap *heap,
 }
 
 /*
+ * No arena could be had: order 6 is the first allocation to fail on a
+ * fragmented machine, long before kmalloc's small caches, which need
+ * order 0 at worst. Rather than fail where kmalloc would succeed, serve
+ * the block from kmalloc, as SLUB falls back from its preferred slab
+ * order; pym_free() knows it by its record (large.c). A power of two
+ * keeps the alignment a pool block of the class has.
+ */
+static noinline void *alloc_fallback(struct pym_heap *heap, unsigned int cls,
+				     gfp_t gfp)
+{
+	size_t size = max(PYM_LARGE_SLOT, roundup_pow_of_two(pym_class_size(cls)));
+	void *p = pym_large_alloc(size, gfp);
+
+	count(heap, p ? PYM_STAT_FALLBACK_ALLOCS : PYM_STAT_ALLOC_FAILURES);
+	return p;
+}
+
+/*
  * Everything but a hit in this CPU's magazine: refill it, or take a block
  * from the core of an uncached heap, growing the heap until one comes.
  * Out of line, so that the fast path keeps its registers.
@@ -126,7 +144,7 @@ static noinline void *alloc_slow(struct pym_heap *heap, unsigned int cls,
 		if (likely(p))
 			return alloc_done(p, cls, gfp);
 		if (pym_heap_grow(heap, gfp))
-			return NULL;
+			return alloc_fallback(heap, cls, gfp);
 	}
 }
 
@@ -173,8 +191,12 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
  *
  * Blocks of 2^n bytes (n <= 9) are 2^n-aligned, every block is 8-aligned.
  * Context: any, as far as @gfp allows; GFP_KERNEL may sleep for an arena.
- * Return: the block, ZERO_SIZE_PTR for @size 0, or NULL when memory or an
- * arena could not be had (counted in PYM_STAT_ALLOC_FAILURES).
+ * When no arena can be had, a small block comes from kmalloc instead
+ * (counted in PYM_STAT_FALLBACK_ALLOCS), so a request fails only where
+ * kmalloc fails too.
+ *
+ * Return: the block, ZERO_SIZE_PTR for @size 0, or NULL when memory could
+ * not be had (counted in PYM_STAT_ALLOC_FAILURES).
  */
 void *pym_heap_alloc(struct pym_heap *heap, size_t size, gfp_t gfp)
 {

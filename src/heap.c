@@ -138,7 +138,7 @@ fail_desc:
 	kfree(ka);
 fail:
 	spin_lock_irqsave(&heap->core.lock, flags);
-	heap->core.cnt[PYM_STAT_ALLOC_FAILURES]++;
+	heap->core.cnt[PYM_STAT_ARENA_FAILURES]++;
 	spin_unlock_irqrestore(&heap->core.lock, flags);
 	return -ENOMEM;
 }

@@ -9,6 +9,7 @@
 #include <linux/build_bug.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/sched/task_stack.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -78,7 +79,8 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp);
 void pym_arena_unmap(void *base);
 void pym_arena_map_exit(void);
 
-/* large.c */
+/* large.c: the record's grain, the smallest kmalloc block it takes */
+#define PYM_LARGE_SLOT		64U
 void *pym_large_alloc(size_t size, gfp_t gfp);
 enum pym_stat pym_large_free(const void *p);
 size_t pym_large_size(const void *p);
@@ -156,7 +158,31 @@ void pym_types_module_gone(struct module *mod);
 void pym_obj_release(struct pym_object *obj);
 
 /* trashcan.c */
-bool pym_trash_enter(struct pym_object *obj);
+enum pym_trash_depth {
+	PYM_TRASH_DEPOSITED,	/* released later, from the work item */
+	PYM_TRASH_ON_STACK,	/* release now */
+	PYM_TRASH_IRQ_NESTED,	/* release now, then pym_trash_leave() */
+};
+
+enum pym_trash_depth pym_trash_enter_slow(struct pym_object *obj);
+
+/*
+ * The final put of a container: whether obj's release() may run here, or
+ * obj was deposited, to be released later from the work item. Inline for
+ * the common case: on the task stack, in its upper half.
+ */
+static __always_inline enum pym_trash_depth
+pym_trash_enter(struct pym_object *obj)
+{
+#ifndef CONFIG_STACK_GROWSUP
+	unsigned long left = (unsigned long)__builtin_frame_address(0) -
+			     (unsigned long)task_stack_page(current);
+
+	if (likely(left - THREAD_SIZE / 2 < THREAD_SIZE / 2))
+		return PYM_TRASH_ON_STACK;
+#endif
+	return pym_trash_enter_slow(obj);
+}
 void pym_trash_leave(void);
 void pym_trash_flush(void);
 u64 pym_trash_deposited(void);

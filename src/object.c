@@ -675,7 +675,7 @@ void pym_obj_free(struct pym_object *obj)
 EXPORT_SYMBOL_GPL(pym_obj_free);
 
 /* Run a dead object's release() and recycle its memory. */
-void pym_obj_release(struct pym_object *obj)
+static __always_inline void obj_release(struct pym_object *obj)
 {
 	struct pym_type_state *st = type_state(obj);
 	void (*release)(struct pym_object *obj);
@@ -686,6 +686,11 @@ void pym_obj_release(struct pym_object *obj)
 		release(obj);
 	if (!(st->type.flags & PYM_TYPE_DEFERRED_FREE))
 		obj_recycle(st, obj);
+}
+
+void pym_obj_release(struct pym_object *obj)
+{
+	obj_release(obj);
 }
 
 /**
@@ -703,17 +708,21 @@ void pym_obj_release(struct pym_object *obj)
  */
 void pym_obj_put(struct pym_object *obj)
 {
+	enum pym_trash_depth depth;
+
 	if (!refcount_dec_and_test(&obj->refcnt))
 		return;
 	if (likely(!type_state(obj)->gc_header)) {
-		pym_obj_release(obj);
+		obj_release(obj);
 		return;
 	}
 	pym_collector_untrack(obj);
-	if (!pym_trash_enter(obj))
+	depth = pym_trash_enter(obj);
+	if (depth == PYM_TRASH_DEPOSITED)
 		return;
-	pym_obj_release(obj);
-	pym_trash_leave();
+	obj_release(obj);
+	if (depth == PYM_TRASH_IRQ_NESTED)
+		pym_trash_leave();
 }
 EXPORT_SYMBOL_GPL(pym_obj_put);
 

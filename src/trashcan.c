@@ -73,32 +73,30 @@ static long stack_left(void)
 }
 
 /*
- * The final put of a container: true if obj's release() may run here; if
- * not, it is deposited and released later from the work item. A true
- * return is paired with pym_trash_leave() after the release.
+ * pym_trash_enter() off the upper half of the task stack.
+ * PYM_TRASH_IRQ_NESTED is paired with pym_trash_leave() after the release.
  */
-bool pym_trash_enter(struct pym_object *obj)
+enum pym_trash_depth pym_trash_enter_slow(struct pym_object *obj)
 {
 	long left = stack_left();
 
-	if (left >= (long)(THREAD_SIZE / 2))
-		return true;
+	if (likely(left >= (long)(THREAD_SIZE / 2)))
+		return PYM_TRASH_ON_STACK;
 	if (left < 0) {
 		if (this_cpu_inc_return(irq_depth) <= PYM_TRASH_IRQ_DEPTH)
-			return true;
+			return PYM_TRASH_IRQ_NESTED;
 		this_cpu_dec(irq_depth);
 	}
 	atomic_long_inc(&deposited);
 	atomic_long_inc(&pending);
 	if (llist_add(trash_node(obj), &trash))
 		queue_work(system_unbound_wq, &trash_work);
-	return false;
+	return PYM_TRASH_DEPOSITED;
 }
 
 void pym_trash_leave(void)
 {
-	if (stack_left() < 0)
-		this_cpu_dec(irq_depth);
+	this_cpu_dec(irq_depth);
 }
 
 /* Release what is deposited now, oldest first. */

@@ -240,24 +240,32 @@ static void arena_failure_counted(struct kunit *test)
 #ifdef CONFIG_FAULT_INJECTION
 	struct pym_heap *heap = test_heap(test, 0);
 	struct pym_stats st;
-	void *p;
+	void *p, *f;
 
 	pym_fail_arena.verbose = 0;
 	pym_fail_arena.probability = 100;
 	pym_fail_arena.interval = 1;
 	atomic_set(&pym_fail_arena.times, 1);
-	KUNIT_EXPECT_NULL(test, pym_heap_alloc(heap, 64, GFP_KERNEL));
+	/* No arena: kmalloc serves the block. */
+	f = pym_heap_alloc(heap, 64, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, f);
+	KUNIT_EXPECT_EQ(test, pym_size(f), 64);
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ALLOC_FAILURES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENA_FAILURES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_FALLBACK_ALLOCS], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ALLOC_FAILURES], 0);
 	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_CURRENT], 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	/* The injected failure is spent: the next attempt gets an arena. */
 	p = pym_heap_alloc(heap, 64, GFP_KERNEL);
 	KUNIT_EXPECT_NOT_NULL(test, p);
 	pym_fail_arena.probability = 0;
 	pym_free(p);
+	pym_free(f);
 	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ALLOC_FAILURES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENA_FAILURES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_FALLBACK_ALLOCS], 1);
 	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
 	pym_heap_destroy(heap);
 #else
@@ -396,14 +404,18 @@ static void heaps_are_isolated(struct kunit *test)
 static void bad_input_refused(struct kunit *test)
 {
 	struct pym_heap *heap = test_heap(test, 0);
-	struct pym_stats st, def0, def1;
+	struct pym_stats *st, *def0, *def1;
 	enum pym_stat i;
 	static int not_heap;
 	int on_stack = 0;
 	u8 *p, *q;
 	void *v;
 
-	get_stats(test, NULL, &def0);
+	st = kunit_kcalloc(test, 3, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	def0 = st + 1;
+	def1 = st + 2;
+	get_stats(test, NULL, def0);
 	p = pym_heap_alloc(heap, 96, GFP_KERNEL);
 	q = pym_heap_alloc(heap, 96, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -415,13 +427,13 @@ static void bad_input_refused(struct kunit *test)
 	pym_free(p);				/* double */
 	KUNIT_EXPECT_EQ(test, pym_size(p), 0);
 	pym_free(q + 96 * 3);			/* never allocated */
-	get_stats(test, heap, &st);
-	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INTERIOR_FREES], 1);
-	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_DOUBLE_FREES], 2);
-	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_SIZE_QUERIES_REFUSED], 2);
-	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_FOREIGN_FREES], 0);
-	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INVALID_FREES], 5);
-	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 1);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_INTERIOR_FREES], 1);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_DOUBLE_FREES], 2);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_SIZE_QUERIES_REFUSED], 2);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_FOREIGN_FREES], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_INVALID_FREES], 5);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 1);
 	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0x42, 96));
 
 	v = vmalloc(64);
@@ -432,18 +444,18 @@ static void bad_input_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pym_size(v), 0);
 	KUNIT_EXPECT_NULL(test, pym_realloc(v, 10, GFP_KERNEL));
 	vfree(v);
-	get_stats(test, NULL, &def1);
+	get_stats(test, NULL, def1);
 	/*
 	 * Memory in no arena is refused as the default heap's: foreign, or,
 	 * when it lies in the direct map like a freed large block, double.
 	 */
 	for (i = PYM_STAT_DOUBLE_FREES; i <= PYM_STAT_INVALID_FREES; i++)
-		def1.v[i] -= def0.v[i];
-	KUNIT_EXPECT_EQ(test, def1.v[PYM_STAT_FOREIGN_FREES] +
-			def1.v[PYM_STAT_DOUBLE_FREES], 3);
-	KUNIT_EXPECT_EQ(test, def1.v[PYM_STAT_INTERIOR_FREES], 0);
-	KUNIT_EXPECT_EQ(test, def1.v[PYM_STAT_SIZE_QUERIES_REFUSED], 2);
-	KUNIT_EXPECT_EQ(test, def1.v[PYM_STAT_INVALID_FREES], 5);
+		def1->v[i] -= def0->v[i];
+	KUNIT_EXPECT_EQ(test, def1->v[PYM_STAT_FOREIGN_FREES] +
+			def1->v[PYM_STAT_DOUBLE_FREES], 3);
+	KUNIT_EXPECT_EQ(test, def1->v[PYM_STAT_INTERIOR_FREES], 0);
+	KUNIT_EXPECT_EQ(test, def1->v[PYM_STAT_SIZE_QUERIES_REFUSED], 2);
+	KUNIT_EXPECT_EQ(test, def1->v[PYM_STAT_INVALID_FREES], 5);
 
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(NULL));
@@ -772,6 +784,71 @@ static void concurrent_double_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 }
 
+/*
+ * With every arena refused, each small size is still served, by kmalloc:
+ * aligned as a pool block of its class would be, zeroed when asked, of a
+ * usable size that covers the request, freed by pym_free(), and bad frees
+ * of such blocks refused like any other.
+ */
+static void no_arena_falls_back_to_kmalloc(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct pym_heap *heap = test_heap(test, 0);
+	struct pym_stats *st, *def0, *def1;
+	unsigned int size;
+	u8 **p;
+
+	st = kunit_kcalloc(test, 3, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	def0 = st + 1;
+	def1 = st + 2;
+	p = kunit_kcalloc(test, PYM_SMALL_MAX + 1, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	get_stats(test, NULL, def0);
+	pym_fail_arena.verbose = 0;
+	pym_fail_arena.probability = 100;
+	pym_fail_arena.interval = 1;
+	atomic_set(&pym_fail_arena.times, -1);
+	for (size = 1; size <= PYM_SMALL_MAX; size++) {
+		gfp_t gfp = GFP_KERNEL | (size & 1 ? __GFP_ZERO : 0);
+
+		p[size] = pym_heap_alloc(heap, size, gfp);
+		KUNIT_ASSERT_NOT_NULL(test, p[size]);
+		KUNIT_EXPECT_GE(test, pym_size(p[size]), size);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)p[size], 8));
+		if (is_power_of_2(size))
+			KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)p[size], size));
+		if (size & 1)
+			KUNIT_EXPECT_NULL(test, memchr_inv(p[size], 0, size));
+		memset(p[size], size, size);
+	}
+	pym_fail_arena.probability = 0;
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_FALLBACK_ALLOCS], PYM_SMALL_MAX);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ARENA_FAILURES], PYM_SMALL_MAX);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ALLOC_FAILURES], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ARENAS_CURRENT], 0);
+	for (size = 1; size <= PYM_SMALL_MAX; size++)
+		KUNIT_EXPECT_NULL(test, memchr_inv(p[size], size, size));
+	kunit_info(test, "expect two refused frees reported below");
+	pym_free(p[40] + 8);		/* interior */
+	pym_free(p[40]);
+	pym_free(p[40]);		/* double */
+	for (size = 1; size <= PYM_SMALL_MAX; size++)
+		if (size != 40)
+			pym_free(p[size]);
+	get_stats(test, NULL, def1);
+	KUNIT_EXPECT_EQ(test, def1->v[PYM_STAT_INTERIOR_FREES] -
+			def0->v[PYM_STAT_INTERIOR_FREES], 1);
+	KUNIT_EXPECT_EQ(test, def1->v[PYM_STAT_DOUBLE_FREES] -
+			def0->v[PYM_STAT_DOUBLE_FREES], 1);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
 static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
@@ -783,6 +860,7 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(zeroing),
 	KUNIT_CASE(init_on_alloc_and_free),
 	KUNIT_CASE(arena_failure_counted),
+	KUNIT_CASE(no_arena_falls_back_to_kmalloc),
 	KUNIT_CASE(heaps_are_isolated),
 	KUNIT_CASE(heap_names),
 	KUNIT_CASE(bad_input_refused),

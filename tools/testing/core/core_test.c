@@ -370,7 +370,8 @@ static void test_arena_failure(void)
 		n++;
 	}
 	EXPECT(n == PYM_POOLS_PER_ARENA * 8, "one arena's worth: %u", n);
-	EXPECT(h.core.cnt[PYM_STAT_ALLOC_FAILURES] == 1, "failure counted");
+	EXPECT(h.core.cnt[PYM_STAT_ALLOC_FAILURES] == 1 &&
+	       h.core.cnt[PYM_STAT_ARENA_FAILURES] == 1, "failure counted");
 	EXPECT(uheap_check(&h) == 0, "consistent after failure");
 	EXPECT(!uheap_alloc(&h, 8), "other classes need a pool too");
 	while (n)

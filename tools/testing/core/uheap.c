@@ -88,6 +88,7 @@ static int add_arena(struct uheap *h)
 	void *base;
 
 	if (h->arena_fail_after && h->arenas_supplied >= h->arena_fail_after) {
+		h->core.cnt[PYM_STAT_ARENA_FAILURES]++;
 		h->core.cnt[PYM_STAT_ALLOC_FAILURES]++;
 		return -1;
 	}
@@ -96,6 +97,7 @@ static int add_arena(struct uheap *h)
 	if (!base || !a) {
 		free(base);
 		free(a);
+		h->core.cnt[PYM_STAT_ARENA_FAILURES]++;
 		h->core.cnt[PYM_STAT_ALLOC_FAILURES]++;
 		return -1;
 	}
