@@ -31,6 +31,11 @@ struct pym_heap;
 
 /* pym_heap_create() flags */
 #define PYM_HEAP_NOCACHE	0x1	/* no per-CPU magazines */
+/*
+ * Arenas stay with the heap until it is destroyed: memory that held its
+ * blocks serves nothing else meanwhile (Documentation/pymalloc.rst).
+ */
+#define PYM_HEAP_PINNED		0x2
 
 /**
  * struct pym_stats - the figures of a heap, as pym_heap_stats() returns them

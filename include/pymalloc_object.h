@@ -55,6 +55,12 @@ struct pym_object {
  * pym_obj_get_unless_zero() never see it reused too early.
  */
 #define PYM_TYPE_DEFERRED_FREE	BIT(1)
+/*
+ * With PYM_TYPE_OWN_HEAP: the type's heap is PYM_HEAP_PINNED, so memory
+ * that held its objects is never reused for anything else while the type
+ * is registered. For fixed-size types of at most PYM_SMALL_MAX bytes.
+ */
+#define PYM_TYPE_PINNED		BIT(2)
 
 struct pym_type_state;
 

@@ -108,14 +108,18 @@ static __always_inline void *pcpu_alloc(struct pym_heap *heap,
  * order 0 at worst. Rather than fail where kmalloc would succeed, serve
  * the block from kmalloc, as SLUB falls back from its preferred slab
  * order; pym_free() knows it by its record (large.c). A power of two
- * keeps the alignment a pool block of the class has.
+ * keeps the alignment a pool block of the class has. Not for a pinned
+ * heap, whose blocks must come from its own arenas.
  */
 static noinline void *alloc_fallback(struct pym_heap *heap, unsigned int cls,
 				     gfp_t gfp)
 {
 	size_t size = max(PYM_LARGE_SLOT, roundup_pow_of_two(pym_class_size(cls)));
-	void *p = pym_large_alloc(size, gfp);
+	void *p = NULL;
 
+	/* kmalloc's memory is shared: a pinned heap does without. */
+	if (!(heap->flags & PYM_HEAP_PINNED))
+		p = pym_large_alloc(size, gfp);
 	count(heap, p ? PYM_STAT_FALLBACK_ALLOCS : PYM_STAT_ALLOC_FAILURES);
 	return p;
 }

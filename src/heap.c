@@ -282,8 +282,11 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 		kfree(heap);
 		return NULL;
 	}
+	heap->flags = flags;
 	spin_lock_init(&heap->core.lock);
-	pym_core_init(&heap->core, pym_keep_empty_arenas,
+	/* A pinned heap keeps every empty arena, and is never trimmed. */
+	pym_core_init(&heap->core,
+		      flags & PYM_HEAP_PINNED ? UINT_MAX : pym_keep_empty_arenas,
 		      kmalloc_size_roundup(sizeof(struct pym_karena)));
 	strscpy(heap->name, name, sizeof(heap->name));
 	return heap;
@@ -314,9 +317,13 @@ static struct pym_heap *heap_create(const char *name, unsigned int flags)
  * @name: unique name of 1..31 characters from [A-Za-z0-9_.:-], not starting
  *        with '.'; it names the heap's directory in debugfs. "types",
  *        "fail_arena" and names starting with "type-" are pymalloc's own
- * @flags: 0, or PYM_HEAP_NOCACHE for a heap without per-CPU magazines
- *         (every call takes the heap lock; the core's state is exact at
- *         all times, which tests and debugging want)
+ * @flags: 0, or a combination of PYM_HEAP_NOCACHE for a heap without
+ *         per-CPU magazines (every call takes the heap lock; the core's
+ *         state is exact at all times, which tests and debugging want) and
+ *         PYM_HEAP_PINNED for a heap that keeps its arenas until it is
+ *         destroyed, against reclaim too, and never serves a small block
+ *         from kmalloc: memory that held its blocks serves nothing else
+ *         while it lives
  *
  * A heap has arenas, statistics and a debugfs directory of its own.
  * Blocks from it are freed with pym_free() like any other.
@@ -328,7 +335,7 @@ static struct pym_heap *heap_create(const char *name, unsigned int flags)
 struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
 {
 	might_sleep();
-	if (flags & ~PYM_HEAP_NOCACHE) {
+	if (flags & ~(PYM_HEAP_NOCACHE | PYM_HEAP_PINNED)) {
 		pr_err("heap_create: unknown flags %#x\n", flags);
 		return ERR_PTR(-EINVAL);
 	}
@@ -351,18 +358,18 @@ EXPORT_SYMBOL_GPL(pym_heap_create);
  * A type's own heap, "type-<name>"; "type-<name>-N" while an orphaned type
  * of that name (object.c) still holds the first. Process context.
  */
-struct pym_heap *pym_type_heap_create(const char *type_name)
+struct pym_heap *pym_type_heap_create(const char *type_name, unsigned int flags)
 {
 	char name[PYM_HEAP_NAME_MAX];
 	struct pym_heap *heap;
 	unsigned int n;
 
 	snprintf(name, sizeof(name), PYM_TYPE_HEAP_PREFIX "%s", type_name);
-	heap = heap_create(name, 0);
+	heap = heap_create(name, flags);
 	for (n = 2; n < 100 && PTR_ERR_OR_ZERO(heap) == -EEXIST; n++) {
 		snprintf(name, sizeof(name), PYM_TYPE_HEAP_PREFIX "%s-%u",
 			 type_name, n);
-		heap = heap_create(name, 0);
+		heap = heap_create(name, flags);
 	}
 	return heap;
 }
@@ -473,6 +480,8 @@ static bool add_reclaimable(struct pym_heap *heap, void *arg)
 	u64 cached[PYM_NR_CLASSES], *bytes = arg;
 	unsigned int c;
 
+	if (heap->flags & PYM_HEAP_PINNED)
+		return false;
 	*bytes += (u64)READ_ONCE(heap->core.nkept) * PYM_ARENA_SIZE;
 	pym_pcpu_count(heap, cached);
 	for (c = 0; c < PYM_NR_CLASSES; c++)
@@ -502,6 +511,8 @@ static bool trim_heap(struct pym_heap *heap, void *arg)
 	struct trim_ctx *tc = arg;
 	unsigned long flags;
 
+	if (heap->flags & PYM_HEAP_PINNED)
+		return false;
 	spin_lock_irqsave(&heap->core.lock, flags);
 	tc->arenas += pym_core_trim(&heap->core, &tc->release);
 	spin_unlock_irqrestore(&heap->core.lock, flags);

@@ -46,6 +46,7 @@ struct pym_heap {
 	struct list_head node;		/* pym_heaps: RCU, changed under pym_heaps_lock */
 	struct dentry *debugfs;
 	unsigned long reported;		/* refusals reported, by kind (alloc.c) */
+	unsigned int flags;		/* PYM_HEAP_* */
 	bool dead;			/* destroyed while blocks were live */
 	struct rcu_head rcu;
 };
@@ -68,7 +69,7 @@ bool pym_heaps_any(bool (*fn)(struct pym_heap *heap, void *arg), void *arg);
 unsigned long pym_heaps_trim(void);
 u64 pym_heaps_reclaimable(void);
 bool pym_valid_name(const char *name);
-struct pym_heap *pym_type_heap_create(const char *type_name);
+struct pym_heap *pym_type_heap_create(const char *type_name, unsigned int flags);
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
 int pym_heap_grow(struct pym_heap *heap, gfp_t gfp);
 void pym_heap_release_arenas(struct pym_arena *a);
@@ -183,6 +184,7 @@ pym_trash_enter(struct pym_object *obj)
 #endif
 	return pym_trash_enter_slow(obj);
 }
+
 void pym_trash_leave(void);
 void pym_trash_flush(void);
 u64 pym_trash_deposited(void);

@@ -39,7 +39,7 @@
 static LIST_HEAD(pym_types);
 static DEFINE_MUTEX(pym_types_lock);
 
-#define PYM_TYPE_FLAGS	(PYM_TYPE_OWN_HEAP | PYM_TYPE_DEFERRED_FREE)
+#define PYM_TYPE_FLAGS	(PYM_TYPE_OWN_HEAP | PYM_TYPE_DEFERRED_FREE | PYM_TYPE_PINNED)
 
 static struct pym_type_state *type_state(const struct pym_object *obj)
 {
@@ -216,6 +216,15 @@ EXPORT_SYMBOL_IF_KUNIT(pym_type_lengths);
 #define PYM_VAR_HEADER		sizeof(u64)
 #define PYM_PREFIX_MAX		(PYM_VAR_HEADER + sizeof(struct pym_gc_head))
 
+/* Pinned objects come from pools of their own heap: none from kmalloc. */
+static bool pinnable(const struct pym_type *type)
+{
+	size_t prefix = type->traverse ? sizeof(struct pym_gc_head) : 0;
+
+	return (type->flags & PYM_TYPE_OWN_HEAP) && !type->itemsize &&
+	       type->size + prefix <= PYM_SMALL_MAX;
+}
+
 static bool valid_type(const struct pym_type *type)
 {
 	return pym_valid_name(type->name) &&
@@ -223,7 +232,8 @@ static bool valid_type(const struct pym_type *type)
 	       type->size <= KMALLOC_MAX_SIZE - PYM_PREFIX_MAX &&
 	       type->itemsize <= KMALLOC_MAX_SIZE &&
 	       !(type->flags & ~PYM_TYPE_FLAGS) &&
-	       !type->traverse == !type->clear;
+	       !type->traverse == !type->clear &&
+	       (!(type->flags & PYM_TYPE_PINNED) || pinnable(type));
 }
 
 static struct pym_type_state *find_type(const char *name)
@@ -270,7 +280,9 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 			  (i++ < type->freelist_max % ncpus);
 	}
 	if (type->flags & PYM_TYPE_OWN_HEAP) {
-		st->heap = pym_type_heap_create(type->name);
+		st->heap = pym_type_heap_create(type->name,
+						type->flags & PYM_TYPE_PINNED ?
+						PYM_HEAP_PINNED : 0);
 		if (IS_ERR(st->heap)) {
 			int err = PTR_ERR(st->heap);
 
@@ -295,6 +307,9 @@ static void report_invalid(const struct pym_type *type)
 	else if (!type->traverse != !type->clear)
 		pr_err("type_register: type %s: traverse and clear go together\n",
 		       type->name);
+	else if ((type->flags & PYM_TYPE_PINNED) && !pinnable(type))
+		pr_err("type_register: type %s: PYM_TYPE_PINNED needs PYM_TYPE_OWN_HEAP, a fixed size and objects of at most %d bytes\n",
+		       type->name, PYM_SMALL_MAX);
 	else
 		pr_err("type_register: type %s: size %zu not in %zu..%lu\n",
 		       type->name, type->size, sizeof(struct pym_object),
@@ -853,6 +868,7 @@ void pym_types_drain(void)
 	drain(NULL, false);
 	mutex_unlock(&pym_types_lock);
 }
+EXPORT_SYMBOL_IF_KUNIT(pym_types_drain);
 
 int pym_types_init(void)
 {

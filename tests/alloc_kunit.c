@@ -849,6 +849,76 @@ static void no_arena_falls_back_to_kmalloc(struct kunit *test)
 #endif
 }
 
+/* Which heap's arena p lies in, or NULL. */
+static struct pym_core *arena_owner(const void *p)
+{
+	struct pym_arena *a;
+	struct pym_core *core;
+
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	core = a ? READ_ONCE(a->core) : NULL;
+	rcu_read_unlock();
+	return core;
+}
+
+/*
+ * A pinned heap keeps every arena it ever had until it is destroyed:
+ * emptied, idle, trimmed by reclaim, or out of arenas, its memory serves
+ * nothing else. Destroyed, it gives them all back.
+ */
+static void pinned_heap_keeps_its_arenas(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, PYM_HEAP_PINNED);
+	unsigned int n = 2 * PYM_ARENA_SIZE / 512, i;
+	struct pym_stats *st;
+	void **p;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	p = kunit_kcalloc(test, n + 1, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	for (i = 0; i < n; i++) {
+		p[i] = pym_heap_alloc(heap, 512, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p[i]);
+	}
+	for (i = 0; i < n; i++)
+		pym_free(p[i]);
+	pym_heaps_trim();
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_GE(test, st->v[PYM_STAT_ARENAS_CURRENT], 2);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ARENAS_RECLAIMED], 0);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_PTR_EQ(test, arena_owner(p[i]), &heap->core);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+#ifdef CONFIG_FAULT_INJECTION
+	/* Past its arenas, no kmalloc fallback: the request fails. */
+	pym_fail_arena.verbose = 0;
+	pym_fail_arena.probability = 100;
+	pym_fail_arena.interval = 1;
+	atomic_set(&pym_fail_arena.times, -1);
+	migrate_disable();	/* no blocks left behind in another CPU's magazine */
+	for (i = 0; i <= n; i++) {
+		p[i] = pym_heap_alloc(heap, 512, GFP_KERNEL);
+		if (!p[i])
+			break;
+		KUNIT_EXPECT_PTR_EQ(test, arena_owner(p[i]), &heap->core);
+	}
+	migrate_enable();
+	pym_fail_arena.probability = 0;
+	KUNIT_EXPECT_EQ(test, i, st->v[PYM_STAT_ARENAS_CURRENT] * PYM_ARENA_SIZE / 512);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_FALLBACK_ALLOCS], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ALLOC_FAILURES], 1);
+	while (i--)
+		pym_free(p[i]);
+#endif
+	pym_heap_destroy(heap);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_NULL(test, arena_owner(p[i]));
+}
+
 static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
@@ -861,6 +931,7 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(init_on_alloc_and_free),
 	KUNIT_CASE(arena_failure_counted),
 	KUNIT_CASE(no_arena_falls_back_to_kmalloc),
+	KUNIT_CASE(pinned_heap_keeps_its_arenas),
 	KUNIT_CASE(heaps_are_isolated),
 	KUNIT_CASE(heap_names),
 	KUNIT_CASE(bad_input_refused),

@@ -262,7 +262,17 @@ static void bad_types_refused(struct kunit *test)
 	struct pym_type flags = TEST_TYPE("kunit_flags", 64, 0);
 	struct pym_type a = TEST_TYPE("kunit_dup", 64, 0);
 	struct pym_type b = TEST_TYPE("kunit_dup", 64, 0);
+	struct pym_type pin_shared = TEST_TYPE("kunit_pin_shared", 64, 0);
+	struct pym_type pin_var = TEST_TYPE("kunit_pin_var", 64, 0);
+	struct pym_type pin_big = TEST_TYPE("kunit_pin_big", 600, 0);
 
+	pin_shared.flags = PYM_TYPE_PINNED;
+	pin_var.flags = PYM_TYPE_PINNED | PYM_TYPE_OWN_HEAP;
+	pin_var.itemsize = 8;
+	pin_big.flags = PYM_TYPE_PINNED | PYM_TYPE_OWN_HEAP;
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&pin_shared));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&pin_var));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&pin_big));
 	flags.flags = BIT(7);
 	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&small));
 	KUNIT_EXPECT_EQ(test, -EINVAL, pym_type_register(&noname));
@@ -318,6 +328,34 @@ static void own_heap(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 1);
 	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BYTES_IN_USE], 104);
 	pym_obj_put(o);
+	KUNIT_EXPECT_FALSE(test, t.state->heap->flags & PYM_HEAP_PINNED);
+	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
+}
+
+/*
+ * A pinned type's heap keeps its arenas while the type is registered:
+ * the memory of dead objects, once back in the pools, still serves only
+ * this type after reclaim.
+ */
+static void pinned_type(struct kunit *test)
+{
+	struct pym_type t = TEST_TYPE("kunit_pinned", 100, 0);
+	struct pym_object *o;
+	struct pym_stats *st;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	t.flags = PYM_TYPE_OWN_HEAP | PYM_TYPE_PINNED;
+	register_or_fail(test, &t);
+	KUNIT_EXPECT_TRUE(test, t.state->heap->flags & PYM_HEAP_PINNED);
+	o = pym_obj_new(&t, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	pym_obj_put(o);
+	pym_types_drain();
+	pym_heaps_trim();
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(t.state->heap, st));
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ARENAS_CURRENT], 1);
 	KUNIT_EXPECT_EQ(test, 0, pym_type_unregister(&t));
 }
 
@@ -511,6 +549,7 @@ static struct kunit_case pymalloc_object_cases[] = {
 	KUNIT_CASE(bad_types_refused),
 	KUNIT_CASE(every_size_class_and_large),
 	KUNIT_CASE(own_heap),
+	KUNIT_CASE(pinned_type),
 	KUNIT_CASE(deferred_free_after_rcu),
 	KUNIT_CASE(owner_module_gone_with_live_objects),
 	KUNIT_CASE(type_names),
