@@ -123,6 +123,7 @@ struct pym_type_state {
 	unsigned int gc_header;		/* a container's header, before the object */
 	unsigned int prefix;		/* bytes before the object: item count, header */
 	unsigned long gc_reported;	/* its over-reporting traverse, once */
+	unsigned long damage_reported;	/* a damaged free list, once */
 	bool orphaned;
 };
 

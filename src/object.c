@@ -51,7 +51,7 @@ static unsigned long free_list(void *obj)
 	unsigned long n = 0;
 
 	while (obj) {
-		void *next = pym_freelist_next(obj);
+		void *next = pym_freelist_chain_next(obj);
 
 		pym_free(obj);
 		obj = next;
@@ -175,7 +175,7 @@ static unsigned long drain(struct pym_type_state *only, bool offline)
 }
 
 struct type_counts {
-	u64 allocated, released, freed, hits, listed, cap;
+	u64 allocated, released, freed, hits, listed, cap, dropped;
 };
 
 static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
@@ -192,7 +192,59 @@ static void sum_counts(struct pym_type_state *st, struct type_counts *tc)
 		tc->hits += READ_ONCE(pc->c.hits);
 		tc->listed += READ_ONCE(pc->c.count);
 		tc->cap += pc->c.cap;
+		tc->dropped += READ_ONCE(pc->c.dropped);
 	}
+}
+
+/* The block size of an object of st with n items. */
+static size_t type_block(const struct pym_type_state *st, unsigned int n)
+{
+	return st->prefix + st->type.size + n * st->type.itemsize;
+}
+
+/*
+ * Could p be the memory of a dead object of n items of c's type? A small
+ * one is an allocated block of the right class in an arena of the type's
+ * heap; a larger one is a kmalloc block pymalloc holds. Runs with the list
+ * owned (interrupts or preemption off, or on RT a spinlock): an RCU reader.
+ */
+bool pym_freelist_valid(const struct pym_freelist *c, const void *p,
+			unsigned int n)
+{
+	const struct pym_type_state *st = c->owner;
+	size_t block = type_block(st, n);
+	struct pym_heap *heap = st->heap ?: pym_default_heap;
+	struct pym_pool *pool;
+	struct pym_arena *a;
+	unsigned long off;
+
+	if ((unsigned long)p & (PYM_ALIGN - 1))
+		return false;
+	if (block > PYM_SMALL_MAX)
+		return pym_large_size(p);
+	a = pym_arena_lookup(p);
+	if (!a || READ_ONCE(a->core) != &heap->core)
+		return false;
+	pool = pym_pool_of(a, (void *)p);
+	off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	return READ_ONCE(pool->cls) == pym_size_class(block) &&
+	       pym_block_check(pool, off) == PYM_BLOCK_OK;
+}
+
+/*
+ * The first word of a dead object on a free list did not decode to a
+ * link: something wrote to the object after its last put. The list was
+ * dropped (freelist.h); say which type, once per type.
+ */
+void pym_freelist_damaged(struct pym_freelist *c, void *obj, unsigned int n,
+			  unsigned long link)
+{
+	struct pym_type_state *st = c->owner;
+
+	if (test_and_set_bit(0, &st->damage_reported))
+		return;
+	pr_err("type %s: dead object %p (%u items) on a free list was written after its last put (link word %#lx); its list dropped, further reports suppressed\n",
+	       st->type.name, obj, n, link);
 }
 
 /*
@@ -259,6 +311,7 @@ static void state_free(struct pym_type_state *st)
 static int state_init(struct pym_type_state *st, const struct pym_type *type)
 {
 	unsigned int ncpus = num_possible_cpus(), i = 0;
+	unsigned long secret = get_random_long();
 	int cpu;
 
 	st->type = *type;
@@ -278,6 +331,8 @@ static int state_init(struct pym_type_state *st, const struct pym_type *type)
 #endif
 		pc->c.cap = type->freelist_max / ncpus +
 			  (i++ < type->freelist_max % ncpus);
+		pc->c.secret = secret;
+		pc->c.owner = st;
 	}
 	if (type->flags & PYM_TYPE_OWN_HEAP) {
 		st->heap = pym_type_heap_create(type->name,
@@ -813,10 +868,10 @@ void pym_types_print(struct seq_file *m)
 	struct pym_type_state *st;
 	struct type_counts tc;
 
-	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s %10s %8s %s\n",
+	seq_printf(m, "%-31s %8s %6s %10s %12s %12s %9s %9s %10s %10s %8s %8s %s\n",
 		   "name", "size", "class", "live", "allocated", "released",
 		   "freelist", "bound", "hits", "tracked", "itemsize",
-		   "freelist_by_items");
+		   "dropped", "freelist_by_items");
 	mutex_lock(&pym_types_lock);
 	list_for_each_entry(st, &pym_types, node) {
 		size_t block = st->prefix + st->type.size;
@@ -828,11 +883,11 @@ void pym_types_print(struct seq_file *m)
 		if (block <= PYM_SMALL_MAX)
 			snprintf(cls, sizeof(cls), "%u", pym_size_class(block));
 		/* A container's live objects are exactly its tracked ones. */
-		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu %10llu %8zu",
+		seq_printf(m, "%-31s %8zu %6s %10llu %12llu %12llu %9llu %9llu %10llu %10llu %8zu %8llu",
 			   st->type.name, st->type.size, cls, live,
 			   tc.allocated, tc.released, tc.listed, tc.cap,
 			   tc.hits, st->gc_header ? live : 0,
-			   st->type.itemsize);
+			   st->type.itemsize, tc.dropped);
 		if (st->type.itemsize)
 			print_lengths(m, st);
 		else

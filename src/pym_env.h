@@ -23,6 +23,7 @@
 #include <linux/spinlock.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
+#include <linux/swab.h>
 #include <linux/types.h>
 
 #define PYM_PAGE_SHIFT		PAGE_SHIFT

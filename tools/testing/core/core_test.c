@@ -663,6 +663,20 @@ static void count_lines(struct pym_out *out, const char *fmt, ...)
  * the stats text has one line per figure, and invalid_frees is the sum
  * of the refusals by kind.
  */
+static unsigned int freelist_damage_reports;
+
+bool pym_freelist_valid(const struct pym_freelist *c, const void *p,
+			unsigned int n)
+{
+	return !((unsigned long)p & 7);
+}
+
+void pym_freelist_damaged(struct pym_freelist *c, void *obj, unsigned int n,
+			  unsigned long link)
+{
+	freelist_damage_reports++;
+}
+
 /*
  * The free list against a model under random pushes, pops and drains: each
  * item count has its own LIFO list, the bound holds over all of them, and
@@ -673,7 +687,7 @@ static void test_freelist_lengths(void)
 	enum { CAP = 40, OBJS = 200 };
 	static void *obj[OBJS][2];
 	unsigned int model[PYM_FREELIST_LENGTHS + 4] = { 0 };
-	struct pym_freelist c = { .cap = CAP };
+	struct pym_freelist c = { .cap = CAP, .secret = 0x5eed5eed5eedULL };
 	unsigned int i, n, total = 0, free_objs = OBJS, round;
 	void *stack[OBJS], *o, *list;
 
@@ -713,7 +727,7 @@ static void test_freelist_lengths(void)
 			if (rnd() % 50)
 				break;
 			for (list = pym_freelist_take(&c); list; list = o) {
-				o = pym_freelist_next(list);
+				o = pym_freelist_chain_next(list);
 				stack[free_objs++] = list;
 			}
 			memset(model, 0, sizeof(model));
@@ -727,6 +741,43 @@ static void test_freelist_lengths(void)
 		if (test_failed)
 			return;
 	}
+}
+
+/*
+ * A dead object's link word written after it was listed: the object is
+ * still handed out, the rest of its list is dropped and counted, never
+ * followed, and the other lists and the totals stay exact. The link is
+ * stored encoded: not the next object's address.
+ */
+static void test_freelist_damage(void)
+{
+	static void *obj[6][2];
+	struct pym_freelist c = { .cap = 10, .secret = 0x0123456789abcdefULL };
+	void *list, *o;
+	unsigned int i, n;
+
+	for (i = 0; i < 3; i++)
+		pym_freelist_push(&c, obj[i], 2);
+	pym_freelist_push(&c, obj[3], 0);
+	EXPECT(*(void **)obj[2] != obj[1], "link stored in the clear");
+	EXPECT(pym_freelist_next(&c, obj[2]) == obj[1], "link decodes");
+	*(unsigned long *)obj[2] ^= 0x1234563;	/* a write after free */
+	EXPECT(pym_freelist_pop(&c, 2) == obj[2], "damaged head still served");
+	EXPECT(freelist_damage_reports == 1, "reported once");
+	EXPECT(c.dropped == 2 && c.len[2] == 0 && c.count == 1,
+	       "dropped %llu, len %u, count %u", c.dropped, c.len[2], c.count);
+	EXPECT(!pym_freelist_pop(&c, 2), "dropped objects never followed");
+	EXPECT(pym_freelist_pop(&c, 0) == obj[3], "other lists intact");
+
+	/* The same found while draining: the chain ends at the damage. */
+	for (i = 0; i < 3; i++)
+		pym_freelist_push(&c, obj[i], 5);
+	*(unsigned long *)obj[1] ^= 0x41;
+	for (n = 0, list = pym_freelist_take(&c); list; list = o, n++)
+		o = pym_freelist_chain_next(list);
+	EXPECT(n == 2 && c.dropped == 3 && c.count == 0 &&
+	       freelist_damage_reports == 2,
+	       "drained %u, dropped %llu", n, c.dropped);
 }
 
 static void test_stat_names(void)
@@ -788,6 +839,7 @@ static const struct test tests[] = {
 	{ "concurrent_double_free", test_concurrent_double_free },
 	{ "stat_names", test_stat_names },
 	{ "freelist_lengths", test_freelist_lengths },
+	{ "freelist_damage", test_freelist_damage },
 	{ "random_small_live_set", random_small },
 	{ "random_large_live_set", random_large },
 };

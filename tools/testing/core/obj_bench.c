@@ -29,6 +29,31 @@ static struct uheap heap;
 static struct pym_freelist cache;
 static const char type_name[] = "bench";
 
+/* As the kernel's (object.c): a block of the right class in an arena. */
+bool pym_freelist_valid(const struct pym_freelist *c, const void *p,
+			unsigned int n)
+{
+	struct pym_arena *a;
+	struct pym_pool *pool;
+
+	if ((unsigned long)p & (PYM_ALIGN - 1))
+		return false;
+	a = uheap_arena_of(p);
+	if (!a)
+		return false;
+	pool = pym_pool_of(a, (void *)p);
+	return pool->cls == pym_size_class(OBJ_SIZE) &&
+	       pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1)) ==
+	       PYM_BLOCK_OK;
+}
+
+void pym_freelist_damaged(struct pym_freelist *c, void *obj, unsigned int n,
+			  unsigned long link)
+{
+	fprintf(stderr, "obj_bench: damaged free list\n");
+	exit(1);
+}
+
 static noinline struct obj *obj_new(void)
 {
 	struct obj *o = pym_freelist_pop(&cache, 0);
