@@ -34,6 +34,7 @@
 #include <linux/slab.h>
 
 #include "internal.h"
+#include "kasan.h"
 
 static const char *const refusal_text[PYM_STAT_NR] = {
 	[PYM_STAT_DOUBLE_FREES] = "double free, or free of a block never allocated",
@@ -71,15 +72,27 @@ static void refuse(struct pym_heap *heap, enum pym_stat kind, const void *p,
 	report(heap, kind, p, caller);
 }
 
-/* What every small allocation ends with: the zeroing policy, kmemleak. */
-static __always_inline void *alloc_done(void *p, unsigned int cls, gfp_t gfp)
+/*
+ * What every small allocation ends with: the zeroing policy, kmemleak,
+ * KASAN's view of size bytes.
+ */
+static __always_inline void *alloc_done(void *p, size_t size,
+					unsigned int cls, gfp_t gfp)
 {
 	if (unlikely(want_init_on_alloc(gfp)))
 		pym_block_zero(p, cls);
 	else if (unlikely(want_init_on_free()))
 		*(void **)p = NULL;	/* the one word written after the wipe */
 	kmemleak_alloc(p, pym_class_size(cls), 1, gfp);
+	pym_kasan_alloc(p, size, pym_class_size(cls));
 	return p;
+}
+
+/* A block the caller gave up, before anyone else can have it. */
+static __always_inline void block_freed(const void *p, unsigned int cls)
+{
+	kmemleak_free(p);
+	pym_kasan_free(p, pym_class_size(cls));
 }
 
 /* A block from this CPU's magazines, which the slow path owns. */
@@ -129,8 +142,8 @@ static noinline void *alloc_fallback(struct pym_heap *heap, unsigned int cls,
  * from the core of an uncached heap, growing the heap until one comes.
  * Out of line, so that the fast path keeps its registers.
  */
-static noinline void *alloc_slow(struct pym_heap *heap, unsigned int cls,
-				 gfp_t gfp)
+static noinline void *alloc_slow(struct pym_heap *heap, size_t size,
+				 unsigned int cls, gfp_t gfp)
 {
 	unsigned long flags;
 	void *p;
@@ -146,7 +159,7 @@ static noinline void *alloc_slow(struct pym_heap *heap, unsigned int cls,
 			spin_unlock_irqrestore(&heap->core.lock, flags);
 		}
 		if (likely(p))
-			return alloc_done(p, cls, gfp);
+			return alloc_done(p, size, cls, gfp);
 		if (pym_heap_grow(heap, gfp))
 			return alloc_fallback(heap, cls, gfp);
 	}
@@ -182,9 +195,9 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 		p = pym_mag_pop_local(pym_pcpu_mag(pcpu, cls));
 		preempt_enable();
 		if (likely(p))
-			return alloc_done(p, cls, gfp);
+			return alloc_done(p, size, cls, gfp);
 	}
-	return alloc_slow(heap, cls, gfp);
+	return alloc_slow(heap, size, cls, gfp);
 }
 
 /**
@@ -292,7 +305,7 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
 	if (unlikely(st != PYM_BLOCK_OK))
 		return st;
 	cls = READ_ONCE(pool->cls);
-	kmemleak_free(p);
+	block_freed(p, cls);
 	if (want_init_on_free())
 		pym_block_zero(p, cls);
 	pcpu_push(heap, pc, cls, p, release);
@@ -349,7 +362,7 @@ static __always_inline bool free_fast(const void *p)
 	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
 	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret)))
 		goto out;
-	kmemleak_free(p);
+	block_freed(p, cls);
 	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p)))
 		free_overflow(pym_core_heap(core), pcpu, cls, (void *)p);
 	done = true;
@@ -383,10 +396,11 @@ static void free_uncached(struct pym_heap *heap, struct pym_arena *a,
 		st = PYM_BLOCK_NOT_ALLOCATED;
 		core->cnt[pym_refusal_stat(st)]++;
 	} else {
-		if (IS_ENABLED(CONFIG_DEBUG_KMEMLEAK)) {
+		if (IS_ENABLED(CONFIG_DEBUG_KMEMLEAK) ||
+		    IS_ENABLED(CONFIG_KASAN_GENERIC)) {
 			pym_core_block_size(a, p, &st);
 			if (st == PYM_BLOCK_OK)
-				kmemleak_free(p);
+				block_freed(p, pym_pool_of(a, (void *)p)->cls);
 		}
 		st = pym_core_free(core, a, (void *)p, want_init_on_free(),
 				   &release);
@@ -522,9 +536,15 @@ size_t pym_size(const void *p)
 {
 	struct pym_heap *heap;
 
+	size_t size;
+
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return 0;
-	return block_size(p, _RET_IP_, &heap);
+	size = block_size(p, _RET_IP_, &heap);
+	/* As ksize(): the caller may use all of it. */
+	if (heap && size)
+		pym_kasan_alloc(p, size, size);
+	return size;
 }
 EXPORT_SYMBOL_GPL(pym_size);
 
@@ -558,8 +578,11 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 	old = block_size(p, _RET_IP_, &heap);
 	if (unlikely(!old))
 		return NULL;
-	if (new_size <= old && 4 * new_size > 3 * old)
+	if (new_size <= old && 4 * new_size > 3 * old) {
+		if (heap)
+			pym_kasan_alloc(p, new_size, old);
 		return (void *)p;
+	}
 
 	q = pym_heap_alloc(heap, new_size, gfp);
 	if (!q)

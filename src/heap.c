@@ -57,6 +57,7 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "kasan.h"
 
 /* The kernel's wrapper around the core's arena descriptor. */
 struct pym_karena {
@@ -94,6 +95,7 @@ void pym_heap_release_arenas(struct pym_arena *a)
 		struct pym_arena *next = a->release_next;
 
 		pym_arena_unmap(a->base);
+		pym_kasan_unpoison(a->base, PYM_ARENA_SIZE);
 		free_pages((unsigned long)a->base, PYM_ARENA_ORDER);
 		kfree_rcu(container_of(a, struct pym_karena, a), rcu);
 		a = next;
@@ -121,6 +123,7 @@ int pym_heap_grow(struct pym_heap *heap, gfp_t gfp)
 	if (!page)
 		goto fail_desc;
 	base = page_address(page);
+	pym_kasan_unused(base, PYM_ARENA_SIZE);
 	/* Published before it serves blocks, so every block can be found. */
 	ka->a.core = NULL;
 	err = pym_arena_map(base, &ka->a, g);

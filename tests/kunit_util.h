@@ -25,6 +25,30 @@ static inline struct pym_heap *test_heap(struct kunit *test,
 	return heap;
 }
 
+/*
+ * A window in which the test acts as a buggy caller. The console reports
+ * it provokes (a refcount_t warning, KASAN's report of a bad access) are
+ * announced to the judge (scripts/judge.py), which then requires report
+ * to show up, or with allow only tolerates it; and a KASAN report does not
+ * fail the KUnit test, which checks what happened once the window closes.
+ * No KUNIT_EXPECT inside.
+ */
+static inline struct kunit *pym_bad_access_begin(const char *report,
+						 bool allow)
+{
+	struct kunit *test = current->kunit_test;
+
+	pr_info("PYM-%s-REPORT-BEGIN %s\n", allow ? "ALLOW" : "EXPECT", report);
+	current->kunit_test = NULL;
+	return test;
+}
+
+static inline void pym_bad_access_end(struct kunit *test)
+{
+	current->kunit_test = test;
+	pr_info("PYM-EXPECT-REPORT-END\n");
+}
+
 /* The pool descriptor of a pymalloc block, or NULL for other memory. */
 static inline struct pym_pool *pool_of(const void *p)
 {
