@@ -29,6 +29,8 @@
 #define CACHE_CTL	"/sys/kernel/debug/pym_cache/ctl"
 #define TYPES		DBG "/types"
 #define ARENA_BYTES	262144ULL
+#define FAIL_PAGE_ALLOC	"/sys/kernel/debug/fail_page_alloc"
+#define FAIL_ARENA	DBG "/fail_arena"
 
 static const char *const files[] = { "stats", "classes", "arenas", "check" };
 
@@ -97,6 +99,30 @@ static int write_str(const char *path, const char *cmd)
 	return ret;
 }
 
+/*
+ * Fault injection for tasks marked make-it-fail only, with probability
+ * percent; "0" turns it off. 0, or the first error.
+ */
+static int fault_knobs(const char *dir, const char *probability)
+{
+	static const char *const knobs[][2] = {
+		{ "task-filter", "Y" }, { "interval", "1" }, { "times", "-1" },
+		{ "verbose", "0" },
+	};
+	char path[128];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, knobs[i][0]);
+		ret = write_str(path, knobs[i][1]);
+		if (ret)
+			return ret;
+	}
+	snprintf(path, sizeof(path), "%s/probability", dir);
+	return write_str(path, probability);
+}
+
 /* CPUs an earlier test took offline, and did not bring back, come back. */
 static void online_all_cpus(void)
 {
@@ -129,6 +155,8 @@ static void unload_leftovers(void)
 
 	print_uptime();
 	online_all_cpus();
+	if (!access(FAIL_PAGE_ALLOC, W_OK))
+		fault_knobs(FAIL_PAGE_ALLOC, "0");
 	for (i = 0; i < ARRAY_SIZE(mods); i++)
 		for (tries = 0; tries < 600 && unload(mods[i]) == -EAGAIN; tries++)
 			usleep(100000);
@@ -185,7 +213,6 @@ static struct type_row type_row(const char *name)
 	return r;
 }
 
-/* The number after '=' on the line starting with label; commas ignored. */
 /* The figure named label in a debugfs stats file: "name value" lines. */
 static unsigned long long stat_value(const char *text, const char *label)
 {
@@ -619,6 +646,53 @@ TEST_F_TIMEOUT(pym, drop_caches_with_many_heaps, 300)
 	}
 	EXPECT_EQ(0, arenas);
 	ASSERT_EQ(0, ctl("heaps 0"));
+}
+
+/*
+ * Injected faults under load: page allocations fail 10% of the time and
+ * arenas half the time, for the workload's threads only (task-filter),
+ * while they allocate, fill, swap and free blocks across CPUs. A small
+ * request finding no arena is served by kmalloc; one that fails anyway
+ * returns NULL and is counted exactly once; nothing is lost, damaged or
+ * leaked (kmemleak scans after the suites), and the heap checks out.
+ */
+TEST_F_TIMEOUT(pym, faults_under_load, 300)
+{
+	unsigned long long failed;
+	char *stats, *check;
+	struct parsed r;
+	int ret;
+
+	if (access(FAIL_PAGE_ALLOC, W_OK))
+		SKIP(return, "no fail_page_alloc (CONFIG_FAIL_PAGE_ALLOC)");
+	ASSERT_EQ(0, fault_knobs(FAIL_PAGE_ALLOC, "10"));
+	ASSERT_EQ(0, write_str(FAIL_PAGE_ALLOC "/ignore-gfp-wait", "N"));
+	ASSERT_EQ(0, write_str(FAIL_PAGE_ALLOC "/ignore-gfp-highmem", "N"));
+	ASSERT_EQ(0, fault_knobs(FAIL_ARENA, "50"));
+	ret = ctl("faults 4 100");
+	EXPECT_EQ(0, fault_knobs(FAIL_PAGE_ALLOC, "0"));
+	EXPECT_EQ(0, fault_knobs(FAIL_ARENA, "0"));
+	ASSERT_EQ(0, ret);
+	failed = ctl_value("failed");
+	stats = slurp(HEAP "/stats");
+	ASSERT_NE(NULL, stats);
+	ksft_print_msg("arena_failures %llu, fallback_allocs %llu, NULL returned %llu\n",
+		       stat_value(stats, "arena_failures"),
+		       stat_value(stats, "fallback_allocs"), failed);
+	EXPECT_LT(0, stat_value(stats, "arena_failures"));
+	EXPECT_LT(0, stat_value(stats, "fallback_allocs"));
+	EXPECT_EQ(failed, stat_value(stats, "alloc_failures"));
+	free(stats);
+	EXPECT_EQ(0, ctl_value("corrupt"));
+	EXPECT_EQ(0, ctl_value("live"));
+	check = slurp(HEAP "/check");
+	ASSERT_NE(NULL, check);
+	EXPECT_STREQ("ok\n", check);
+	free(check);
+	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "2"));
+	parse_all(_metadata, &r);
+	EXPECT_EQ(0, r.blocks);
+	EXPECT_EQ(0, r.arenas);
 }
 
 TEST_F_TIMEOUT(pym, bad_frees_refused, 120)

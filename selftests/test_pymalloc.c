@@ -11,13 +11,20 @@
  *   xfree T N       T unbound kthreads, N rounds each: allocate a batch,
  *                   swap it through a shared ring, free what another
  *                   thread allocated (blocks change CPU as threads do)
+ *   faults T N      xfree, with the threads marked for fault injection
+ *                   (make-it-fail: the fail_page_alloc and pymalloc
+ *                   fail_arena knobs with task-filter set hit only them),
+ *                   and each round also takes and frees 128 KiB of
+ *                   512-byte blocks, so that arenas come and go; failed
+ *                   allocations are counted, not an error
  *   pressure        allocate pages, letting the page allocator reclaim,
  *                   until pymalloc's shrinker ran or memory ran out
  *   heaps N         N heaps, each with blocks cached in this CPU's
  *                   magazines; heaps 0 destroys them
  * Every block is filled with a pattern that is verified when it is freed.
- * Reading ctl gives "live <blocks>", "bytes <requested bytes>" and
- * "corrupt <blocks found damaged>".
+ * Reading ctl gives "live <blocks>", "bytes <requested bytes>",
+ * "corrupt <blocks found damaged>" and "failed <allocations that
+ * returned NULL under faults>".
  */
 #include <linux/debugfs.h>
 #include <linux/delay.h>
@@ -42,7 +49,7 @@ struct block {
 
 static DEFINE_MUTEX(lock);
 static struct block *blocks;
-static size_t nlive, cap, nbytes, ncorrupt;
+static size_t nlive, cap, nbytes, ncorrupt, nfailed;
 static struct dentry *dir;
 static u64 rng;
 
@@ -139,6 +146,7 @@ static int do_badfree(void)
  */
 #define XFREE_BATCH	32
 #define XFREE_RING	256
+#define XFREE_HOLD	256	/* 512-byte blocks per round under faults */
 
 struct xfree {
 	struct mutex lock;		/* protects ring and nring */
@@ -146,6 +154,7 @@ struct xfree {
 	unsigned int nring;
 	unsigned long rounds;
 	bool stop;			/* the writer was killed: wind down */
+	bool faulty;			/* threads marked make-it-fail */
 	atomic_t running, corrupt, failed;
 	struct completion done;
 };
@@ -157,14 +166,42 @@ static bool xfree_check(u8 *p)
 	return n && !memchr_inv(p, (u8)n, n);
 }
 
+/* Under faults: half an arena per thread, taken and given back. */
+static void xfree_hold(struct xfree *x, u8 **hold)
+{
+	unsigned int i;
+
+	for (i = 0; i < XFREE_HOLD; i++) {
+		hold[i] = pym_alloc(512, GFP_KERNEL);
+		if (hold[i])
+			memset(hold[i], 0x5a, 512);
+		else
+			atomic_inc(&x->failed);
+	}
+	for (i = 0; i < XFREE_HOLD; i++) {
+		if (hold[i] && memchr_inv(hold[i], 0x5a, 512))
+			atomic_inc(&x->corrupt);
+		pym_free(hold[i]);
+	}
+}
+
 static int xfree_fn(void *arg)
 {
 	struct xfree *x = arg;
-	u8 *mine[XFREE_BATCH];
+	u8 *mine[XFREE_BATCH], **hold = NULL;
 	unsigned long r;
 	unsigned int i;
 	u32 seed = get_random_u32();
 
+	if (x->faulty) {
+		hold = kmalloc_array(XFREE_HOLD, sizeof(*hold), GFP_KERNEL);
+		if (!hold)
+			atomic_inc(&x->failed);
+	}
+
+#ifdef CONFIG_FAULT_INJECTION
+	current->make_it_fail = x->faulty;
+#endif
 	for (r = 0; r < x->rounds && !READ_ONCE(x->stop); r++) {
 		for (i = 0; i < XFREE_BATCH; i++) {
 			seed = seed * 1103515245 + 12345;
@@ -196,14 +233,20 @@ static int xfree_fn(void *arg)
 				atomic_inc(&x->corrupt);
 			pym_free(mine[i]);
 		}
+		if (hold)
+			xfree_hold(x, hold);
 		cond_resched();
 	}
+#ifdef CONFIG_FAULT_INJECTION
+	current->make_it_fail = 0;
+#endif
+	kfree(hold);
 	if (atomic_dec_and_test(&x->running))
 		complete(&x->done);
 	return 0;
 }
 
-static int do_xfree(unsigned long threads, unsigned long rounds)
+static int do_xfree(unsigned long threads, unsigned long rounds, bool faulty)
 {
 	struct xfree *x;
 	unsigned long i;
@@ -217,6 +260,7 @@ static int do_xfree(unsigned long threads, unsigned long rounds)
 	mutex_init(&x->lock);
 	init_completion(&x->done);
 	x->rounds = rounds;
+	x->faulty = faulty;
 	atomic_set(&x->running, threads + 1);
 	for (i = 0; i < threads; i++) {
 		struct task_struct *t = kthread_run(xfree_fn, x, "pym_xfree/%lu", i);
@@ -240,7 +284,8 @@ static int do_xfree(unsigned long threads, unsigned long rounds)
 		pym_free(x->ring[i]);
 	}
 	ncorrupt += atomic_read(&x->corrupt);
-	if (!err && atomic_read(&x->failed))
+	nfailed += atomic_read(&x->failed);
+	if (!err && !faulty && atomic_read(&x->failed))
 		err = -ENOMEM;
 	kfree(x);
 	return err;
@@ -354,7 +399,10 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 	} else if (!strcmp(cmd, "badfree")) {
 		err = do_badfree();
 	} else if (!strcmp(cmd, "xfree") && n == 3) {
-		err = do_xfree(a, b);
+		err = do_xfree(a, b, false);
+	} else if (!strcmp(cmd, "faults") && n == 3) {
+		err = IS_ENABLED(CONFIG_FAULT_INJECTION) ? do_xfree(a, b, true) :
+		      -EOPNOTSUPP;
 	} else if (!strcmp(cmd, "pressure")) {
 		err = do_pressure();
 	} else if (!strcmp(cmd, "heaps") && n == 2) {
@@ -367,8 +415,8 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 static int ctl_show(struct seq_file *m, void *v)
 {
 	mutex_lock(&lock);
-	seq_printf(m, "live %zu\nbytes %zu\ncorrupt %zu\n", nlive, nbytes,
-		   ncorrupt);
+	seq_printf(m, "live %zu\nbytes %zu\ncorrupt %zu\nfailed %zu\n", nlive,
+		   nbytes, ncorrupt, nfailed);
 	mutex_unlock(&lock);
 	return 0;
 }
