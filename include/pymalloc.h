@@ -36,6 +36,11 @@ struct pym_heap;
  * blocks serves nothing else meanwhile (Documentation/pymalloc.rst).
  */
 #define PYM_HEAP_PINNED		0x2
+/*
+ * Guards, fills, serial numbers, stacks and a quarantine around every
+ * block, checked at free and by "check"; no per-CPU magazines.
+ */
+#define PYM_HEAP_DEBUG		0x4
 
 /**
  * struct pym_stats - the figures of a heap, as pym_heap_stats() returns them

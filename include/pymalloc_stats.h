@@ -22,6 +22,8 @@
  *	allocator (or failed on purpose, debugfs fail_arena)
  * @PYM_STAT_FALLBACK_ALLOCS: small allocations served by kmalloc because
  *	no arena could be had
+ * @PYM_STAT_CORRUPTIONS: blocks of a debug heap found damaged (a guard or
+ *	the fill of a freed block overwritten) and kept out of use
  * @PYM_STAT_DOUBLE_FREES: frees refused: the block was free already, or
  *	never handed out
  * @PYM_STAT_INTERIOR_FREES: frees refused: a pointer into a block
@@ -57,6 +59,7 @@ enum pym_stat {
 	PYM_STAT_ALLOC_FAILURES,
 	PYM_STAT_ARENA_FAILURES,
 	PYM_STAT_FALLBACK_ALLOCS,
+	PYM_STAT_CORRUPTIONS,
 	PYM_STAT_DOUBLE_FREES,
 	PYM_STAT_INTERIOR_FREES,
 	PYM_STAT_FOREIGN_FREES,

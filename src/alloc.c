@@ -115,6 +115,19 @@ static __always_inline void *pcpu_alloc(struct pym_heap *heap,
 	return p;
 }
 
+/* Sizes the pools do not serve: 0, and above PYM_SMALL_MAX (large.c). */
+static noinline void *alloc_not_small(size_t size, gfp_t gfp)
+{
+	void *p;
+
+	if (!size)
+		return ZERO_SIZE_PTR;
+	p = pym_large_alloc(size, gfp);
+	if (unlikely(!p))
+		count(pym_default_heap, PYM_STAT_ALLOC_FAILURES);
+	return p;
+}
+
 /*
  * No arena could be had: order 6 is the first allocation to fail on a
  * fragmented machine, long before kmalloc's small caches, which need
@@ -130,8 +143,11 @@ static noinline void *alloc_fallback(struct pym_heap *heap, unsigned int cls,
 	size_t size = max(PYM_LARGE_SLOT, roundup_pow_of_two(pym_class_size(cls)));
 	void *p = NULL;
 
-	/* kmalloc's memory is shared: a pinned heap does without. */
-	if (!(heap->flags & PYM_HEAP_PINNED))
+	/*
+	 * kmalloc's memory is shared: a pinned heap does without. A debug
+	 * heap's blocks must be its own, to be checked.
+	 */
+	if (!(heap->flags & (PYM_HEAP_PINNED | PYM_HEAP_DEBUG)))
 		p = pym_large_alloc(size, gfp);
 	count(heap, p ? PYM_STAT_FALLBACK_ALLOCS : PYM_STAT_ALLOC_FAILURES);
 	return p;
@@ -140,10 +156,9 @@ static noinline void *alloc_fallback(struct pym_heap *heap, unsigned int cls,
 /*
  * Everything but a hit in this CPU's magazine: refill it, or take a block
  * from the core of an uncached heap, growing the heap until one comes.
- * Out of line, so that the fast path keeps its registers.
  */
-static noinline void *alloc_slow(struct pym_heap *heap, size_t size,
-				 unsigned int cls, gfp_t gfp)
+static __always_inline void *alloc_block(struct pym_heap *heap, size_t size,
+					 unsigned int cls, gfp_t gfp)
 {
 	unsigned long flags;
 	void *p;
@@ -165,17 +180,25 @@ static noinline void *alloc_slow(struct pym_heap *heap, size_t size,
 	}
 }
 
-/* Sizes the pools do not serve: 0, and above PYM_SMALL_MAX (large.c). */
-static noinline void *alloc_not_small(size_t size, gfp_t gfp)
+/*
+ * Out of line, so that the fast path keeps its registers. Debug heaps have
+ * no magazines: every allocation from one comes here.
+ */
+static noinline void *alloc_slow(struct pym_heap *heap, size_t size,
+				 unsigned int cls, gfp_t gfp)
 {
-	void *p;
+	if (unlikely(heap->debug)) {
+		if (size + PYM_DEBUG_OVERHEAD > PYM_SMALL_MAX)
+			return alloc_not_small(size, gfp);
+		return pym_debug_alloc(heap, size, gfp);
+	}
+	return alloc_block(heap, size, cls, gfp);
+}
 
-	if (!size)
-		return ZERO_SIZE_PTR;
-	p = pym_large_alloc(size, gfp);
-	if (unlikely(!p))
-		count(pym_default_heap, PYM_STAT_ALLOC_FAILURES);
-	return p;
+/* A pool block of size bytes (at most PYM_SMALL_MAX), for debug.c. */
+void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp)
+{
+	return alloc_block(heap, size, pym_size_class(size), gfp);
 }
 
 static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
@@ -381,9 +404,9 @@ static void free_not_small(const void *p, unsigned long caller)
 }
 
 /* A free of p into the core of heap, which has no magazines. */
-static void free_uncached(struct pym_heap *heap, struct pym_arena *a,
-			  struct pym_core *core, const void *p,
-			  unsigned long caller)
+static void free_to_core(struct pym_heap *heap, struct pym_arena *a,
+			 struct pym_core *core, const void *p,
+			 unsigned long caller)
 {
 	struct pym_arena *release = NULL;
 	enum pym_block_status st;
@@ -413,6 +436,29 @@ static void free_uncached(struct pym_heap *heap, struct pym_arena *a,
 	pym_heap_release_arenas(release);
 	if (unlikely(drained))
 		pym_heap_drained(heap);
+}
+
+void pym_heap_free_block(struct pym_heap *heap, struct pym_arena *a,
+			 const void *p, unsigned long caller)
+{
+	free_to_core(heap, a, &heap->core, p, caller);
+}
+
+void pym_heap_refused(struct pym_heap *heap, enum pym_stat kind,
+		      const void *p, unsigned long caller)
+{
+	report(heap, kind, p, caller);
+}
+
+/* A free into a heap without magazines: a debug heap's, or its core. */
+static void free_uncached(struct pym_heap *heap, struct pym_arena *a,
+			  struct pym_core *core, const void *p,
+			  unsigned long caller)
+{
+	if (unlikely(heap->debug))
+		pym_debug_free(heap, a, p, caller);
+	else
+		free_to_core(heap, a, core, p, caller);
 }
 
 /*
@@ -507,6 +553,10 @@ static size_t block_size(const void *p, unsigned long caller,
 		return size;
 	}
 	heap = pym_core_heap(core);
+	if (unlikely(heap->debug)) {
+		size = pym_debug_size(heap, a, p);
+		goto out;
+	}
 	spin_lock_irqsave(&core->lock, flags);
 	if (a->core == core)
 		size = pym_core_block_size(a, p, &st);
@@ -515,6 +565,7 @@ static size_t block_size(const void *p, unsigned long caller,
 	if (size && READ_ONCE(heap->pcpu) &&
 	    pym_mag_cached(p, pym_pcpu_secret))
 		size = 0;
+out:
 	if (!size)
 		refuse(heap, PYM_STAT_SIZE_QUERIES_REFUSED, p, caller);
 	*heapp = heap;
@@ -578,7 +629,9 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 	old = block_size(p, _RET_IP_, &heap);
 	if (unlikely(!old))
 		return NULL;
-	if (new_size <= old && 4 * new_size > 3 * old) {
+	/* A debug block's size is exact: it always moves. */
+	if (new_size <= old && 4 * new_size > 3 * old &&
+	    !(heap && heap->debug)) {
 		if (heap)
 			pym_kasan_alloc(p, new_size, old);
 		return (void *)p;

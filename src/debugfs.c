@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * debugfs.c - /sys/kernel/debug/pymalloc/<heap>/{stats,classes,arenas,check}
+ * debugfs.c - /sys/kernel/debug/pymalloc/<heap>/{stats,classes,arenas,check,
+ * debug,leaks}
  *
  * Files are root-only (0400) and never show kernel addresses: arenas are
  * named by ordinal.
@@ -84,6 +85,8 @@ static int check_show(struct seq_file *m, void *v)
 	spin_lock_irqsave(&heap->core.lock, flags);
 	n = pym_core_check(&heap->core, &so.out);
 	spin_unlock_irqrestore(&heap->core.lock, flags);
+	if (heap->debug)
+		n += pym_debug_check(heap, &so.out);
 	if (n)
 		pr_err("heap %s: check found %u violations\n",
 		       heap->name, n);
@@ -92,6 +95,23 @@ static int check_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(check);
+
+static int debug_show(struct seq_file *m, void *v)
+{
+	pym_debug_show(m->private, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(debug);
+
+static int leaks_show(struct seq_file *m, void *v)
+{
+	struct pym_heap *heap = m->private;
+
+	if (heap->debug)
+		pym_debug_leaks(heap, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(leaks);
 
 static int types_show(struct seq_file *m, void *v)
 {
@@ -109,6 +129,9 @@ void pym_debugfs_add_heap(struct pym_heap *heap)
 	debugfs_create_file("classes", 0400, d, heap, &classes_fops);
 	debugfs_create_file("arenas", 0400, d, heap, &arenas_fops);
 	debugfs_create_file("check", 0400, d, heap, &check_fops);
+	debugfs_create_file("debug", 0400, d, heap, &debug_fops);
+	if (heap->flags & PYM_HEAP_DEBUG)
+		debugfs_create_file("leaks", 0400, d, heap, &leaks_fops);
 }
 
 void pym_debugfs_remove_heap(struct pym_heap *heap)

@@ -151,6 +151,7 @@ void pym_heap_drained(struct pym_heap *heap)
 {
 	pr_info("destroyed heap %s: last block freed, memory returned\n",
 		heap->name);
+	kfree(heap->debug);
 	kfree_rcu(heap, rcu);
 }
 
@@ -232,6 +233,8 @@ int pym_heap_check(struct pym_heap *heap)
 	spin_lock_irqsave(&heap->core.lock, flags);
 	n = pym_core_check(&heap->core, &out);
 	spin_unlock_irqrestore(&heap->core.lock, flags);
+	if (heap->debug)
+		n += pym_debug_check(heap, &out);
 	if (n)
 		pr_err("heap %s: %u violations\n", heap->name, n);
 	return n ? -EUCLEAN : 0;
@@ -281,7 +284,12 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 
 	if (!heap)
 		return NULL;
-	if (!(flags & PYM_HEAP_NOCACHE) && pym_pcpu_create(heap)) {
+	if (flags & PYM_HEAP_DEBUG) {
+		if (pym_debug_create(heap)) {
+			kfree(heap);
+			return NULL;
+		}
+	} else if (!(flags & PYM_HEAP_NOCACHE) && pym_pcpu_create(heap)) {
 		kfree(heap);
 		return NULL;
 	}
@@ -306,6 +314,7 @@ static struct pym_heap *heap_create(const char *name, unsigned int flags)
 	if (find_heap(name)) {
 		mutex_unlock(&pym_heaps_lock);
 		pym_pcpu_destroy(heap, heap->pcpu);
+		kfree(heap->debug);
 		kfree(heap);
 		return ERR_PTR(-EEXIST);
 	}
@@ -326,7 +335,10 @@ static struct pym_heap *heap_create(const char *name, unsigned int flags)
  *         PYM_HEAP_PINNED for a heap that keeps its arenas until it is
  *         destroyed, against reclaim too, and never serves a small block
  *         from kmalloc: memory that held its blocks serves nothing else
- *         while it lives
+ *         while it lives; and PYM_HEAP_DEBUG for a debug heap, whose
+ *         blocks carry guards, fills, a serial number and their stacks,
+ *         checked at free and by its "check" file, and wait in a
+ *         quarantine before reuse (Documentation/pymalloc.rst)
  *
  * A heap has arenas, statistics and a debugfs directory of its own.
  * Blocks from it are freed with pym_free() like any other.
@@ -338,7 +350,7 @@ static struct pym_heap *heap_create(const char *name, unsigned int flags)
 struct pym_heap *pym_heap_create(const char *name, unsigned int flags)
 {
 	might_sleep();
-	if (flags & ~(PYM_HEAP_NOCACHE | PYM_HEAP_PINNED)) {
+	if (flags & ~(PYM_HEAP_NOCACHE | PYM_HEAP_PINNED | PYM_HEAP_DEBUG)) {
 		pr_err("heap_create: unknown flags %#x\n", flags);
 		return ERR_PTR(-EINVAL);
 	}
@@ -403,6 +415,8 @@ static void heap_retire(struct pym_heap *heap)
 		pym_pcpu_drain(heap, pcpu, true);
 		pym_pcpu_destroy(heap, pcpu);
 	}
+	if (heap->debug)
+		pym_debug_destroy(heap);
 	spin_lock_irqsave(&heap->core.lock, flags);
 	pym_core_trim(&heap->core, &release);
 	busy = heap->core.cnt[PYM_STAT_ARENAS_CURRENT];
@@ -413,6 +427,7 @@ static void heap_retire(struct pym_heap *heap)
 	spin_unlock_irqrestore(&heap->core.lock, flags);
 	pym_heap_release_arenas(release);
 	if (!busy) {
+		kfree(heap->debug);
 		kfree_rcu(heap, rcu);
 		return;
 	}
@@ -541,7 +556,8 @@ EXPORT_SYMBOL_IF_KUNIT(pym_heaps_trim);
 
 int pym_heaps_init(void)
 {
-	pym_default_heap = heap_new("default", 0);
+	pym_default_heap = heap_new("default",
+				    pym_debug_default ? PYM_HEAP_DEBUG : 0);
 	if (!pym_default_heap)
 		return -ENOMEM;
 	list_add_rcu(&pym_default_heap->node, &pym_heaps);

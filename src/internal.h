@@ -47,12 +47,14 @@ struct pym_heap {
 	struct dentry *debugfs;
 	unsigned long reported;		/* refusals reported, by kind (alloc.c) */
 	unsigned int flags;		/* PYM_HEAP_* */
+	struct pym_debug *debug;	/* PYM_HEAP_DEBUG's state (debug.c) */
 	bool dead;			/* destroyed while blocks were live */
 	struct rcu_head rcu;
 };
 
 extern struct pym_heap *pym_default_heap;
 extern unsigned int pym_keep_empty_arenas;
+extern bool pym_debug_default;
 #ifdef CONFIG_FAULT_INJECTION
 extern struct fault_attr pym_fail_arena;
 #endif
@@ -79,6 +81,27 @@ void pym_heap_drained(struct pym_heap *heap);
 int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp);
 void pym_arena_unmap(void *base);
 void pym_arena_map_exit(void);
+
+/* alloc.c, for debug.c */
+void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp);
+void pym_heap_free_block(struct pym_heap *heap, struct pym_arena *a,
+			 const void *p, unsigned long caller);
+void pym_heap_refused(struct pym_heap *heap, enum pym_stat kind,
+		      const void *p, unsigned long caller);
+
+/* debug.c: what a debug block adds to the request, at least */
+#define PYM_DEBUG_OVERHEAD	32
+struct seq_file;
+int pym_debug_create(struct pym_heap *heap);
+void pym_debug_destroy(struct pym_heap *heap);
+void *pym_debug_alloc(struct pym_heap *heap, size_t size, gfp_t gfp);
+void pym_debug_free(struct pym_heap *heap, struct pym_arena *a,
+		    const void *p, unsigned long caller);
+size_t pym_debug_size(struct pym_heap *heap, struct pym_arena *a,
+		      const void *p);
+unsigned int pym_debug_check(struct pym_heap *heap, struct pym_out *out);
+u64 pym_debug_leaks(struct pym_heap *heap, struct seq_file *m);
+void pym_debug_show(struct pym_heap *heap, struct seq_file *m);
 
 /* large.c: the record's grain, the smallest kmalloc block it takes */
 #define PYM_LARGE_SLOT		64U

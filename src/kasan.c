@@ -41,7 +41,10 @@ static void shadow_fill(const void *p, size_t size, u8 value)
 	memset(kasan_mem_to_shadow(p), value, size >> KASAN_SHADOW_SCALE_SHIFT);
 }
 
-/* An allocated block: size bytes valid, the rest of block a redzone. */
+/*
+ * An allocated block: size bytes valid, the rest of block (at most
+ * size rounded up to the granule) a redzone.
+ */
 void pym_kasan_alloc(const void *p, size_t size, size_t block)
 {
 	size_t whole = round_down(size, PYM_KASAN_GRANULE);
@@ -51,7 +54,8 @@ void pym_kasan_alloc(const void *p, size_t size, size_t block)
 		*(u8 *)kasan_mem_to_shadow(p + whole) = size - whole;
 		whole += PYM_KASAN_GRANULE;
 	}
-	shadow_fill(p + whole, block - whole, PYM_KASAN_SLAB_REDZONE);
+	if (block > whole)
+		shadow_fill(p + whole, block - whole, PYM_KASAN_SLAB_REDZONE);
 }
 
 /* A block freed, cached or back in its pool. */

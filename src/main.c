@@ -12,6 +12,11 @@ module_param_named(keep_empty_arenas, pym_keep_empty_arenas, uint, 0444);
 MODULE_PARM_DESC(keep_empty_arenas,
 		 "wholly empty arenas each heap keeps against alloc/free thrashing (default 1); the shrinker releases them");
 
+bool pym_debug_default;
+module_param_named(debug, pym_debug_default, bool, 0444);
+MODULE_PARM_DESC(debug,
+		 "make the default heap a debug heap (PYM_HEAP_DEBUG), as slub_debug does for SLUB (default off)");
+
 static struct shrinker *pym_shrinker;
 
 /*

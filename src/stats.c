@@ -18,6 +18,7 @@ const char *const pym_stat_names[PYM_STAT_NR] = {
 	[PYM_STAT_ALLOC_FAILURES] = "alloc_failures",
 	[PYM_STAT_ARENA_FAILURES] = "arena_failures",
 	[PYM_STAT_FALLBACK_ALLOCS] = "fallback_allocs",
+	[PYM_STAT_CORRUPTIONS] = "corruptions",
 	[PYM_STAT_DOUBLE_FREES] = "double_frees",
 	[PYM_STAT_INTERIOR_FREES] = "interior_frees",
 	[PYM_STAT_FOREIGN_FREES] = "foreign_frees",
