@@ -91,7 +91,11 @@ void *pym_large_alloc(size_t size, gfp_t gfp)
 	struct pym_large_region *r;
 	void *p;
 
-	p = kmalloc(size, gfp);
+	/*
+	 * All of what kmalloc gives is the caller's: pym_size() says so, and
+	 * ksize() no longer tells KASAN.
+	 */
+	p = kmalloc(kmalloc_size_roundup(size), gfp);
 	if (!p)
 		return NULL;
 	if (WARN_ONCE(!large_aligned(p),
