@@ -105,7 +105,10 @@ static u64 slab_bytes(void)
 	return global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B) << PAGE_SHIFT;
 }
 
-enum allocator { KMALLOC, PYMALLOC, CACHE };
+enum allocator { KMALLOC, PYMALLOC, CACHE, DEBUG };
+
+/* A PYM_HEAP_DEBUG heap, while run_single_cpu() measures it. */
+static struct pym_heap *debug_heap;
 
 /* A switch, not a function pointer: the branch predicts, no retpoline. */
 static __always_inline void *b_alloc(enum allocator a, size_t size)
@@ -115,6 +118,8 @@ static __always_inline void *b_alloc(enum allocator a, size_t size)
 		return pym_alloc(size, GFP_KERNEL);
 	case CACHE:
 		return kmem_cache_alloc(cache64, GFP_KERNEL);
+	case DEBUG:
+		return pym_heap_alloc(debug_heap, size, GFP_KERNEL);
 	default:
 		return kmalloc(size, GFP_KERNEL);
 	}
@@ -124,6 +129,7 @@ static __always_inline void b_free(enum allocator a, void *p)
 {
 	switch (a) {
 	case PYMALLOC:
+	case DEBUG:
 		pym_free(p);
 		break;
 	case CACHE:
@@ -469,6 +475,53 @@ static void with_1gib_live(enum allocator a, const char *name)
 	kvfree(fill);
 }
 
+/* Bytes a heap holds per live block of size bytes, over LIVE blocks. */
+static u64 bytes_per_block(struct pym_heap *heap, size_t size)
+{
+	struct pym_stats before, after;
+	int i;
+
+	pym_heap_stats(heap, &before);
+	for (i = 0; i < LIVE; i++)
+		vec[i] = pym_heap_alloc(heap, size, GFP_KERNEL);
+	pym_heap_stats(heap, &after);
+	for (i = 0; i < LIVE; i++)
+		pym_free(vec[i]);
+	return (after.v[PYM_STAT_BYTES_IN_USE] -
+		before.v[PYM_STAT_BYTES_IN_USE]) / LIVE;
+}
+
+/*
+ * A debug heap: its pair (guards, fills, two stack captures, quarantine)
+ * and what a block costs it against a normal heap.
+ */
+static void debug_heap_figures(void)
+{
+	static const size_t sizes[] = { 8, 64, 256 };
+	struct pym_heap *normal;
+	char name[32];
+	unsigned int i;
+
+	debug_heap = pym_heap_create("bench-debug", PYM_HEAP_DEBUG);
+	normal = pym_heap_create("bench-normal", 0);
+	if (IS_ERR(debug_heap) || IS_ERR(normal))
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		snprintf(name, sizeof(name), "pair-%zu", sizes[i]);
+		record(name, "pymalloc-debug", BEST(pair(DEBUG, sizes[i])), ITERS);
+		snprintf(name, sizeof(name), "block-bytes-%zu", sizes[i]);
+		record_bytes(name, "pymalloc", bytes_per_block(normal, sizes[i]));
+		record_bytes(name, "pymalloc-debug",
+			     bytes_per_block(debug_heap, sizes[i]));
+	}
+out:
+	if (!IS_ERR(normal))
+		pym_heap_destroy(normal);
+	if (!IS_ERR(debug_heap))
+		pym_heap_destroy(debug_heap);
+	debug_heap = NULL;
+}
+
 static void run_single_cpu(void)
 {
 	static const size_t psizes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512 };
@@ -483,6 +536,7 @@ static void run_single_cpu(void)
 		record(name, "pymalloc", BEST(pair(PYMALLOC, psizes[i])), ITERS);
 	}
 	record("pair-64", "kmem_cache", BEST(pair(CACHE, 64)), ITERS);
+	debug_heap_figures();
 	record("batch-lifo-64", "kmalloc", BEST(batch(KMALLOC, 64, false)), ITERS);
 	record("batch-lifo-64", "pymalloc", BEST(batch(PYMALLOC, 64, false)), ITERS);
 	record("batch-lifo-64", "kmem_cache", BEST(batch(CACHE, 64, false)), ITERS);
