@@ -22,8 +22,9 @@
  *	allocator (or failed on purpose, debugfs fail_arena)
  * @PYM_STAT_FALLBACK_ALLOCS: small allocations served by kmalloc because
  *	no arena could be had
- * @PYM_STAT_CORRUPTIONS: blocks of a debug heap found damaged (a guard or
- *	the fill of a freed block overwritten) and kept out of use
+ * @PYM_STAT_CORRUPTIONS: damage found: a block of a debug heap with a
+ *	guard or the fill of a freed block overwritten (kept out of use), or a
+ *	pool's free-list link overwritten (the list rebuilt from the bitmap)
  * @PYM_STAT_DOUBLE_FREES: frees refused: the block was free already, or
  *	never handed out
  * @PYM_STAT_INTERIOR_FREES: frees refused: a pointer into a block

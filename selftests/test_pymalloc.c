@@ -216,10 +216,12 @@ static int xfree_fn(void *arg)
 		for (i = 0; i < XFREE_BATCH; i++) {
 			u8 *p = mine[i];
 
+			if (!p)		/* failed under faults: nothing to share */
+				continue;
 			if (x->nring < XFREE_RING) {
 				x->ring[x->nring++] = p;
 				mine[i] = NULL;
-			} else if (p) {
+			} else {
 				/* Swap: keep a block some other thread made. */
 				unsigned int k = (seed >> 4) % XFREE_RING;
 

@@ -33,8 +33,8 @@ static unsigned int pool_bits_set(const unsigned long *map)
 	return w;
 }
 
-static void check_pool(struct checker *ck, const struct pym_arena *a,
-		       const struct pym_pool *pool)
+static void check_pool(struct checker *ck, const struct pym_core *core,
+		       const struct pym_arena *a, const struct pym_pool *pool)
 {
 	unsigned int size = pym_class_size(pool->cls);
 	unsigned int cap = pym_class_capacity[pool->cls];
@@ -70,7 +70,7 @@ static void check_pool(struct checker *ck, const struct pym_arena *a,
 				  a->id, pool->index, off);
 	}
 	/* Bounded walk: a cycle shows up as too many free blocks. */
-	for (b = pool->freeblock; b; b = *(char * const *)b) {
+	for (b = pool->freeblock; b; b = pym_pool_next(core, b)) {
 		unsigned int off = (unsigned int)(b - pool->base);
 
 		if (b < pool->base || off >= pool->nextoffset || off % size) {
@@ -116,7 +116,7 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 		nfresh += pool->state == PYM_POOL_FRESH;
 		nfree += pool->state == PYM_POOL_FREE;
 		nspare += pym_pool_spare(pool);
-		check_pool(ck, a, pool);
+		check_pool(ck, core, a, pool);
 	}
 	for (pool = a->freepools; pool && listed <= nfree;
 	     pool = pool->nextfree, listed++)

@@ -299,12 +299,36 @@ static struct pym_pool *class_pool(struct pym_core *core, unsigned int cls)
 	return pool;
 }
 
+/*
+ * The link in b, the head of pool's free list, was damaged: count and
+ * report it, and rebuild the rest of the list from the bitmap (every block
+ * carved, not allocated, and not b, which is being taken). Nothing leaks
+ * and nothing is handed out twice.
+ */
+void *pym_pool_relink(struct pym_core *core, struct pym_pool *pool, char *b)
+{
+	unsigned int size = pym_class_size(pool->cls), off;
+	char *head = NULL, *blk;
+
+	core->cnt[PYM_STAT_CORRUPTIONS]++;
+	pym_core_report_link(core, pool, b, *(unsigned long *)b);
+	for (off = 0; off < pool->nextoffset; off += size) {
+		blk = pool->base + off;
+		if (blk == b || test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse))
+			continue;
+		*(unsigned long *)blk = (unsigned long)head ^
+					pym_pool_link_code(core, blk);
+		head = blk;
+	}
+	return head;
+}
+
 void *pym_core_alloc_slow(struct pym_core *core, unsigned int cls)
 {
 	struct pym_pool *pool = class_pool(core, cls);
 
 	pym_core_assert_held(core);
-	return likely(pool) ? pym_pool_take_block(pool, cls) : NULL;
+	return likely(pool) ? pym_pool_take_block(core, pool, cls) : NULL;
 }
 
 unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
@@ -320,7 +344,7 @@ unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 			break;
 		/* Drain this pool before looking at the list again. */
 		do {
-			out[got++] = pym_pool_take_block(pool, cls);
+			out[got++] = pym_pool_take_block(core, pool, cls);
 		} while (got < n && pool->state == PYM_POOL_USED);
 	}
 	return got;

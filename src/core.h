@@ -76,7 +76,7 @@ enum pym_pool_state {
 struct pym_pool {
 	struct pym_link link;		/* usedpools[cls] ring while USED */
 	struct pym_pool *nextfree;	/* arena freepools while FREE */
-	void *freeblock;		/* freed blocks, link stored in the block */
+	void *freeblock;		/* freed blocks, encoded link in the block */
 	char *base;
 	u16 ref;
 	u16 nextoffset;
@@ -116,6 +116,7 @@ struct pym_arena {
  */
 struct pym_core {
 	pym_lock_t lock;
+	unsigned long secret;		/* of the pools' free-list links */
 	struct pym_link usedpools[PYM_NR_CLASSES];
 	/* Sorted by ascending nfreepools: allocations drain the fullest. */
 	struct pym_arena *usable_arenas;
@@ -245,13 +246,60 @@ static inline void pym_link_move_tail(struct pym_link *head, struct pym_link *n)
 	pym_link_add_tail(head, n);
 }
 
-static __always_inline void *pym_pool_take_block(struct pym_pool *pool,
+/*
+ * A freed block keeps the link to the next in its first word, as in
+ * CPython, but encoded as SLAB_FREELIST_HARDENED encodes SLUB's: next ^
+ * the heap's secret ^ swab(the block's address). A write after free that
+ * changes it yields an address nobody chose, and one that reads it learns
+ * nothing it can use.
+ */
+static __always_inline unsigned long pym_pool_link_code(const struct pym_core *core,
+							const void *b)
+{
+	return core->secret ^ swab((unsigned long)b);
+}
+
+static __always_inline void *pym_pool_next(const struct pym_core *core,
+					   const void *b)
+{
+	return (void *)(*(const unsigned long *)b ^ pym_pool_link_code(core, b));
+}
+
+void *pym_pool_relink(struct pym_core *core, struct pym_pool *pool, char *b);
+/* The owner's report of a damaged link, under the core's lock. */
+void pym_core_report_link(struct pym_core *core, struct pym_pool *pool,
+			  const void *b, unsigned long link);
+
+/*
+ * A decoded link is followed only to a free block of the pool: carved
+ * already, at a block boundary, its bit clear. Anything else means the
+ * link was overwritten; pym_pool_relink() rebuilds the list from the
+ * bitmap, which pymalloc keeps apart from the blocks.
+ */
+static __always_inline bool pym_pool_link_ok(const struct pym_pool *pool,
+					     const char *next, unsigned int cls)
+{
+	unsigned long off = next - pool->base;
+	unsigned int idx;
+
+	if (unlikely(off >= pool->nextoffset || off & (PYM_ALIGN - 1)))
+		return false;
+	idx = (unsigned int)(((u64)off * pym_class_reciprocal[cls]) >> 32);
+	return idx * pym_class_size(cls) == off &&
+	       (!PYM_CHECKED || !test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse));
+}
+
+static __always_inline void *pym_pool_take_block(struct pym_core *core,
+						 struct pym_pool *pool,
 						 unsigned int cls)
 {
-	char *b = pool->freeblock;
+	char *b = pool->freeblock, *next;
 
 	if (b) {
-		pool->freeblock = *(void **)b;
+		next = pym_pool_next(core, b);
+		if (unlikely(next && !pym_pool_link_ok(pool, next, cls)))
+			next = pym_pool_relink(core, pool, b);
+		pool->freeblock = next;
 	} else {
 		b = pool->base + pool->nextoffset;
 		pool->nextoffset += pym_class_size(cls);
@@ -280,7 +328,7 @@ static __always_inline void *pym_core_alloc_fast(struct pym_core *core,
 
 	if (unlikely(first == &core->usedpools[cls] || !pool->ref))
 		return NULL;
-	return pym_pool_take_block(pool, cls);
+	return pym_pool_take_block(core, pool, cls);
 }
 
 /*
@@ -331,12 +379,14 @@ pym_block_check(const struct pym_pool *pool, unsigned int off)
 }
 
 /* Put the allocated block p, at offset off, on its pool's free list. */
-static __always_inline void pym_pool_put_block(struct pym_pool *pool, void *p,
+static __always_inline void pym_pool_put_block(const struct pym_core *core,
+					       struct pym_pool *pool, void *p,
 					       unsigned int off)
 {
 	if (PYM_CHECKED)
 		__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
-	*(void **)p = pool->freeblock;
+	*(unsigned long *)p = (unsigned long)pool->freeblock ^
+			      pym_pool_link_code(core, p);
 	pool->freeblock = p;
 }
 
@@ -361,7 +411,7 @@ pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
 	}
 	if (unlikely(wipe))
 		pym_block_zero(p, pool->cls);
-	pym_pool_put_block(pool, p, off);
+	pym_pool_put_block(core, pool, p, off);
 	if (likely(pool->state == PYM_POOL_USED && pool->ref > 1))
 		pool->ref--;
 	else
@@ -375,7 +425,8 @@ pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
  * having changed nothing, for everything else, which pym_core_free()
  * takes: the last block of a pool, a full pool, a refused free.
  */
-static __always_inline bool pym_core_free_fast(struct pym_arena *a, void *p)
+static __always_inline bool pym_core_free_fast(struct pym_core *core,
+					       struct pym_arena *a, void *p)
 {
 	struct pym_pool *pool = pym_pool_of(a, p);
 	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
@@ -383,7 +434,7 @@ static __always_inline bool pym_core_free_fast(struct pym_arena *a, void *p)
 	if (unlikely(pool->state != PYM_POOL_USED || pool->ref <= 1 ||
 		     pym_block_check(pool, off) != PYM_BLOCK_OK))
 		return false;
-	pym_pool_put_block(pool, p, off);
+	pym_pool_put_block(core, pool, p, off);
 	pool->ref--;
 	return true;
 }

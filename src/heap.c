@@ -88,6 +88,15 @@ static bool arena_should_fail(void)
 }
 #endif
 
+/* core.c found a pool's free-list link overwritten, and rebuilt the list. */
+void pym_core_report_link(struct pym_core *core, struct pym_pool *pool,
+			  const void *b, unsigned long link)
+{
+	pr_err_ratelimited("heap %s: free block %p of class %u (%u bytes) was written after it was freed: its free-list link (%#lx) points nowhere it may; the pool's list was rebuilt from its bitmap\n",
+			   pym_core_heap(core)->name, b, pool->cls,
+			   pym_class_size(pool->cls), link);
+}
+
 /* Return arenas the core gave up, after dropping every lock. */
 void pym_heap_release_arenas(struct pym_arena *a)
 {
@@ -299,6 +308,7 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 	pym_core_init(&heap->core,
 		      flags & PYM_HEAP_PINNED ? UINT_MAX : pym_keep_empty_arenas,
 		      kmalloc_size_roundup(sizeof(struct pym_karena)));
+	heap->core.secret = get_random_long();
 	strscpy(heap->name, name, sizeof(heap->name));
 	return heap;
 }

@@ -965,6 +965,46 @@ static void kasan_sees_inside_arenas(struct kunit *test)
 #endif
 }
 
+/*
+ * A pool's free-list link overwritten after the free is never followed:
+ * the damaged block is still served, the pool's list rebuilt from its
+ * bitmap, the damage counted in corruptions and reported.
+ */
+static void damaged_pool_link_never_followed(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, PYM_HEAP_NOCACHE);
+	struct pym_stats *st;
+	struct kunit *kt;
+	u8 *b[4], *got[3];
+	int i;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	for (i = 0; i < 4; i++) {
+		b[i] = pym_heap_alloc(heap, 48, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, b[i]);
+	}
+	for (i = 1; i < 4; i++)
+		pym_free(b[i]);
+	kt = pym_bad_access_begin("KASAN: slab-use-after-free", true);
+	*(unsigned long *)b[3] ^= (unsigned long)b[0];	/* forged */
+	pym_bad_access_end(kt);
+	kunit_info(test, "expect a damaged free-list link reported below");
+	for (i = 0; i < 3; i++)
+		got[i] = pym_heap_alloc(heap, 48, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, got[0], b[3]);
+	KUNIT_EXPECT_EQ(test, pym_heap_stats(heap, st), 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_CORRUPTIONS], 1);
+	KUNIT_EXPECT_TRUE(test, (got[1] == b[1] && got[2] == b[2]) ||
+			  (got[1] == b[2] && got[2] == b[1]));
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	for (i = 0; i < 3; i++)
+		pym_free(got[i]);
+	pym_free(b[0]);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
 static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
@@ -979,6 +1019,7 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(no_arena_falls_back_to_kmalloc),
 	KUNIT_CASE(pinned_heap_keeps_its_arenas),
 	KUNIT_CASE(kasan_sees_inside_arenas),
+	KUNIT_CASE(damaged_pool_link_never_followed),
 	KUNIT_CASE(heaps_are_isolated),
 	KUNIT_CASE(heap_names),
 	KUNIT_CASE(bad_input_refused),

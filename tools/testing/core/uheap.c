@@ -46,6 +46,7 @@ void uheap_init(struct uheap *h, unsigned int keep_empty)
 {
 	memset(h, 0, sizeof(*h));
 	pym_core_init(&h->core, keep_empty, sizeof(struct pym_arena));
+	h->core.secret = 0x9e3779b97f4a7c15UL;
 }
 
 void uheap_init_cached(struct uheap *h, unsigned int keep_empty)
@@ -80,6 +81,14 @@ static void release_arenas(struct pym_arena *a)
 		free(a);
 		a = next;
 	}
+}
+
+unsigned int uheap_link_reports;
+
+void pym_core_report_link(struct pym_core *core, struct pym_pool *pool,
+			  const void *b, unsigned long link)
+{
+	uheap_link_reports++;
 }
 
 static int add_arena(struct uheap *h)

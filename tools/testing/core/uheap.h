@@ -104,7 +104,7 @@ static inline int uheap_free(struct uheap *h, void *p)
 	if (unlikely(!a || a->core != &h->core))
 		return uheap_free_slow(h, p, a);
 	if (!h->cached)
-		return pym_core_free_fast(a, p) ? 0 : uheap_free_core(h, a, p);
+		return pym_core_free_fast(&h->core, a, p) ? 0 : uheap_free_core(h, a, p);
 	pool = pym_pool_of(a, p);
 	mag = &h->mags[pool->cls];
 	if (unlikely(pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1)) !=
@@ -117,5 +117,7 @@ static inline int uheap_free(struct uheap *h, void *p)
 
 /* struct pym_out printing to stdout with a "# " prefix, TAP style. */
 extern struct pym_out uheap_stdout;
+
+extern unsigned int uheap_link_reports;
 
 #endif /* _UHEAP_H */
