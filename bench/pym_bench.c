@@ -522,6 +522,23 @@ out:
 	debug_heap = NULL;
 }
 
+static bool quick;
+module_param(quick, bool, 0444);
+MODULE_PARM_DESC(quick, "only the 8, 64 and 512-byte pairs, for slow (debug) kernels");
+
+static void run_pairs(void)
+{
+	static const size_t psizes[] = { 8, 64, 512 };
+	char name[32];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(psizes); i++) {
+		snprintf(name, sizeof(name), "pair-%zu", psizes[i]);
+		record(name, "kmalloc", BEST(pair(KMALLOC, psizes[i])), ITERS);
+		record(name, "pymalloc", BEST(pair(PYMALLOC, psizes[i])), ITERS);
+	}
+}
+
 static void run_single_cpu(void)
 {
 	static const size_t psizes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512 };
@@ -766,9 +783,13 @@ static int __init pym_bench_init(void)
 		goto out_cache;
 
 	migrate_disable();
-	run_single_cpu();
+	if (quick)
+		run_pairs();
+	else
+		run_single_cpu();
 	migrate_enable();
-	run_multi_cpu();
+	if (!quick)
+		run_multi_cpu();
 
 	dir = debugfs_create_dir("pym_bench", NULL);
 	debugfs_create_file("results", 0400, dir, NULL, &results_fops);

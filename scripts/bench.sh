@@ -16,6 +16,12 @@
 # build/bench/pairs.png. PYM_BENCH_SMP (default "1 4") and PYM_BENCH_MODES
 # (default "wall icount") narrow a run down while working on one figure,
 # PYM_BENCH_USER=0 skips user space; a narrowed run only prints.
+# PYM_BENCH_KERNEL=debug runs on the debug kernel instead, and
+# PYM_BENCH_APPEND adds to the guest's command line: the cost of KASAN
+# inside the arenas is
+#   PYM_BENCH_KERNEL=debug PYM_BENCH_SMP=1 PYM_BENCH_MODES=icount \
+#   PYM_BENCH_USER=0 PYM_BENCH_APPEND="pym_bench.quick=1 pymalloc.kasan_arenas=0"
+# against the same with kasan_arenas=1.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -26,7 +32,14 @@ pym_need_packages build-essential qemu-system-x86 busybox-static cpio gzip pytho
 if ! dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null | grep -q 'ok installed'; then
 	pym_need_packages gnuplot-nox || log "bench: no gnuplot, no chart"
 fi
-read -r _ kdir img < <(bash "$PYM_ROOT/scripts/distro.sh" | grep '^debian-6.12 ')
+if [ "${PYM_BENCH_KERNEL:-}" = debug ]; then
+	# The debug kernel (KASAN, lockdep): slow, so PYM_BENCH_APPEND
+	# usually asks for pym_bench.quick=1.
+	eval "$(bash "$PYM_ROOT/scripts/testkernel.sh")" || die "no debug kernel"
+	kdir=$KDIR img=$KERNEL
+else
+	read -r _ kdir img < <(bash "$PYM_ROOT/scripts/distro.sh" | grep '^debian-6.12 ')
+fi
 pym_build_modules "$out" "$kdir" || die "module build failed, see $out/build.log"
 mkdir -p "$out/bin"
 xz -dc "$PYM_ROOT/tools/testing/core/data/debian-6.12-boot.kmalloc.xz" >"$out/bin/kmalloc-trace.txt"
@@ -43,7 +56,7 @@ for smp in ${PYM_BENCH_SMP:-1 4}; do
 			log "bench: smp $smp, $mode$again"
 			PYM_SMP=$smp PYM_MEM=4G PYM_QEMU_EXTRA="$extra" PYM_TIMEOUT=1800 \
 				bash "$PYM_ROOT/scripts/qemu.sh" "$img" "$out/initramfs.cpio.gz" \
-				"$out/smp$smp-$mode" ||
+				"$out/smp$smp-$mode" "${PYM_BENCH_APPEND:-}" ||
 				die "smp $smp $mode run failed, see $out/smp$smp-$mode/console.log"
 			pym_suite_output "$out/smp$smp-$mode/results.log" bench \
 				>"$out/smp$smp-$mode.txt"

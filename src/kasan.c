@@ -26,6 +26,7 @@
  */
 #include <linux/bits.h>
 #include <linux/kasan.h>
+#include <linux/module.h>
 #include <linux/string.h>
 
 #include "kasan.h"
@@ -35,9 +36,16 @@
 #define PYM_KASAN_SLAB_FREE	0xFB	/* "slab-use-after-free" */
 #define PYM_KASAN_GRANULE	BIT(KASAN_SHADOW_SCALE_SHIFT)
 
+static bool kasan_arenas = true;
+module_param(kasan_arenas, bool, 0444);
+MODULE_PARM_DESC(kasan_arenas,
+		 "on generic KASAN kernels, keep KASAN's view of the arenas: free blocks poisoned, allocated ones valid to the size asked for (default on)");
+
 /* p and size are multiples of the granule: blocks and arenas are. */
 static void shadow_fill(const void *p, size_t size, u8 value)
 {
+	if (!kasan_arenas)
+		return;
 	memset(kasan_mem_to_shadow(p), value, size >> KASAN_SHADOW_SCALE_SHIFT);
 }
 
@@ -49,6 +57,8 @@ void pym_kasan_alloc(const void *p, size_t size, size_t block)
 {
 	size_t whole = round_down(size, PYM_KASAN_GRANULE);
 
+	if (!kasan_arenas)
+		return;
 	shadow_fill(p, whole, 0);
 	if (whole < size) {
 		*(u8 *)kasan_mem_to_shadow(p + whole) = size - whole;

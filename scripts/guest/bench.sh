@@ -4,7 +4,7 @@ sleep 2	# let boot-time work settle: the clock counts it too
 insmod /lib/pym/pymalloc.ko || exit 1
 insmod /lib/pym/pym_bench.ko || exit 1
 echo "# kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus, cmdline: $(cat /proc/cmdline)"
-if [ -f /bin/kmalloc-trace.txt ]; then
+if [ -f /bin/kmalloc-trace.txt ] && ! grep -q 'pym_bench.quick=1' /proc/cmdline; then
 	# Dense IDs for pointers: the module then needs no hash table.
 	awk '$1 == "a" { if (!($2 in id)) id[$2] = n++; print "a", id[$2], $3; next }
 	     $1 == "f" && ($2 in id) { print "f", id[$2] }' /bin/kmalloc-trace.txt \
