@@ -140,12 +140,15 @@ static __always_inline void b_free(enum allocator a, void *p)
 	}
 }
 
+/* Pairs per measurement: fewer with quick=1, on slow (debug) kernels. */
+static unsigned int pair_iters = ITERS;
+
 static noinline u64 pair(enum allocator a, size_t size)
 {
 	u64 t = ktime_get_ns();
 	int i;
 
-	for (i = 0; i < ITERS; i++)
+	for (i = 0; i < pair_iters; i++)
 		b_free(a, b_alloc(a, size));
 	return ktime_get_ns() - t;
 }
@@ -524,7 +527,7 @@ out:
 
 static bool quick;
 module_param(quick, bool, 0444);
-MODULE_PARM_DESC(quick, "only the 8, 64 and 512-byte pairs, for slow (debug) kernels");
+MODULE_PARM_DESC(quick, "only the 8, 64 and 512-byte pairs, 5000 each, for slow (debug) kernels");
 
 static void run_pairs(void)
 {
@@ -534,8 +537,8 @@ static void run_pairs(void)
 
 	for (i = 0; i < ARRAY_SIZE(psizes); i++) {
 		snprintf(name, sizeof(name), "pair-%zu", psizes[i]);
-		record(name, "kmalloc", BEST(pair(KMALLOC, psizes[i])), ITERS);
-		record(name, "pymalloc", BEST(pair(PYMALLOC, psizes[i])), ITERS);
+		record(name, "kmalloc", BEST(pair(KMALLOC, psizes[i])), pair_iters);
+		record(name, "pymalloc", BEST(pair(PYMALLOC, psizes[i])), pair_iters);
 	}
 }
 
@@ -783,10 +786,12 @@ static int __init pym_bench_init(void)
 		goto out_cache;
 
 	migrate_disable();
-	if (quick)
+	if (quick) {
+		pair_iters = ITERS / 20;
 		run_pairs();
-	else
+	} else {
 		run_single_cpu();
+	}
 	migrate_enable();
 	if (!quick)
 		run_multi_cpu();
