@@ -684,7 +684,6 @@ static char *faults_workload(struct __test_metadata *_metadata,
 	ksft_print_msg("arena_failures %llu, fallback_allocs %llu, NULL returned %llu\n",
 		       stat_value(stats, "arena_failures"),
 		       stat_value(stats, "fallback_allocs"), failed);
-	EXPECT_LT(0, stat_value(stats, "arena_failures"));
 	EXPECT_EQ(failed, stat_value(stats, "alloc_failures"));
 	EXPECT_EQ(0, stat_value(stats, "corruptions"));
 	EXPECT_EQ(0, ctl_value("corrupt"));
@@ -707,7 +706,11 @@ TEST_F_TIMEOUT(pym, faults_under_load, 300)
 		SKIP(return, "no fail_page_alloc (CONFIG_FAIL_PAGE_ALLOC)");
 	stats = faults_workload(_metadata, "faults 4 100");
 	ASSERT_NE(NULL, stats);
-	EXPECT_LT(0, stat_value(stats, "fallback_allocs"));
+	/* Arenas come and go: at 50%, about half the attempts fail. */
+	EXPECT_LT(0, stat_value(stats, "arena_failures"));
+	EXPECT_EQ(stat_value(stats, "arena_failures"),
+		  stat_value(stats, "fallback_allocs") +
+		  stat_value(stats, "alloc_failures"));
 	free(stats);
 	ASSERT_EQ(0, write_str("/proc/sys/vm/drop_caches", "2"));
 	parse_all(_metadata, &r);
@@ -739,8 +742,10 @@ FIXTURE_TEARDOWN(debug)
 
 /*
  * The same on the default heap made a debug heap with debug=1: no kmalloc
- * fallback, every guard and fill intact, and what is left allocated is
- * exactly what waits in quarantine.
+ * fallback, every guard and fill intact (stack captures meet failing page
+ * allocations too), and what is left allocated is exactly what waits in
+ * quarantine. Its few arenas stay (the quarantine holds blocks in them),
+ * so a run may meet no arena failure: that is not asked for here.
  */
 TEST_F_TIMEOUT(debug, faults_under_load, 300)
 {
