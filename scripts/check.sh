@@ -151,6 +151,11 @@ if { want debug || distro_wanted; } && [ -n "$tools" ]; then
 		cat "$out/selftest-build.log" >&2
 		fatal "the kselftest program did not build"
 	fi
+	if ! make -s -C "$PYM_ROOT/tools/pymstat" OUT="$out/bin" STATIC=1 \
+		>"$out/pymstat-build.log" 2>&1; then
+		cat "$out/pymstat-build.log" >&2
+		fatal "pymstat did not build"
+	fi
 fi
 
 if want debug; then

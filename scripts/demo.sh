@@ -13,7 +13,9 @@ mkdir -p "$out"
 pym_need_packages build-essential qemu-system-x86 busybox-static cpio gzip
 eval "$(bash "$PYM_ROOT/scripts/testkernel.sh")"
 pym_build_modules "$out" "$KDIR" || die "module build failed, see $out/build.log"
-bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" demo "$out/modules" /nonexistent
+mkdir -p "$out/bin"
+make -s -C "$PYM_ROOT/tools/pymstat" OUT="$out/bin" STATIC=1 || die "pymstat did not build"
+bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" demo "$out/modules" "$out/bin"
 log "demo: booting the test kernel (QEMU, TCG, 4 CPUs)..."
 rc=0
 PYM_TIMEOUT=300 bash "$PYM_ROOT/scripts/qemu.sh" "$KERNEL" "$out/initramfs.cpio.gz" "$out" || rc=$?

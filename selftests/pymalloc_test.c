@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -80,6 +81,68 @@ static char *slurp(const char *path)
 	}
 	close(fd);
 	buf[len] = '\0';
+	return buf;
+}
+
+/* Run a shell command; its output (stdout and stderr) and exit status. */
+static char *run(const char *cmd, int *status)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap);
+	FILE *f = popen(cmd, "r");
+	size_t n;
+
+	*status = -1;
+	if (!f || !buf) {
+		free(buf);
+		if (f)
+			pclose(f);
+		return NULL;
+	}
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (len + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	n = pclose(f);
+	*status = WIFEXITED(n) ? WEXITSTATUS(n) : -1;
+	return buf;
+}
+
+/* pymstat -o run as nobody: its output and exit status. */
+static char *run_as_nobody(int *status)
+{
+	int fd[2], st;
+	pid_t pid;
+	char *buf;
+	ssize_t n;
+
+	*status = -1;
+	if (pipe(fd))
+		return NULL;
+	pid = fork();
+	if (pid < 0)
+		return NULL;
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		dup2(fd[1], 2);
+		close(fd[0]);
+		if (setgid(65534) || setuid(65534))
+			_exit(126);
+		execlp("pymstat", "pymstat", "-o", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	buf = calloc(1, 4096);
+	n = buf ? read(fd[0], buf, 4095) : -1;
+	close(fd[0]);
+	waitpid(pid, &st, 0);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	return buf;
 }
 
@@ -321,6 +384,26 @@ TEST_F_TIMEOUT(bare, load_and_unload, 120)
 	ASSERT_EQ(0, unload("pymalloc"));
 	ASSERT_EQ(-1, stat(DBG, &st));
 	ASSERT_EQ(ENOENT, errno);
+}
+
+TEST_F_TIMEOUT(bare, pymstat_errors_are_one_line, 120)
+{
+	int status;
+	char *out = run("pymstat -o 2>&1", &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(2, status);
+	EXPECT_NE(NULL, strstr(out, "pymalloc is not loaded"));
+	EXPECT_EQ(strlen(out) - 1, strcspn(out, "\n"));
+	free(out);
+	ASSERT_EQ(0, load("pymalloc"));
+	out = run_as_nobody(&status);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(2, status);
+	EXPECT_NE(NULL, strstr(out, "run as root"));
+	EXPECT_EQ(strlen(out) - 1, strcspn(out, "\n"));
+	free(out);
+	EXPECT_EQ(0, unload("pymalloc"));
 }
 
 FIXTURE(pym) {
@@ -781,6 +864,285 @@ TEST_F_TIMEOUT(pym, bad_frees_refused, 120)
 	ASSERT_NE(NULL, check);
 	EXPECT_STREQ("ok\n", check);
 	free(check);
+}
+
+/*
+ * Observability: the tracepoints, the sampled callers and pymstat, with
+ * every allocation sampled so that the figures are exact.
+ */
+#define TRACEFS		"/sys/kernel/tracing"
+#define EVENTS		TRACEFS "/events/pymalloc"
+
+FIXTURE(observe) {
+	int loaded;
+};
+
+static void tracing_off(void)
+{
+	write_str(TRACEFS "/tracing_on", "0");
+	write_str(EVENTS "/enable", "0");
+}
+
+FIXTURE_SETUP(observe)
+{
+	struct stat st;
+
+	if (getuid())
+		SKIP(return, "needs root");
+	unload_leftovers();
+	if (stat(TRACEFS "/events", &st))
+		mount("nodev", TRACEFS, "tracefs", 0, NULL);
+	ASSERT_EQ(0, load_with("pymalloc", "sample_interval=1"));
+	ASSERT_EQ(0, load("test_pymalloc"));
+	self->loaded = 1;
+}
+
+FIXTURE_TEARDOWN(observe)
+{
+	if (!self->loaded)
+		return;
+	tracing_off();
+	EXPECT_EQ(0, unload("test_pymalloc"));
+	EXPECT_EQ(0, unload("pymalloc"));
+}
+
+/* Lines of text that contain every one of the strings in want. */
+static unsigned long count_lines(const char *text, const char *const *want,
+				 unsigned int nwant)
+{
+	unsigned long n = 0;
+	const char *line = text, *end;
+	unsigned int i;
+	char buf[1024];
+
+	for (; line && *line; line = end ? end + 1 : NULL) {
+		size_t len;
+
+		end = strchr(line, '\n');
+		len = end ? (size_t)(end - line) : strlen(line);
+		if (len >= sizeof(buf))
+			continue;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		for (i = 0; i < nwant && strstr(buf, want[i]); i++)
+			;
+		n += i == nwant;
+	}
+	return n;
+}
+
+TEST_F_TIMEOUT(observe, tracepoints_see_a_known_workload, 300)
+{
+	static const char *const allocs[] = {
+		"pym_alloc:", "call_site=alloc_one", "bytes_req=100 ",
+		"bytes_alloc=104 ", "gfp_flags=GFP_KERNEL", "heap=default",
+	};
+	static const char *const frees[] = {
+		"pym_free:", "call_site=free_at", "heap=default",
+	};
+	static const char *const big[] = { "pym_alloc:", "bytes_req=512 " };
+	static const char *const arena_allocs[] = {
+		"pym_arena_alloc:", "heap=default",
+	};
+	static const char *const arena_frees[] = {
+		"pym_arena_free:", "heap=default",
+	};
+	unsigned long long got0, got1, back0, back1;
+	char *stats, *trace;
+	struct stat st;
+
+	if (stat(EVENTS, &st))
+		SKIP(return, "no tracefs, or a kernel without tracepoints");
+	ASSERT_EQ(0, write_str(TRACEFS "/tracing_on", "0"));
+	ASSERT_EQ(0, write_str(TRACEFS "/buffer_size_kb", "8192"));
+	ASSERT_EQ(0, write_str(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, write_str(EVENTS "/enable", "1"));
+	stats = slurp(HEAP "/stats");
+	ASSERT_NE(NULL, stats);
+	got0 = stat_value(stats, "arenas_allocated");
+	back0 = stat_value(stats, "arenas_reclaimed");
+	free(stats);
+
+	ASSERT_EQ(0, write_str(TRACEFS "/tracing_on", "1"));
+	ASSERT_EQ(0, ctl("alloc 1000 100"));
+	ASSERT_EQ(0, ctl("freeall"));
+	ASSERT_EQ(0, ctl("alloc 3000 512"));
+	ASSERT_EQ(0, ctl("freeall"));
+	ASSERT_EQ(0, write_str(TRACEFS "/tracing_on", "0"));
+
+	stats = slurp(HEAP "/stats");
+	ASSERT_NE(NULL, stats);
+	got1 = stat_value(stats, "arenas_allocated");
+	back1 = stat_value(stats, "arenas_reclaimed");
+	free(stats);
+	trace = slurp(TRACEFS "/trace");
+	ASSERT_NE(NULL, trace);
+	/* Nothing was lost: the buffer held every event. */
+	EXPECT_EQ(NULL, strstr(trace, "LOST"));
+	EXPECT_EQ(1000, count_lines(trace, allocs, ARRAY_SIZE(allocs)));
+	EXPECT_EQ(3000, count_lines(trace, big, ARRAY_SIZE(big)));
+	EXPECT_EQ(4000, count_lines(trace, frees, ARRAY_SIZE(frees)));
+	EXPECT_LE(6, got1 - got0);
+	EXPECT_EQ(got1 - got0, count_lines(trace, arena_allocs,
+					   ARRAY_SIZE(arena_allocs)));
+	EXPECT_EQ(back1 - back0, count_lines(trace, arena_frees,
+					     ARRAY_SIZE(arena_frees)));
+	free(trace);
+}
+
+/* The row of a callers file whose caller starts with fn. */
+static int caller_row(const char *text, const char *fn,
+		      unsigned long long v[5])
+{
+	const char *line;
+	char name[128];
+
+	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (sscanf(line, "%llu %llu %llu %llu %llu %127s", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], name) == 6 &&
+		    !strncmp(name, fn, strlen(fn)))
+			return 1;
+	return 0;
+}
+
+/* bytes_requested of a class, from a classes file; ~0 for "-". */
+static unsigned long long class_requested(const char *text, unsigned int cls)
+{
+	const char *line;
+	unsigned int c;
+	char req[32];
+
+	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (sscanf(line, "%u %*u %*u %*u %*u %*u %*u %*u %*u %31s", &c,
+			   req) == 2 && c == cls)
+			return req[0] == '-' ? ~0ULL : strtoull(req, NULL, 10);
+	return ~0ULL - 1;
+}
+
+TEST_F_TIMEOUT(observe, callers_exact_at_interval_1, 120)
+{
+	unsigned long long v[5];
+	char *callers, *classes;
+
+	ASSERT_EQ(0, ctl("alloc 1000 100"));
+	ASSERT_EQ(0, ctl("alloc 500 60"));
+	callers = slurp(HEAP "/callers");
+	classes = slurp(HEAP "/classes");
+	ASSERT_NE(NULL, callers);
+	ASSERT_NE(NULL, classes);
+	EXPECT_EQ(1, stat_value(callers, "sample_interval"));
+	EXPECT_EQ(1500, stat_value(callers, "samples"));
+	EXPECT_EQ(0, stat_value(callers, "samples_dropped"));
+	ASSERT_EQ(1, caller_row(callers, "alloc_one+", v));
+	EXPECT_EQ(1500, v[0]);
+	EXPECT_EQ(1500, v[1]);
+	EXPECT_EQ(1000 * 100 + 500 * 60, v[2]);
+	EXPECT_EQ(1000 * 104 + 500 * 64, v[3]);
+	EXPECT_EQ(1000 * 4 + 500 * 4, v[4]);
+	/* Class 12 holds 104-byte blocks, class 7 64-byte ones. */
+	EXPECT_EQ(1000 * 100, class_requested(classes, 12));
+	EXPECT_EQ(500 * 60, class_requested(classes, 7));
+	EXPECT_EQ(0, class_requested(classes, 20));
+	free(callers);
+	free(classes);
+
+	ASSERT_EQ(0, ctl("freeall"));
+	callers = slurp(HEAP "/callers");
+	ASSERT_NE(NULL, callers);
+	EXPECT_EQ(0, stat_value(callers, "samples"));
+	EXPECT_EQ(0, caller_row(callers, "alloc_one+", v));
+	free(callers);
+	/* Once on, sampling stays on; garbage is refused. */
+	EXPECT_EQ(-EBUSY, write_str(DBG "/sample_interval", "0"));
+	EXPECT_EQ(-EINVAL, write_str(DBG "/sample_interval", "often"));
+	EXPECT_EQ(0, write_str(DBG "/sample_interval", "64"));
+	EXPECT_EQ(64, file_value(DBG "/sample_interval", ""));
+}
+
+TEST_F_TIMEOUT(observe, pymstat_reads_a_known_workload, 120)
+{
+	unsigned long long blocks, objs, pools, arenas;
+	char *out, *line, name[64], heap[64], cls[8], size[8];
+	int status, rows = 0, maps = 0;
+	unsigned int objsize, per;
+
+	ASSERT_EQ(0, ctl("alloc 1000 100"));
+	arenas = file_value(HEAP "/stats", "arenas_current");
+
+	out = run("pymstat -o -s blocks 2>&1", &status);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, status);
+	for (line = out; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (sscanf(line, "%63s %7s %7s %llu", heap, cls, size, &blocks) != 4 ||
+		    strcmp(heap, "default"))
+			continue;
+		if (!strcmp(cls, "all"))
+			rows += blocks == 1000;
+		if (!strcmp(cls, "12"))
+			rows += !strcmp(size, "104") && blocks == 1000;
+	}
+	EXPECT_EQ(2, rows);
+	free(out);
+
+	out = run("pymstat --slabinfo 2>&1", &status);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(0, strncmp(out, "slabinfo - version: 2.1\n", 24));
+	rows = 0;
+	for (line = out; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (sscanf(line, "%63s %llu %llu %u %u", name, &blocks, &objs,
+			   &objsize, &per) == 5 && !strcmp(name, "pym-default-104")) {
+			rows++;
+			EXPECT_EQ(1000, blocks);
+			EXPECT_EQ(104, objsize);
+			EXPECT_EQ(39, per);
+			EXPECT_EQ(0, objs % per);
+			EXPECT_LE(1000, objs);
+		}
+	EXPECT_EQ(1, rows);
+	free(out);
+
+	out = run("pymstat --json 2>&1", &status);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, status);
+	EXPECT_NE(NULL, strstr(out, "{\"name\": \"default\", \"stats\": {\"arenas_allocated\": "));
+	EXPECT_NE(NULL, strstr(out, "\"size\": 104, \"per_pool\": 39, \"pools\": "));
+	EXPECT_NE(NULL, strstr(out, "\"blocks_in_use\": 1000, "));
+	EXPECT_NE(NULL, strstr(out, "\"bytes_requested\": 100000}"));
+	free(out);
+
+	out = run("pymstat --arenas --color=always 2>&1", &status);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, status);
+	EXPECT_NE(NULL, strstr(out, "\033["));
+	for (line = out; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		maps += sscanf(line, "%llu n%llu", &blocks, &pools) == 2;
+	EXPECT_EQ(arenas, maps);
+	free(out);
+
+	out = run("pymstat -s nonsense 2>&1", &status);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(2, status);
+	EXPECT_NE(NULL, strstr(out, "unknown sort key"));
+	free(out);
+	out = run("pymstat -n 2 -d 1 2>&1", &status);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, status);
+	EXPECT_NE(NULL, strstr(strstr(out, " Heaps: ") + 1, " Heaps: "));
+	free(out);
+}
+
+TEST_F_TIMEOUT(pym, callers_off_by_default, 120)
+{
+	char *callers = slurp(HEAP "/callers");
+
+	ASSERT_NE(NULL, callers);
+	EXPECT_STREQ("sample_interval 0\n", callers);
+	free(callers);
+	callers = slurp(HEAP "/classes");
+	ASSERT_NE(NULL, callers);
+	EXPECT_EQ(~0ULL, class_requested(callers, 0));
+	free(callers);
 }
 
 FIXTURE(cache) {

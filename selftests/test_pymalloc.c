@@ -74,7 +74,7 @@ static int grow(void)
 	return 0;
 }
 
-static int alloc_one(size_t size)
+static noinline int alloc_one(size_t size)
 {
 	struct block *b;
 
@@ -92,7 +92,7 @@ static int alloc_one(size_t size)
 	return 0;
 }
 
-static void free_at(size_t i)
+static noinline void free_at(size_t i)
 {
 	struct block *b = &blocks[i];
 

@@ -35,6 +35,7 @@
 
 #include "internal.h"
 #include "kasan.h"
+#include "pym_trace.h"
 
 static const char *const refusal_text[PYM_STAT_NR] = {
 	[PYM_STAT_DOUBLE_FREES] = "double free, or free of a block never allocated",
@@ -201,15 +202,22 @@ void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp)
 	return alloc_block(heap, size, pym_size_class(size), gfp);
 }
 
+/*
+ * Every allocation's way in, inlined into the exported functions, so that
+ * caller is their caller's address, and the tracepoint and sampling are
+ * one patched jump each while off.
+ */
 static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
-					gfp_t gfp)
+					gfp_t gfp, unsigned long caller)
 {
 	struct pym_pcpu __percpu *pcpu;
 	unsigned int cls;
 	void *p;
 
-	if (unlikely(size - 1 >= PYM_SMALL_MAX))
-		return alloc_not_small(size, gfp);
+	if (unlikely(size - 1 >= PYM_SMALL_MAX)) {
+		p = alloc_not_small(size, gfp);
+		goto out;
+	}
 	might_alloc(gfp);
 	cls = pym_size_class(size);
 	pcpu = READ_ONCE(heap->pcpu);
@@ -217,10 +225,16 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 		preempt_disable();
 		p = pym_mag_pop_local(pym_pcpu_mag(pcpu, cls));
 		preempt_enable();
-		if (likely(p))
-			return alloc_done(p, size, cls, gfp);
+		if (likely(p)) {
+			p = alloc_done(p, size, cls, gfp);
+			goto out;
+		}
 	}
-	return alloc_slow(heap, size, cls, gfp);
+	p = alloc_slow(heap, size, cls, gfp);
+out:
+	trace_pym_alloc(caller, p, heap, size, gfp);
+	pym_callers_alloc(heap, p, size, caller);
+	return p;
 }
 
 /**
@@ -240,7 +254,7 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
  */
 void *pym_heap_alloc(struct pym_heap *heap, size_t size, gfp_t gfp)
 {
-	return heap_alloc(heap ?: pym_default_heap, size, gfp);
+	return heap_alloc(heap ?: pym_default_heap, size, gfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(pym_heap_alloc);
 
@@ -254,7 +268,7 @@ EXPORT_SYMBOL_GPL(pym_heap_alloc);
  */
 void *pym_alloc(size_t size, gfp_t gfp)
 {
-	return heap_alloc(pym_default_heap, size, gfp);
+	return heap_alloc(pym_default_heap, size, gfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(pym_alloc);
 
@@ -268,7 +282,7 @@ EXPORT_SYMBOL_GPL(pym_alloc);
  */
 void *pym_zalloc(size_t size, gfp_t gfp)
 {
-	return pym_heap_alloc(pym_default_heap, size, gfp | __GFP_ZERO);
+	return heap_alloc(pym_default_heap, size, gfp | __GFP_ZERO, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(pym_zalloc);
 
@@ -287,7 +301,7 @@ void *pym_calloc(size_t n, size_t size, gfp_t gfp)
 
 	if (unlikely(check_mul_overflow(n, size, &bytes)))
 		return NULL;
-	return pym_zalloc(bytes, gfp);
+	return heap_alloc(pym_default_heap, bytes, gfp | __GFP_ZERO, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(pym_calloc);
 
@@ -355,8 +369,8 @@ static noinline void free_overflow(struct pym_heap *heap,
  * magazine, with neither a lock nor interrupts off. Preemption off keeps
  * the magazine ours and makes this an RCU reader, so the arena and heap
  * looked up stay valid. Anything else (a large block, a bad pointer, an
- * uncached heap, init_on_free, PREEMPT_RT) returns false having changed
- * nothing, for do_free().
+ * uncached heap, init_on_free, a pool with a sampled block, PREEMPT_RT)
+ * returns false having changed nothing, for do_free().
  */
 static __always_inline bool free_fast(const void *p)
 {
@@ -381,7 +395,7 @@ static __always_inline bool free_fast(const void *p)
 	OPTIMIZER_HIDE_VAR(pool);
 	cls = READ_ONCE(pool->cls);
 	/* init_on_free wipes in do_free(): a call here costs every free. */
-	if (unlikely(!pcpu) || want_init_on_free() ||
+	if (unlikely(!pcpu) || want_init_on_free() || pym_callers_pool(pool) ||
 	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
 	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret)))
 		goto out;
@@ -485,6 +499,9 @@ static noinline void do_free(const void *p, unsigned long caller)
 		free_not_small(p, caller);
 		return;
 	}
+	/* Before the block can be anyone else's: see callers.c. */
+	if (static_branch_unlikely(&pym_sampling))
+		pym_callers_free(a, p);
 	heap = pym_core_heap(core);
 	pcpu = READ_ONCE(heap->pcpu);
 	if (unlikely(!pcpu)) {
@@ -518,6 +535,7 @@ static noinline void do_free(const void *p, unsigned long caller)
  */
 void pym_free(const void *p)
 {
+	trace_pym_free(_RET_IP_, p);
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
 	if (likely(free_fast(p)))
@@ -621,8 +639,9 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 	void *q;
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
-		return pym_alloc(new_size, gfp);
+		return heap_alloc(pym_default_heap, new_size, gfp, _RET_IP_);
 	if (unlikely(!new_size)) {
+		trace_pym_free(_RET_IP_, p);
 		do_free(p, _RET_IP_);
 		return ZERO_SIZE_PTR;
 	}
@@ -637,10 +656,11 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 		return (void *)p;
 	}
 
-	q = pym_heap_alloc(heap, new_size, gfp);
+	q = heap_alloc(heap ?: pym_default_heap, new_size, gfp, _RET_IP_);
 	if (!q)
 		return NULL;
 	memcpy(q, p, min(old, new_size));
+	trace_pym_free(_RET_IP_, p);
 	do_free(p, _RET_IP_);
 	return q;
 }

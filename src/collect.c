@@ -58,6 +58,7 @@
 #include "compat.h"
 #include "gc.h"
 #include "internal.h"
+#include "pym_trace.h"
 
 static DEFINE_MUTEX(pym_gc_mutex);
 static DEFINE_SPINLOCK(gc_lists_lock);
@@ -233,7 +234,7 @@ static long collect_locked(unsigned int generation)
 	struct pym_gc_head *h;
 	unsigned int older;
 	unsigned long flags;
-	u64 ns, survived;
+	u64 ns, survived, alive = 0;
 	ktime_t start;
 	long found;
 
@@ -253,7 +254,7 @@ static long collect_locked(unsigned int generation)
 		}
 		found = -EUCLEAN;
 	} else {
-		u64 alive = settle(&young, &unreachable, &gc.gen[older]);
+		alive = settle(&young, &unreachable, &gc.gen[older]);
 
 		spin_lock_irqsave(&gc_lists_lock, flags);
 		gc.stats[generation].uncollectable += alive;
@@ -263,6 +264,7 @@ static long collect_locked(unsigned int generation)
 	ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	gc_pauses[generation].last_ns = ns;
 	gc_pauses[generation].longest_ns = max(gc_pauses[generation].longest_ns, ns);
+	trace_pym_gc_collect(generation, found, alive, ns);
 	return found;
 }
 

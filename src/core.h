@@ -83,6 +83,7 @@ struct pym_pool {
 	u8 cls;
 	u8 state;
 	u8 index;			/* position in the arena */
+	u8 sampled;			/* the owner's: blocks sampled (callers.c) */
 	unsigned long inuse[PYM_BITMAP_LONGS];
 };
 
@@ -464,6 +465,9 @@ struct pym_class_stats {
 	u64 pools;		/* pools holding blocks of this class */
 	u64 blocks;		/* blocks allocated */
 	u64 avail;		/* free blocks in those pools */
+	u64 cached;		/* of those, held by the owner's caches */
+	u64 requested;		/* the owner's estimate of bytes asked for */
+	bool requested_known;	/* requested is an estimate, not a copy */
 };
 
 /*
@@ -475,6 +479,7 @@ struct pym_core_stats {
 	u64 v[PYM_STAT_NR];
 	u64 node_arenas[PYM_STATS_NODES];	/* last one: that node and up */
 	struct pym_class_stats cls[PYM_NR_CLASSES];
+	bool requested_known;	/* the owner estimated requested bytes */
 };
 
 void pym_core_collect(const struct pym_core *core, struct pym_core_stats *st);

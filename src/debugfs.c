@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * debugfs.c - /sys/kernel/debug/pymalloc/<heap>/{stats,classes,arenas,check,
- * debug,leaks}
+ * debug,callers,leaks}
  *
  * Files are root-only (0400) and never show kernel addresses: arenas are
  * named by ordinal.
@@ -36,7 +36,7 @@ static __printf(2, 3) void seq_out_print(struct pym_out *out,
 #define SEQ_OUT(seq) { .out.print = seq_out_print, .m = (seq) }
 
 static int with_stats(struct seq_file *m,
-		      void (*show)(const struct pym_core_stats *,
+		      void (*show)(struct pym_heap *, struct pym_core_stats *,
 				   struct pym_out *))
 {
 	struct seq_out so = SEQ_OUT(m);
@@ -45,20 +45,33 @@ static int with_stats(struct seq_file *m,
 	if (!st)
 		return -ENOMEM;
 	pym_heap_collect(m->private, st);
-	show(st, &so.out);
+	show(m->private, st, &so.out);
 	kfree(st);
 	return 0;
 }
 
+static void print_stats(struct pym_heap *heap, struct pym_core_stats *st,
+			struct pym_out *out)
+{
+	pym_core_print_stats(st, out);
+}
+
 static int stats_show(struct seq_file *m, void *v)
 {
-	return with_stats(m, pym_core_print_stats);
+	return with_stats(m, print_stats);
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
+static void print_classes(struct pym_heap *heap, struct pym_core_stats *st,
+			  struct pym_out *out)
+{
+	pym_callers_requested(heap, st);
+	pym_core_print_classes(st, out);
+}
+
 static int classes_show(struct seq_file *m, void *v)
 {
-	return with_stats(m, pym_core_print_classes);
+	return with_stats(m, print_classes);
 }
 DEFINE_SHOW_ATTRIBUTE(classes);
 
@@ -130,6 +143,7 @@ void pym_debugfs_add_heap(struct pym_heap *heap)
 	debugfs_create_file("arenas", 0400, d, heap, &arenas_fops);
 	debugfs_create_file("check", 0400, d, heap, &check_fops);
 	debugfs_create_file("debug", 0400, d, heap, &debug_fops);
+	pym_callers_add_heap(heap, d);
 	if (heap->flags & PYM_HEAP_DEBUG)
 		debugfs_create_file("leaks", 0400, d, heap, &leaks_fops);
 }

@@ -57,11 +57,13 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "pym_trace.h"
 #include "kasan.h"
 
 /* The kernel's wrapper around the core's arena descriptor. */
 struct pym_karena {
 	struct rcu_head rcu;
+	struct pym_heap *heap;		/* outlives the arena: heap_retire() */
 	struct pym_arena a;
 };
 
@@ -101,12 +103,14 @@ void pym_core_report_link(struct pym_core *core, struct pym_pool *pool,
 void pym_heap_release_arenas(struct pym_arena *a)
 {
 	while (a) {
+		struct pym_karena *ka = container_of(a, struct pym_karena, a);
 		struct pym_arena *next = a->release_next;
 
+		trace_pym_arena_free(ka->heap, a->id, a->nid);
 		pym_arena_unmap(a->base);
 		pym_kasan_unpoison(a->base, PYM_ARENA_SIZE);
 		free_pages((unsigned long)a->base, PYM_ARENA_ORDER);
-		kfree_rcu(container_of(a, struct pym_karena, a), rcu);
+		kfree_rcu(ka, rcu);
 		a = next;
 	}
 }
@@ -135,6 +139,7 @@ int pym_heap_grow(struct pym_heap *heap, gfp_t gfp)
 	pym_kasan_unused(base, PYM_ARENA_SIZE);
 	/* Published before it serves blocks, so every block can be found. */
 	ka->a.core = NULL;
+	ka->heap = heap;
 	err = pym_arena_map(base, &ka->a, g);
 	if (err)
 		goto fail_pages;
@@ -142,6 +147,7 @@ int pym_heap_grow(struct pym_heap *heap, gfp_t gfp)
 	spin_lock_irqsave(&heap->core.lock, flags);
 	pym_core_add_arena(&heap->core, &ka->a, base, page_to_nid(page));
 	spin_unlock_irqrestore(&heap->core.lock, flags);
+	trace_pym_arena_alloc(heap, ka->a.id, ka->a.nid);
 	return 0;
 
 fail_pages:

@@ -7,8 +7,10 @@
 #define _PYM_INTERNAL_H
 
 #include <linux/build_bug.h>
+#include <linux/jump_label.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/sched/task_stack.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -109,6 +111,35 @@ void *pym_large_alloc(size_t size, gfp_t gfp);
 enum pym_stat pym_large_free(const void *p);
 size_t pym_large_size(const void *p);
 void pym_large_exit(void);
+
+/* callers.c: the sampled profile of live blocks by call site */
+DECLARE_STATIC_KEY_FALSE(pym_sampling);
+DECLARE_PER_CPU(int, pym_sample_left);
+struct dentry;
+int pym_callers_init(struct dentry *root);
+void pym_callers_exit(void);
+void pym_callers_add_heap(struct pym_heap *heap, struct dentry *dir);
+void pym_callers_sample(struct pym_heap *heap, const void *p, size_t size,
+			unsigned long caller);
+void pym_callers_free(struct pym_arena *a, const void *p);
+void pym_callers_requested(struct pym_heap *heap, struct pym_core_stats *st);
+
+/* An allocation's share of the sampling: one per-CPU decrement. */
+static __always_inline void pym_callers_alloc(struct pym_heap *heap,
+					      const void *p, size_t size,
+					      unsigned long caller)
+{
+	if (static_branch_unlikely(&pym_sampling) &&
+	    unlikely(this_cpu_dec_return(pym_sample_left) <= 0))
+		pym_callers_sample(heap, p, size, caller);
+}
+
+/* Must a free of a block of pool look for its sample? */
+static __always_inline bool pym_callers_pool(const struct pym_pool *pool)
+{
+	return static_branch_unlikely(&pym_sampling) &&
+	       unlikely(READ_ONCE(pool->sampled));
+}
 
 /* pcpu.c */
 int pym_pcpu_init(void);

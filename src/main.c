@@ -52,9 +52,12 @@ static int __init pymalloc_init(void)
 	err = pym_debugfs_init();
 	if (err)
 		goto out_pcpu;
-	err = pym_heaps_init();
+	err = pym_callers_init(pym_debugfs_dir());
 	if (err)
 		goto out_debugfs;
+	err = pym_heaps_init();
+	if (err)
+		goto out_callers;
 	pym_collector_init(pym_debugfs_dir());
 	err = pym_types_init();
 	if (err)
@@ -71,6 +74,8 @@ out_types:
 out_heaps:
 	pym_collector_exit();
 	pym_heaps_exit();
+out_callers:
+	pym_callers_exit();
 out_debugfs:
 	pym_debugfs_exit();
 out_pcpu:
@@ -84,6 +89,7 @@ static void __exit pymalloc_exit(void)
 	pym_types_exit();
 	pym_collector_exit();
 	pym_heaps_exit();
+	pym_callers_exit();
 	pym_debugfs_exit();
 	pym_pcpu_exit();
 	/* After every heap is gone: no lookup can run any more. */

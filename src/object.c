@@ -35,6 +35,7 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "pym_trace.h"
 
 static LIST_HEAD(pym_types);
 static DEFINE_MUTEX(pym_types_lock);
@@ -754,6 +755,7 @@ static __always_inline void obj_release(struct pym_object *obj)
 	void (*release)(struct pym_object *obj);
 
 	this_cpu_inc(st->pcpu->c.released);
+	trace_pym_obj_release(obj, st->type.name, st->type.size);
 	release = READ_ONCE(st->type.release);
 	if (release)
 		release(obj);

@@ -103,6 +103,7 @@ void pym_core_stats_cached(struct pym_core_stats *st, const u64 *cached)
 
 		st->cls[c].blocks -= n;
 		st->cls[c].avail += n;
+		st->cls[c].cached = n;
 		v[PYM_STAT_BLOCKS_IN_USE] -= n;
 		v[PYM_STAT_BLOCKS_CACHED] += n;
 		v[PYM_STAT_BYTES_IN_USE] -= bytes;
@@ -125,24 +126,34 @@ void pym_core_print_stats(const struct pym_core_stats *st, struct pym_out *out)
 				   (unsigned long long)st->node_arenas[i]);
 }
 
+/*
+ * bytes_requested is the owner's estimate (kernel: sampled, callers.c);
+ * "-" where it has none, or no sample of a class that has blocks.
+ */
 void pym_core_print_classes(const struct pym_core_stats *st,
 			    struct pym_out *out)
 {
 	unsigned int c;
 
-	out->print(out, "%5s %5s %8s %8s %13s %12s %12s %14s\n", "class",
-		   "size", "per_pool", "pools", "blocks_in_use",
-		   "blocks_avail", "bytes_in_use", "bytes_reserved");
+	out->print(out, "%5s %5s %8s %8s %13s %12s %12s %14s %13s %15s\n",
+		   "class", "size", "per_pool", "pools", "blocks_in_use",
+		   "blocks_avail", "bytes_in_use", "bytes_reserved",
+		   "blocks_cached", "bytes_requested");
 	for (c = 0; c < PYM_NR_CLASSES; c++) {
 		const struct pym_class_stats *cs = &st->cls[c];
+		char req[24] = "-";
 
-		out->print(out, "%5u %5u %8u %8llu %13llu %12llu %12llu %14llu\n",
+		if (st->requested_known && (cs->requested_known || !cs->blocks))
+			snprintf(req, sizeof(req), "%llu",
+				 (unsigned long long)cs->requested);
+		out->print(out, "%5u %5u %8u %8llu %13llu %12llu %12llu %14llu %13llu %15s\n",
 			   c, pym_class_size(c), pym_class_capacity[c],
 			   (unsigned long long)cs->pools,
 			   (unsigned long long)cs->blocks,
 			   (unsigned long long)cs->avail,
 			   (unsigned long long)cs->blocks * pym_class_size(c),
-			   (unsigned long long)cs->pools * PYM_POOL_SIZE);
+			   (unsigned long long)cs->pools * PYM_POOL_SIZE,
+			   (unsigned long long)cs->cached, req);
 	}
 }
 

@@ -15,6 +15,7 @@
 #include <pymalloc_object.h>
 
 #include "../src/internal.h"
+#include "../src/pym_trace.h"
 
 #define NREFS	3
 
@@ -148,6 +149,70 @@ static void cycles_are_collected(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked - 3);
 	KUNIT_EXPECT_EQ(test, pym_gc_collect(2), 0);
 	KUNIT_EXPECT_EQ(test, pym_gc_collect(3), -EINVAL);
+}
+
+/* What the object and collector events carried. */
+struct seen {
+	unsigned int releases, collections;
+	long collected;
+	u64 uncollectable;
+	unsigned int generation;
+	size_t size;
+	const struct pym_object *ours[3];
+	bool stranger;
+};
+
+static void on_release(void *data, const struct pym_object *obj,
+		       const char *type, size_t size)
+{
+	struct seen *s = data;
+
+	/* Other objects may die meanwhile: count only this type's. */
+	if (strcmp(type, gnode_type.name))
+		return;
+	s->releases++;
+	s->size = size;
+	s->stranger |= obj != s->ours[0] && obj != s->ours[1] &&
+		       obj != s->ours[2];
+}
+
+static void on_collect(void *data, unsigned int generation, long collected,
+		       u64 uncollectable, u64 ns)
+{
+	struct seen *s = data;
+
+	s->collections++;
+	s->generation = generation;
+	s->collected = collected;
+	s->uncollectable = uncollectable;
+}
+
+static void events_of_a_collection(struct kunit *test)
+{
+	struct pym_object *a = node(test), *b = node(test), *c = node(test);
+	struct seen s = { .ours = { a, b, c } };
+
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "a kernel without tracepoints");
+	KUNIT_ASSERT_EQ(test, 0, register_trace_pym_obj_release(on_release, &s));
+	KUNIT_ASSERT_EQ(test, 0, register_trace_pym_gc_collect(on_collect, &s));
+	link_nodes(a, 0, b);
+	link_nodes(b, 0, a);
+	pym_obj_put(a);
+	pym_obj_put(b);
+	pym_obj_put(c);
+	KUNIT_EXPECT_EQ(test, s.releases, 1);
+	KUNIT_EXPECT_EQ(test, pym_gc_collect(1), 2);
+	unregister_trace_pym_gc_collect(on_collect, &s);
+	unregister_trace_pym_obj_release(on_release, &s);
+	tracepoint_synchronize_unregister();
+	KUNIT_EXPECT_EQ(test, s.releases, 3);
+	KUNIT_EXPECT_EQ(test, s.size, sizeof(struct gnode));
+	KUNIT_EXPECT_FALSE(test, s.stranger);
+	KUNIT_EXPECT_EQ(test, s.collections, 1);
+	KUNIT_EXPECT_EQ(test, s.generation, 1);
+	KUNIT_EXPECT_EQ(test, s.collected, 2);
+	KUNIT_EXPECT_EQ(test, s.uncollectable, 0);
 }
 
 static void held_cycles_stay_intact(struct kunit *test)
@@ -520,6 +585,7 @@ static void long_chains_put_from_softirq(struct kunit *test)
 
 static struct kunit_case pymalloc_gc_cases[] = {
 	KUNIT_CASE(cycles_are_collected),
+	KUNIT_CASE(events_of_a_collection),
 	KUNIT_CASE(held_cycles_stay_intact),
 	KUNIT_CASE(release_makes_garbage_reachable),
 	KUNIT_CASE(overreporting_traverse_keeps_everything),

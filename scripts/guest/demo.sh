@@ -2,20 +2,23 @@
 # make demo: an example client (samples/pym_intern.c) on its own heap.
 set -e
 D=/sys/kernel/debug
-insmod /lib/pym/pymalloc.ko
+insmod /lib/pym/pymalloc.ko sample_interval=64
 insmod /lib/pym/pym_intern.ko
 echo "== pym_intern: interning 30000 pseudo-random words of 1..60 characters"
 echo 30000 > $D/pym_intern/fill
 cat $D/pym_intern/stats
 echo
-echo "== $D/pymalloc/intern/stats"
-cat $D/pymalloc/intern/stats
+echo "== pymstat -o: every heap, then every class in use, by bytes"
+pymstat -o
 echo
-echo "== $D/pymalloc/intern/classes (first 12 classes)"
-head -n 13 $D/pymalloc/intern/classes
+echo "== pymstat --arenas: each arena's 64 pools"
+pymstat --arenas --color=never
 echo
-echo "== $D/pymalloc/intern/arenas"
-cat $D/pymalloc/intern/arenas
+echo "== $D/pymalloc/intern/callers: who holds the blocks (one allocation in 64 sampled)"
+cat $D/pymalloc/intern/callers
+echo
+echo "== pymstat --slabinfo, for tools that read /proc/slabinfo"
+pymstat --slabinfo
 echo
 echo "== $D/pymalloc/intern/check"
 cat $D/pymalloc/intern/check
