@@ -9,6 +9,9 @@
 #   make bench          microbenchmarks against kmalloc, Debian 6.12 in QEMU
 #   make testkernel     build or reuse the cached debug kernel
 #   make usertest       the allocator core's unit tests under ASan/UBSan
+#   make dkms-install   install the sources in /usr/src, build with DKMS
+#   make dkms-remove    remove them from DKMS and /usr/src
+#   make deb            the pymalloc-dkms Debian package, in build/deb
 #
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -42,4 +45,25 @@ testkernel:
 usertest:
 	$(MAKE) -C tools/testing/core test
 
-.PHONY: all modules clean check demo bench testkernel usertest
+VERSION := $(shell cat VERSION)
+DKMS_SRC := /usr/src/pymalloc-$(VERSION)
+
+# The same files the Debian package installs (debian/rules).
+dkms-install:
+	rm -rf "$(DKMS_SRC)"
+	mkdir -p "$(DKMS_SRC)"
+	cp -r Kbuild VERSION src include "$(DKMS_SRC)/"
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >"$(DKMS_SRC)/dkms.conf"
+	dkms add pymalloc/$(VERSION)
+	dkms build pymalloc/$(VERSION)
+	dkms install pymalloc/$(VERSION)
+
+dkms-remove:
+	-dkms remove pymalloc/$(VERSION) --all
+	rm -rf "$(DKMS_SRC)"
+
+deb:
+	@bash scripts/deb.sh build/deb
+
+.PHONY: all modules clean check demo bench testkernel usertest dkms-install \
+	dkms-remove deb

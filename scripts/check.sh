@@ -15,6 +15,10 @@
 #   debian-6.12-rt   kselftests on Debian's 6.12 PREEMPT_RT kernel
 #   debian-6.12-cloud  kselftests on Debian's 6.12 cloud kernel
 #
+# The Debian kernels load pymalloc.ko as the pymalloc-dkms package builds
+# it (make deb, then DKMS against the installed linux-headers), and the
+# example client pym_cache.ko built against the package's headers.
+#
 # SUITES="usertest debug" runs a subset; FILTER=glob is passed to
 # kunit.filter_glob (e.g. FILTER='pymalloc_alloc.realloc*') and to the
 # user-space test (as a substring). Ends with "N passed, N failed, N skipped"
@@ -194,14 +198,33 @@ if distro_wanted && [ -n "$tools" ]; then
 		fatal "Debian kernels could not be set up"
 		distros=""
 	fi
+	# What users install: the Debian package, built with DKMS from it.
+	stage=package
+	if deb=$(bash "$PYM_ROOT/scripts/deb.sh" "$out/deb"); then
+		record package deb 1 0 0 "$(basename "$deb")"
+	else
+		fatal "make deb failed"
+		deb=""
+	fi
 	while read -r name kdir img; do
 		[ -n "$name" ] && want "$name" || continue
 		stage=$name
-		if mods=$(build_modules "$name" "$kdir"); then
-			run_guest "$name" "$img" "$mods" "kselftest" "kselftest"
-		else
+		if ! mods=$(build_modules "$name" "$kdir"); then
 			fatal "modules did not build against $name"
+			continue
 		fi
+		kver=$(basename "$(dirname "$kdir")")
+		if [ -z "$deb" ]; then
+			fatal "$name: no package to build with DKMS"
+			continue
+		fi
+		if ! bash "$PYM_ROOT/scripts/dkms.sh" "$deb" "$out/$name/dkms" \
+			"$kver" "$kdir" "$mods"; then
+			fatal "$name: the DKMS build from the package failed"
+			continue
+		fi
+		record "$name" dkms 1 0 0 "pymalloc.ko by DKMS, pym_cache.ko against the package"
+		run_guest "$name" "$img" "$mods" "kselftest" "kselftest"
 	done <<<"$distros"
 fi
 

@@ -102,3 +102,4 @@ module_exit(pymalloc_exit);
 MODULE_DESCRIPTION("pymalloc: CPython's obmalloc small-object allocator for the kernel");
 MODULE_AUTHOR("The pymalloc developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PYM_VERSION);
