@@ -16,6 +16,8 @@ busybox=$(dpkg -L busybox-static | grep -m1 '/bin/busybox$')
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp made it 0700: the guest's unprivileged tests need to reach /bin.
+chmod 755 "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,suites,lib/pym}
 cp "$busybox" "$root/bin/busybox"
 cp "$PYM_ROOT/scripts/guest/init" "$root/init"
