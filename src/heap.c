@@ -38,6 +38,9 @@
  *                      nothing is taken under it
  *   gc_lists_lock      spinlock, irq-safe (collect.c): the collector's
  *                      lists; taken alone, nothing taken under it
+ *   samples_lock       raw spinlock, irq-safe (callers.c): the sampled
+ *                      blocks; taken under no pymalloc lock, nothing taken
+ *                      under it
  *
  * Contexts: everything from "magazines" down may be taken in any context
  * an allocation is allowed in (hardirq included, but on PREEMPT_RT, where
