@@ -1073,7 +1073,9 @@ TEST_F_TIMEOUT(observe, pymstat_reads_a_known_workload, 120)
 	ASSERT_NE(NULL, out);
 	EXPECT_EQ(0, status);
 	for (line = out; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		if (sscanf(line, "%63s %7s %7s %llu", heap, cls, size, &blocks) != 4 ||
+		/* A blank line: sscanf() would skip it and read the next. */
+		if (*line == '\n' ||
+		    sscanf(line, "%63s %7s %7s %llu", heap, cls, size, &blocks) != 4 ||
 		    strcmp(heap, "default"))
 			continue;
 		if (!strcmp(cls, "all"))
@@ -1093,7 +1095,8 @@ TEST_F_TIMEOUT(observe, pymstat_reads_a_known_workload, 120)
 	EXPECT_EQ(0, strncmp(out, "slabinfo - version: 2.1\n", 24));
 	rows = 0;
 	for (line = out; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		if (sscanf(line, "%63s %llu %llu %u %u", name, &blocks, &objs,
+		if (*line != '\n' &&
+		    sscanf(line, "%63s %llu %llu %u %u", name, &blocks, &objs,
 			   &objsize, &per) == 5 && !strcmp(name, "pym-default-104")) {
 			rows++;
 			EXPECT_EQ(1000, blocks);
@@ -1119,7 +1122,8 @@ TEST_F_TIMEOUT(observe, pymstat_reads_a_known_workload, 120)
 	EXPECT_EQ(0, status);
 	EXPECT_NE(NULL, strstr(out, "\033["));
 	for (line = out; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		maps += sscanf(line, "%llu n%llu", &blocks, &pools) == 2;
+		maps += *line != '\n' &&
+			sscanf(line, "%llu n%llu", &blocks, &pools) == 2;
 	EXPECT_EQ(arenas, maps);
 	free(out);
 
