@@ -204,11 +204,11 @@ void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp)
 
 /*
  * Every allocation's way in, inlined into the exported functions, so that
- * caller is their caller's address, and the tracepoint and sampling are
- * one patched jump each while off.
+ * _RET_IP_ is their caller. Tracing and sampling cost one patched-out
+ * jump while nobody watches, and read the caller only once somebody does.
  */
 static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
-					gfp_t gfp, unsigned long caller)
+					gfp_t gfp)
 {
 	struct pym_pcpu __percpu *pcpu;
 	unsigned int cls;
@@ -232,8 +232,8 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 	}
 	p = alloc_slow(heap, size, cls, gfp);
 out:
-	trace_pym_alloc(caller, p, heap, size, gfp);
-	pym_callers_alloc(heap, p, size, caller);
+	if (static_branch_unlikely(&pym_observing))
+		pym_observe_alloc(heap, p, size, gfp, _RET_IP_);
 	return p;
 }
 
@@ -254,7 +254,7 @@ out:
  */
 void *pym_heap_alloc(struct pym_heap *heap, size_t size, gfp_t gfp)
 {
-	return heap_alloc(heap ?: pym_default_heap, size, gfp, _RET_IP_);
+	return heap_alloc(heap ?: pym_default_heap, size, gfp);
 }
 EXPORT_SYMBOL_GPL(pym_heap_alloc);
 
@@ -268,7 +268,7 @@ EXPORT_SYMBOL_GPL(pym_heap_alloc);
  */
 void *pym_alloc(size_t size, gfp_t gfp)
 {
-	return heap_alloc(pym_default_heap, size, gfp, _RET_IP_);
+	return heap_alloc(pym_default_heap, size, gfp);
 }
 EXPORT_SYMBOL_GPL(pym_alloc);
 
@@ -282,7 +282,7 @@ EXPORT_SYMBOL_GPL(pym_alloc);
  */
 void *pym_zalloc(size_t size, gfp_t gfp)
 {
-	return heap_alloc(pym_default_heap, size, gfp | __GFP_ZERO, _RET_IP_);
+	return heap_alloc(pym_default_heap, size, gfp | __GFP_ZERO);
 }
 EXPORT_SYMBOL_GPL(pym_zalloc);
 
@@ -301,7 +301,7 @@ void *pym_calloc(size_t n, size_t size, gfp_t gfp)
 
 	if (unlikely(check_mul_overflow(n, size, &bytes)))
 		return NULL;
-	return heap_alloc(pym_default_heap, bytes, gfp | __GFP_ZERO, _RET_IP_);
+	return heap_alloc(pym_default_heap, bytes, gfp | __GFP_ZERO);
 }
 EXPORT_SYMBOL_GPL(pym_calloc);
 
@@ -369,10 +369,11 @@ static noinline void free_overflow(struct pym_heap *heap,
  * magazine, with neither a lock nor interrupts off. Preemption off keeps
  * the magazine ours and makes this an RCU reader, so the arena and heap
  * looked up stay valid. Anything else (a large block, a bad pointer, an
- * uncached heap, init_on_free, a pool with a sampled block, PREEMPT_RT)
- * returns false having changed nothing, for do_free().
+ * uncached heap, init_on_free, PREEMPT_RT, and with sampled true a pool
+ * holding a sampled block) returns false having changed nothing, for
+ * do_free().
  */
-static __always_inline bool free_fast(const void *p)
+static __always_inline bool free_fast(const void *p, bool sampled)
 {
 	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
 	struct pym_pcpu __percpu *pcpu;
@@ -395,7 +396,8 @@ static __always_inline bool free_fast(const void *p)
 	OPTIMIZER_HIDE_VAR(pool);
 	cls = READ_ONCE(pool->cls);
 	/* init_on_free wipes in do_free(): a call here costs every free. */
-	if (unlikely(!pcpu) || want_init_on_free() || pym_callers_pool(pool) ||
+	if (unlikely(!pcpu) || want_init_on_free() ||
+	    (sampled && pym_callers_pool(pool)) ||
 	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
 	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret)))
 		goto out;
@@ -518,6 +520,21 @@ static noinline void do_free(const void *p, unsigned long caller)
 	pym_heap_release_arenas(release);
 }
 
+/*
+ * pym_free() while somebody watches (pym_observing): the event, and a
+ * free from a pool holding a sampled block goes by do_free(), which
+ * forgets the sample first.
+ */
+static noinline void free_observed(const void *p, unsigned long caller)
+{
+	trace_pym_free(caller, p);
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	if (likely(free_fast(p, true)))
+		return;
+	do_free(p, caller);
+}
+
 /**
  * pym_free() - free memory obtained from pymalloc
  * @p: the block; NULL and ZERO_SIZE_PTR are ignored
@@ -535,10 +552,13 @@ static noinline void do_free(const void *p, unsigned long caller)
  */
 void pym_free(const void *p)
 {
-	trace_pym_free(_RET_IP_, p);
+	if (static_branch_unlikely(&pym_observing)) {
+		free_observed(p, _RET_IP_);
+		return;
+	}
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	if (likely(free_fast(p)))
+	if (likely(free_fast(p, false)))
 		return;
 	do_free(p, _RET_IP_);
 }
@@ -639,7 +659,7 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 	void *q;
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
-		return heap_alloc(pym_default_heap, new_size, gfp, _RET_IP_);
+		return heap_alloc(pym_default_heap, new_size, gfp);
 	if (unlikely(!new_size)) {
 		trace_pym_free(_RET_IP_, p);
 		do_free(p, _RET_IP_);
@@ -656,7 +676,7 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 		return (void *)p;
 	}
 
-	q = heap_alloc(heap ?: pym_default_heap, new_size, gfp, _RET_IP_);
+	q = heap_alloc(heap ?: pym_default_heap, new_size, gfp);
 	if (!q)
 		return NULL;
 	memcpy(q, p, min(old, new_size));

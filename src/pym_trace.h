@@ -4,9 +4,11 @@
  *
  * pym_alloc and pym_free carry the fields of kmem:kmalloc and kmem:kfree,
  * in the same order and under the same names, plus the heap's name, so a
- * script written for those reads these after renaming the event. The
- * arguments are what the fast paths have at hand; anything else is found
- * in TP_fast_assign(), which runs only while the event is enabled.
+ * script written for those reads these after renaming the event. They
+ * are called from the observed paths, which the fast paths enter through
+ * one static branch, pym_observing, on while either event has a probe
+ * (pym_trace_watch()). The arguments are what the paths have at hand;
+ * anything else is found in TP_fast_assign().
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM pymalloc
@@ -28,8 +30,10 @@ size_t pym_trace_block_bytes(struct pym_heap *heap, const void *p,
 int pym_trace_node(const void *p);
 void pym_trace_heap_name(const void *p, char *buf);
 void pym_trace_name(const struct pym_heap *heap, char *buf);
+int pym_trace_watch(void);
+void pym_trace_unwatch(void);
 
-TRACE_EVENT(pym_alloc,
+TRACE_EVENT_FN(pym_alloc,
 	    TP_PROTO(unsigned long call_site, const void *ptr,
 		     struct pym_heap *heap, size_t bytes_req, gfp_t gfp_flags),
 	    TP_ARGS(call_site, ptr, heap, bytes_req, gfp_flags),
@@ -52,9 +56,10 @@ TRACE_EVENT(pym_alloc,
 		      (void *)__entry->call_site, __entry->ptr,
 		      __entry->bytes_req, __entry->bytes_alloc,
 		      show_gfp_flags(__entry->gfp_flags), __entry->node,
-		      __entry->heap));
+		      __entry->heap),
+	    pym_trace_watch, pym_trace_unwatch);
 
-TRACE_EVENT(pym_free,
+TRACE_EVENT_FN(pym_free,
 	    TP_PROTO(unsigned long call_site, const void *ptr),
 	    TP_ARGS(call_site, ptr),
 	    TP_STRUCT__entry(__field(unsigned long, call_site)
@@ -65,7 +70,8 @@ TRACE_EVENT(pym_free,
 			   pym_trace_heap_name(ptr, __entry->heap);),
 	    TP_printk("call_site=%pS ptr=%p heap=%s",
 		      (void *)__entry->call_site, __entry->ptr,
-		      __entry->heap));
+		      __entry->heap),
+	    pym_trace_watch, pym_trace_unwatch);
 
 DECLARE_EVENT_CLASS(pym_arena,
 		    TP_PROTO(const struct pym_heap *heap, u64 id, int node),

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * trace.c - pymalloc's tracepoints (pym_trace.h) and what their events
- * find out for themselves. These helpers run only while an event is
- * enabled: the fast paths pass what they have and pay for nothing more.
+ * trace.c - pymalloc's tracepoints (pym_trace.h), the observed path of
+ * allocations, and what the events find out for themselves. All of it
+ * runs only while somebody watches: the fast paths pay one patched-out
+ * jump (pym_observing) and nothing more.
  */
 #include <linux/numa.h>
 #include <linux/slab.h>
@@ -20,6 +21,28 @@ EXPORT_TRACEPOINT_SYMBOL_GPL(pym_arena_alloc);
 EXPORT_TRACEPOINT_SYMBOL_GPL(pym_arena_free);
 EXPORT_TRACEPOINT_SYMBOL_GPL(pym_obj_release);
 EXPORT_TRACEPOINT_SYMBOL_GPL(pym_gc_collect);
+
+DEFINE_STATIC_KEY_FALSE(pym_observing);
+
+/* A probe was attached to pym_alloc or pym_free, or detached. */
+int pym_trace_watch(void)
+{
+	static_branch_inc(&pym_observing);
+	return 0;
+}
+
+void pym_trace_unwatch(void)
+{
+	static_branch_dec(&pym_observing);
+}
+
+/* The end of every allocation while pym_observing is on. */
+void pym_observe_alloc(struct pym_heap *heap, const void *p, size_t size,
+		       gfp_t gfp, unsigned long caller)
+{
+	trace_pym_alloc(caller, p, heap, size, gfp);
+	pym_callers_alloc(heap, p, size, caller);
+}
 
 /* The bytes p holds: its class's block, or kmalloc's for a large block. */
 size_t pym_trace_block_bytes(struct pym_heap *heap, const void *p, size_t size)
