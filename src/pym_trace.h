@@ -34,44 +34,44 @@ int pym_trace_watch(void);
 void pym_trace_unwatch(void);
 
 TRACE_EVENT_FN(pym_alloc,
-	    TP_PROTO(unsigned long call_site, const void *ptr,
-		     struct pym_heap *heap, size_t bytes_req, gfp_t gfp_flags),
-	    TP_ARGS(call_site, ptr, heap, bytes_req, gfp_flags),
-	    TP_STRUCT__entry(__field(unsigned long, call_site)
-			     __field(const void *, ptr)
-			     __field(size_t, bytes_req)
-			     __field(size_t, bytes_alloc)
-			     __field(unsigned long, gfp_flags)
-			     __field(int, node)
-			     __array(char, heap, PYM_TRACE_NAME)),
-	    TP_fast_assign(__entry->call_site = call_site;
-			   __entry->ptr = ptr;
-			   __entry->bytes_req = bytes_req;
-			   __entry->bytes_alloc =
-				pym_trace_block_bytes(heap, ptr, bytes_req);
-			   __entry->gfp_flags = (__force unsigned long)gfp_flags;
-			   __entry->node = pym_trace_node(ptr);
-			   pym_trace_name(heap, __entry->heap);),
-	    TP_printk("call_site=%pS ptr=%p bytes_req=%zu bytes_alloc=%zu gfp_flags=%s node=%d heap=%s",
-		      (void *)__entry->call_site, __entry->ptr,
-		      __entry->bytes_req, __entry->bytes_alloc,
-		      show_gfp_flags(__entry->gfp_flags), __entry->node,
-		      __entry->heap),
-	    pym_trace_watch, pym_trace_unwatch);
+	       TP_PROTO(unsigned long call_site, const void *ptr,
+			struct pym_heap *heap, size_t bytes_req, gfp_t gfp_flags),
+	       TP_ARGS(call_site, ptr, heap, bytes_req, gfp_flags),
+	       TP_STRUCT__entry(__field(unsigned long, call_site)
+				__field(const void *, ptr)
+				__field(size_t, bytes_req)
+				__field(size_t, bytes_alloc)
+				__field(unsigned long, gfp_flags)
+				__field(int, node)
+				__array(char, heap, PYM_TRACE_NAME)),
+	       TP_fast_assign(__entry->call_site = call_site;
+			      __entry->ptr = ptr;
+			      __entry->bytes_req = bytes_req;
+			      __entry->bytes_alloc =
+				   pym_trace_block_bytes(heap, ptr, bytes_req);
+			      __entry->gfp_flags = (__force unsigned long)gfp_flags;
+			      __entry->node = pym_trace_node(ptr);
+			      pym_trace_name(heap, __entry->heap);),
+	       TP_printk("call_site=%pS ptr=%p bytes_req=%zu bytes_alloc=%zu gfp_flags=%s node=%d heap=%s",
+			 (void *)__entry->call_site, __entry->ptr,
+			 __entry->bytes_req, __entry->bytes_alloc,
+			 show_gfp_flags(__entry->gfp_flags), __entry->node,
+			 __entry->heap),
+	       pym_trace_watch, pym_trace_unwatch);
 
 TRACE_EVENT_FN(pym_free,
-	    TP_PROTO(unsigned long call_site, const void *ptr),
-	    TP_ARGS(call_site, ptr),
-	    TP_STRUCT__entry(__field(unsigned long, call_site)
-			     __field(const void *, ptr)
-			     __array(char, heap, PYM_TRACE_NAME)),
-	    TP_fast_assign(__entry->call_site = call_site;
-			   __entry->ptr = ptr;
-			   pym_trace_heap_name(ptr, __entry->heap);),
-	    TP_printk("call_site=%pS ptr=%p heap=%s",
-		      (void *)__entry->call_site, __entry->ptr,
-		      __entry->heap),
-	    pym_trace_watch, pym_trace_unwatch);
+	       TP_PROTO(unsigned long call_site, const void *ptr),
+	       TP_ARGS(call_site, ptr),
+	       TP_STRUCT__entry(__field(unsigned long, call_site)
+				__field(const void *, ptr)
+				__array(char, heap, PYM_TRACE_NAME)),
+	       TP_fast_assign(__entry->call_site = call_site;
+			      __entry->ptr = ptr;
+			      pym_trace_heap_name(ptr, __entry->heap);),
+	       TP_printk("call_site=%pS ptr=%p heap=%s",
+			 (void *)__entry->call_site, __entry->ptr,
+			 __entry->heap),
+	       pym_trace_watch, pym_trace_unwatch);
 
 DECLARE_EVENT_CLASS(pym_arena,
 		    TP_PROTO(const struct pym_heap *heap, u64 id, int node),
