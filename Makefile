@@ -46,7 +46,13 @@ usertest:
 	$(MAKE) -C tools/testing/core test
 
 VERSION := $(shell cat VERSION)
-DKMS_SRC := /usr/src/pymalloc-$(VERSION)
+# KVER: the kernel to build for; DKMS_SOURCES and DKMS_FLAGS (dkms's
+# --dkmstree, --sourcetree, --installtree) let make check use trees of
+# its own instead of the system's.
+KVER ?= $(shell uname -r)
+DKMS_SOURCES ?= /usr/src
+DKMS_SRC = $(DKMS_SOURCES)/pymalloc-$(VERSION)
+DKMS = dkms $(DKMS_FLAGS)
 
 # The same files the Debian package installs (debian/rules).
 dkms-install:
@@ -54,12 +60,12 @@ dkms-install:
 	mkdir -p "$(DKMS_SRC)"
 	cp -r Kbuild VERSION src include "$(DKMS_SRC)/"
 	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >"$(DKMS_SRC)/dkms.conf"
-	dkms add pymalloc/$(VERSION)
-	dkms build pymalloc/$(VERSION)
-	dkms install pymalloc/$(VERSION)
+	$(DKMS) add -m pymalloc -v $(VERSION)
+	$(DKMS) build -m pymalloc -v $(VERSION) -k $(KVER)
+	$(DKMS) install -m pymalloc -v $(VERSION) -k $(KVER)
 
 dkms-remove:
-	-dkms remove pymalloc/$(VERSION) --all
+	-$(DKMS) remove -m pymalloc -v $(VERSION) --all
 	rm -rf "$(DKMS_SRC)"
 
 deb:

@@ -114,9 +114,10 @@ static char *run(const char *cmd, int *status)
 static char *run_as_nobody(int *status)
 {
 	int fd[2], st;
+	ssize_t n = 0;
+	size_t len;
 	pid_t pid;
 	char *buf;
-	ssize_t n;
 
 	*status = -1;
 	if (pipe(fd))
@@ -135,10 +136,14 @@ static char *run_as_nobody(int *status)
 	}
 	close(fd[1]);
 	buf = calloc(1, 4096);
-	n = buf ? read(fd[0], buf, 4095) : -1;
+	for (len = 0; buf && len < 4095; len += n) {
+		n = read(fd[0], buf + len, 4095 - len);
+		if (n <= 0)
+			break;
+	}
 	close(fd[0]);
 	waitpid(pid, &st, 0);
-	if (n < 0) {
+	if (!buf || n < 0) {
 		free(buf);
 		return NULL;
 	}

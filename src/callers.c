@@ -8,11 +8,11 @@
  * this samples instead: one allocation in sample_interval on average (the
  * gap is drawn at random, so a periodic pattern cannot hide from it or
  * be all it sees), each sample standing for that many allocations. With
- * sampling on, allocations and frees take their observed paths (trace.c,
- * alloc.c's free_observed()): an allocation pays a per-CPU decrement, a
- * free one test of a byte of its pool's descriptor, which it reads
- * anyway, and only frees from a pool holding a sampled block look the
- * sample up. At interval 1 every
+ * sampling on, allocations and frees take their watched paths (alloc.c,
+ * pym_observing): an allocation pays a per-CPU decrement, a free one test
+ * of a byte of its pool's descriptor, which it reads anyway, and only
+ * frees from a pool holding a sampled block look the sample up. At
+ * interval 1 every
  * allocation is recorded and the figures are exact, as long as the table
  * has room.
  *
@@ -54,7 +54,7 @@ struct pym_sample {
 };
 
 DEFINE_STATIC_KEY_FALSE(pym_sampling);
-static DEFINE_PER_CPU(int, sample_left);
+DEFINE_PER_CPU(int, pym_sample_left);
 
 static unsigned int sample_interval;
 static struct pym_sample *samples;
@@ -136,8 +136,8 @@ static void remove_slot(unsigned int i)
 	}
 }
 
-static void sample(struct pym_heap *heap, const void *p, size_t size,
-		   unsigned long caller)
+void pym_callers_sample(struct pym_heap *heap, const void *p, size_t size,
+			unsigned long caller)
 {
 	unsigned int interval = READ_ONCE(sample_interval);
 	struct pym_pool *pool;
@@ -145,7 +145,7 @@ static void sample(struct pym_heap *heap, const void *p, size_t size,
 	unsigned long flags;
 	unsigned int i;
 
-	this_cpu_write(sample_left, next_gap(interval));
+	this_cpu_write(pym_sample_left, next_gap(interval));
 	if (ZERO_OR_NULL_PTR(p) || size > PYM_SMALL_MAX)
 		return;
 	rcu_read_lock();
@@ -170,15 +170,6 @@ unlock:
 	raw_spin_unlock_irqrestore(&samples_lock, flags);
 out:
 	rcu_read_unlock();
-}
-
-/* An allocation's share of the sampling: one per-CPU decrement. */
-void pym_callers_alloc(struct pym_heap *heap, const void *p, size_t size,
-		       unsigned long caller)
-{
-	if (static_branch_unlikely(&pym_sampling) &&
-	    this_cpu_dec_return(sample_left) <= 0)
-		sample(heap, p, size, caller);
 }
 
 /* p of arena a is being freed: forget its sample, if it has one. */

@@ -113,23 +113,32 @@ size_t pym_large_size(const void *p);
 void pym_large_exit(void);
 
 /*
- * trace.c: on while an allocation or free event is enabled, or sampling
+ * trace.c: on while an allocation or free event has a probe, or sampling
  * is on; the one branch the fast paths pay for both.
  */
 DECLARE_STATIC_KEY_FALSE(pym_observing);
-void pym_observe_alloc(struct pym_heap *heap, const void *p, size_t size,
-		       gfp_t gfp, unsigned long caller);
 
 /* callers.c: the sampled profile of live blocks by call site */
 DECLARE_STATIC_KEY_FALSE(pym_sampling);
+DECLARE_PER_CPU(int, pym_sample_left);
 struct dentry;
 int pym_callers_init(struct dentry *root);
 void pym_callers_exit(void);
 void pym_callers_add_heap(struct pym_heap *heap, struct dentry *dir);
-void pym_callers_alloc(struct pym_heap *heap, const void *p, size_t size,
-		       unsigned long caller);
+void pym_callers_sample(struct pym_heap *heap, const void *p, size_t size,
+			unsigned long caller);
 void pym_callers_free(struct pym_arena *a, const void *p);
 void pym_callers_requested(struct pym_heap *heap, struct pym_core_stats *st);
+
+/* An allocation's share of the sampling: one per-CPU decrement. */
+static __always_inline void pym_callers_alloc(struct pym_heap *heap,
+					      const void *p, size_t size,
+					      unsigned long caller)
+{
+	if (static_branch_unlikely(&pym_sampling) &&
+	    this_cpu_dec_return(pym_sample_left) <= 0)
+		pym_callers_sample(heap, p, size, caller);
+}
 
 /* Must a free of a block of pool look for its sample? */
 static __always_inline bool pym_callers_pool(const struct pym_pool *pool)

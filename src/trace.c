@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * trace.c - pymalloc's tracepoints (pym_trace.h), the observed path of
- * allocations, and what the events find out for themselves. All of it
+ * trace.c - pymalloc's tracepoints (pym_trace.h), the switch of the
+ * watched paths, and what the events find out for themselves. All of it
  * runs only while somebody watches: the fast paths pay one patched-out
  * jump (pym_observing) and nothing more.
  */
@@ -34,14 +34,6 @@ int pym_trace_watch(void)
 void pym_trace_unwatch(void)
 {
 	static_branch_dec(&pym_observing);
-}
-
-/* The end of every allocation while pym_observing is on. */
-void pym_observe_alloc(struct pym_heap *heap, const void *p, size_t size,
-		       gfp_t gfp, unsigned long caller)
-{
-	trace_pym_alloc(caller, p, heap, size, gfp);
-	pym_callers_alloc(heap, p, size, caller);
 }
 
 /* The bytes p holds: its class's block, or kmalloc's for a large block. */

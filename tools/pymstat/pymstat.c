@@ -64,13 +64,14 @@ static const char *sort_key = "bytes";
 
 static void fail(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	/* One write, so that the line arrives whole. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", prog, msg);
 	exit(2);
 }
 
