@@ -44,30 +44,37 @@ pym_build_modules "$out" "$kdir" || die "module build failed, see $out/build.log
 mkdir -p "$out/bin"
 xz -dc "$PYM_ROOT/tools/testing/core/data/debian-6.12-boot.kmalloc.xz" >"$out/bin/kmalloc-trace.txt"
 bash "$PYM_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio.gz" bench "$out/modules" "$out/bin"
+# One boot of the bench suite: results in $out/<name>.txt.
+boot_bench() { # smp mode name append
+	local smp=$1 mode=$2 name=$3 append=$4 extra="" again="" try
+	[ "$mode" = icount ] && extra="-icount shift=0,sleep=off"
+	# Under TCG the distro kernel has, rarely, died while booting
+	# (an int3 left by text patching, a double fault in cmpxchg16b):
+	# a boot that printed no results gets one more try, logged.
+	for try in 1 2; do
+		log "bench: $name$again"
+		PYM_SMP=$smp PYM_MEM=4G PYM_QEMU_EXTRA="$extra" PYM_TIMEOUT=1800 \
+			bash "$PYM_ROOT/scripts/qemu.sh" "$img" "$out/initramfs.cpio.gz" \
+			"$out/$name" "$append" ||
+			die "$name run failed, see $out/$name/console.log"
+		pym_suite_output "$out/$name/results.log" bench >"$out/$name.txt"
+		[ -s "$out/$name.txt" ] && return 0
+		tail -n 5 "$out/$name/console.log" >&2
+		again=" (again: boot $try printed no results)"
+	done
+	die "$name printed no results twice, see $out/$name/console.log"
+}
+
 for smp in ${PYM_BENCH_SMP:-1 4}; do
 	for mode in ${PYM_BENCH_MODES:-wall icount}; do
-		extra=""
-		[ $mode = icount ] && extra="-icount shift=0,sleep=off"
-		# Under TCG the distro kernel has, rarely, died while booting
-		# (an int3 left by text patching, a double fault in cmpxchg16b):
-		# a boot that printed no results gets one more try, logged.
-		again=""
-		for try in 1 2; do
-			log "bench: smp $smp, $mode$again"
-			PYM_SMP=$smp PYM_MEM=4G PYM_QEMU_EXTRA="$extra" PYM_TIMEOUT=1800 \
-				bash "$PYM_ROOT/scripts/qemu.sh" "$img" "$out/initramfs.cpio.gz" \
-				"$out/smp$smp-$mode" "${PYM_BENCH_APPEND:-}" ||
-				die "smp $smp $mode run failed, see $out/smp$smp-$mode/console.log"
-			pym_suite_output "$out/smp$smp-$mode/results.log" bench \
-				>"$out/smp$smp-$mode.txt"
-			[ -s "$out/smp$smp-$mode.txt" ] && break
-			tail -n 5 "$out/smp$smp-$mode/console.log" >&2
-			again=" (again: boot $try printed no results)"
-		done
-		[ -s "$out/smp$smp-$mode.txt" ] ||
-			die "smp $smp $mode printed no results twice, see $out/smp$smp-$mode/console.log"
+		boot_bench "$smp" "$mode" "smp$smp-$mode" "${PYM_BENCH_APPEND:-}"
 	done
 done
+# What sampling for debugfs callers costs: the same short run, off and on.
+if [ -z "${PYM_BENCH_SMP:-}${PYM_BENCH_MODES:-}${PYM_BENCH_KERNEL:-}" ]; then
+	boot_bench 1 icount sampling-off "pym_bench.quick=1"
+	boot_bench 1 icount sampling-on "pym_bench.quick=1 pymalloc.sample_interval=4096"
+fi
 python3 "$PYM_ROOT/scripts/bench_report.py" "$out" ${PYM_BENCH_SMP:-1 4} >"$out/report.txt"
 cat "$out/report.txt"
 if command -v gnuplot >/dev/null; then

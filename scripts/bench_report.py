@@ -146,6 +146,20 @@ def write_doc(path):
                                    cell(i, ratio(i, ins.get((w, 'kmalloc')), w)))
         o.append(row)
     o.append('')
+    off, _ = load('%s/sampling-off.txt' % out)
+    on, _ = load('%s/sampling-on.txt' % out)
+    if off and on:
+        o.append('## The cost of sampling call sites\n')
+        o.append('The same short run (`pym_bench.quick=1`) at `-smp 1` under `-icount`, '
+                 'with `sample_interval` 0 (off, the default) and 4096. Off, sampling and '
+                 'the tracepoints are one patched-out jump on allocation and one on free.\n')
+        o.append('| workload | allocator | off, instructions | on, instructions | on / off |')
+        o.append('|---|---|---|---|---|')
+        for (w, a), v in off.items():
+            if a != 'pymalloc' or (w, a) not in on:
+                continue
+            o.append('| %s | %s | %.1f | %.1f | %.3f |' % (w, a, v, on[(w, a)], on[(w, a)] / v))
+        o.append('')
     o.append('## User space: the same core and magazines against user-space allocators\n')
     o.append('tools/testing/core/ubench.sh: "pymalloc" is a magazine and depot in front '
              'of the core, as one CPU of a kernel heap runs them; "pym-core" the core '

@@ -205,8 +205,8 @@ void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp)
 /*
  * Every allocation's way in, inlined into the exported functions, so that
  * _RET_IP_ is their caller. Tracing and sampling cost one patched-out
- * jump (pym_observing) while nobody watches, and read the caller only
- * once somebody does.
+ * jump (pym_observing) while nobody watches; their work is out of line,
+ * so that the fast path keeps its registers.
  */
 static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 					gfp_t gfp)
@@ -233,10 +233,8 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 	}
 	p = alloc_slow(heap, size, cls, gfp);
 out:
-	if (static_branch_unlikely(&pym_observing)) {
-		pym_callers_alloc(heap, p, size, _RET_IP_);
-		trace_pym_alloc(_RET_IP_, p, heap, size, gfp);
-	}
+	if (static_branch_unlikely(&pym_observing))
+		pym_observe_alloc(heap, p, size, gfp, _RET_IP_);
 	return p;
 }
 
@@ -523,6 +521,22 @@ static noinline void do_free(const void *p, unsigned long caller)
 	pym_heap_release_arenas(release);
 }
 
+/*
+ * pym_free() while watched (pym_observing): the event, and the fast path
+ * declines a pool holding a sampled block, for do_free() to forget the
+ * sample first. Out of line, so that the usual free keeps its registers
+ * and pays one patched-out jump.
+ */
+static noinline void free_observed(const void *p, unsigned long caller)
+{
+	trace_pym_free(caller, p);
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	if (likely(free_fast(p, true)))
+		return;
+	do_free(p, caller);
+}
+
 /**
  * pym_free() - free memory obtained from pymalloc
  * @p: the block; NULL and ZERO_SIZE_PTR are ignored
@@ -540,24 +554,14 @@ static noinline void do_free(const void *p, unsigned long caller)
  */
 void pym_free(const void *p)
 {
-	/*
-	 * Watched (pym_observing): the event, and the fast path declines a
-	 * pool holding a sampled block, for do_free() to forget the sample
-	 * first. Two copies of the fast path, so that the usual one tests
-	 * nothing for it.
-	 */
 	if (static_branch_unlikely(&pym_observing)) {
-		trace_pym_free(_RET_IP_, p);
-		if (unlikely(ZERO_OR_NULL_PTR(p)))
-			return;
-		if (likely(free_fast(p, true)))
-			return;
-	} else {
-		if (unlikely(ZERO_OR_NULL_PTR(p)))
-			return;
-		if (likely(free_fast(p, false)))
-			return;
+		free_observed(p, _RET_IP_);
+		return;
 	}
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	if (likely(free_fast(p, false)))
+		return;
 	do_free(p, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(pym_free);

@@ -117,6 +117,8 @@ void pym_large_exit(void);
  * is on; the one branch the fast paths pay for both.
  */
 DECLARE_STATIC_KEY_FALSE(pym_observing);
+void pym_observe_alloc(struct pym_heap *heap, const void *p, size_t size,
+		       gfp_t gfp, unsigned long caller);
 
 /* callers.c: the sampled profile of live blocks by call site */
 DECLARE_STATIC_KEY_FALSE(pym_sampling);

@@ -36,6 +36,14 @@ void pym_trace_unwatch(void)
 	static_branch_dec(&pym_observing);
 }
 
+/* The end of every allocation while watched (pym_observing). */
+void pym_observe_alloc(struct pym_heap *heap, const void *p, size_t size,
+		       gfp_t gfp, unsigned long caller)
+{
+	pym_callers_alloc(heap, p, size, caller);
+	trace_pym_alloc(caller, p, heap, size, gfp);
+}
+
 /* The bytes p holds: its class's block, or kmalloc's for a large block. */
 size_t pym_trace_block_bytes(struct pym_heap *heap, const void *p, size_t size)
 {
