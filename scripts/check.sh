@@ -5,7 +5,8 @@
 #
 #   usertest         the allocator core in user space under ASan + UBSan
 #   runner           the judge's own rules (scripts/judge_test.py)
-#   style            checkpatch --strict on every C file, kernel-doc on exports
+#   style            checkpatch --strict on every C file, kernel-doc on exports,
+#                    MODULE_PARM_DESC on module parameters
 #   debug            KUnit + kselftests on the debug kernel (KASAN, lockdep,
 #                    kmemleak, UBSAN), judged from the console log too;
 #                    then the core KUnit suite again with init_on_alloc=1
