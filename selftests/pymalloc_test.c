@@ -907,6 +907,7 @@ FIXTURE_TEARDOWN(observe)
 	if (!self->loaded)
 		return;
 	tracing_off();
+	unload("pym_cache");	/* loaded by some tests */
 	EXPECT_EQ(0, unload("test_pymalloc"));
 	EXPECT_EQ(0, unload("pymalloc"));
 }
@@ -1142,6 +1143,26 @@ TEST_F_TIMEOUT(observe, pymstat_reads_a_known_workload, 120)
 	EXPECT_EQ(0, status);
 	EXPECT_NE(NULL, strstr(strstr(out, " Heaps: ") + 1, " Heaps: "));
 	free(out);
+}
+
+/* An object's call site is its creator's, not the object layer's. */
+TEST_F_TIMEOUT(observe, callers_name_the_object_creator, 120)
+{
+	unsigned long long v[5];
+	char *callers;
+
+	ASSERT_EQ(0, load("pym_cache"));
+	EXPECT_EQ(0, write_str(CACHE_CTL, "fill 200"));
+	callers = slurp(HEAP "/callers");
+	ASSERT_NE(NULL, callers);
+	EXPECT_EQ(0, caller_row(callers, "obj_new", v));
+	EXPECT_NE(NULL, strstr(callers, " [pym_cache]\n"));
+	if (!strstr(callers, " [pym_cache]\n"))
+		TH_LOG("callers:\n%s", callers);
+	free(callers);
+	EXPECT_EQ(0, write_str(CACHE_CTL, "clear"));
+	EXPECT_EQ(0, write_str(CACHE_CTL, "sync"));
+	EXPECT_EQ(0, unload("pym_cache"));
 }
 
 TEST_F_TIMEOUT(pym, callers_off_by_default, 120)

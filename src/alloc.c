@@ -204,12 +204,13 @@ void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp)
 
 /*
  * Every allocation's way in, inlined into the exported functions, so that
- * _RET_IP_ is their caller. Tracing and sampling cost one patched-out
+ * _RET_IP_ is their caller, unless caller names another (the object
+ * layer's client). Tracing and sampling cost one patched-out
  * jump (pym_observing) while nobody watches; their work is out of line,
  * so that the fast path keeps its registers.
  */
 static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
-					gfp_t gfp)
+					gfp_t gfp, unsigned long caller)
 {
 	struct pym_pcpu __percpu *pcpu;
 	unsigned int cls;
@@ -234,7 +235,7 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 	p = alloc_slow(heap, size, cls, gfp);
 out:
 	if (static_branch_unlikely(&pym_observing))
-		pym_observe_alloc(heap, p, size, gfp, _RET_IP_);
+		pym_observe_alloc(heap, p, size, gfp, caller ?: _RET_IP_);
 	return p;
 }
 
@@ -255,9 +256,16 @@ out:
  */
 void *pym_heap_alloc(struct pym_heap *heap, size_t size, gfp_t gfp)
 {
-	return heap_alloc(heap ?: pym_default_heap, size, gfp);
+	return heap_alloc(heap ?: pym_default_heap, size, gfp, 0);
 }
 EXPORT_SYMBOL_GPL(pym_heap_alloc);
+
+/* pym_heap_alloc() on behalf of caller: the object layer's client. */
+void *pym_heap_alloc_caller(struct pym_heap *heap, size_t size, gfp_t gfp,
+			    unsigned long caller)
+{
+	return heap_alloc(heap ?: pym_default_heap, size, gfp, caller);
+}
 
 /**
  * pym_alloc() - allocate memory from the default heap
@@ -269,7 +277,7 @@ EXPORT_SYMBOL_GPL(pym_heap_alloc);
  */
 void *pym_alloc(size_t size, gfp_t gfp)
 {
-	return heap_alloc(pym_default_heap, size, gfp);
+	return heap_alloc(pym_default_heap, size, gfp, 0);
 }
 EXPORT_SYMBOL_GPL(pym_alloc);
 
@@ -283,7 +291,7 @@ EXPORT_SYMBOL_GPL(pym_alloc);
  */
 void *pym_zalloc(size_t size, gfp_t gfp)
 {
-	return heap_alloc(pym_default_heap, size, gfp | __GFP_ZERO);
+	return heap_alloc(pym_default_heap, size, gfp | __GFP_ZERO, 0);
 }
 EXPORT_SYMBOL_GPL(pym_zalloc);
 
@@ -302,7 +310,7 @@ void *pym_calloc(size_t n, size_t size, gfp_t gfp)
 
 	if (unlikely(check_mul_overflow(n, size, &bytes)))
 		return NULL;
-	return heap_alloc(pym_default_heap, bytes, gfp | __GFP_ZERO);
+	return heap_alloc(pym_default_heap, bytes, gfp | __GFP_ZERO, 0);
 }
 EXPORT_SYMBOL_GPL(pym_calloc);
 
@@ -661,7 +669,7 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 	void *q;
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
-		return heap_alloc(pym_default_heap, new_size, gfp);
+		return heap_alloc(pym_default_heap, new_size, gfp, 0);
 	if (unlikely(!new_size)) {
 		trace_pym_free(_RET_IP_, p);
 		do_free(p, _RET_IP_);
@@ -678,7 +686,7 @@ void *pym_realloc(const void *p, size_t new_size, gfp_t gfp)
 		return (void *)p;
 	}
 
-	q = heap_alloc(heap ?: pym_default_heap, new_size, gfp);
+	q = heap_alloc(heap ?: pym_default_heap, new_size, gfp, 0);
 	if (!q)
 		return NULL;
 	memcpy(q, p, min(old, new_size));

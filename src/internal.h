@@ -84,7 +84,9 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp);
 void pym_arena_unmap(void *base);
 void pym_arena_map_exit(void);
 
-/* alloc.c, for debug.c */
+/* alloc.c, for object.c and debug.c */
+void *pym_heap_alloc_caller(struct pym_heap *heap, size_t size, gfp_t gfp,
+			    unsigned long caller);
 void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp);
 void pym_heap_free_block(struct pym_heap *heap, struct pym_arena *a,
 			 const void *p, unsigned long caller);

@@ -515,7 +515,9 @@ static __always_inline struct pym_object *obj_new_plain(struct pym_type_state *s
 	obj = pym_freelist_pop(&pc->c, 0);
 	list_unlock(pc, flags);
 	if (!obj) {
-		obj = pym_heap_alloc(st->heap, st->type.size, gfp & ~__GFP_ZERO);
+		/* Inlined into pym_obj_new(): its caller is the object's. */
+		obj = pym_heap_alloc_caller(st->heap, st->type.size,
+					    gfp & ~__GFP_ZERO, _RET_IP_);
 		if (unlikely(!obj))
 			return NULL;
 	}
@@ -531,7 +533,8 @@ static __always_inline struct pym_object *obj_new_plain(struct pym_type_state *s
  * an item count or a collector's header in front of it.
  */
 static noinline struct pym_object *obj_new(struct pym_type_state *st,
-					   size_t n, gfp_t gfp)
+					   size_t n, gfp_t gfp,
+					   unsigned long caller)
 {
 	struct pym_type_pcpu *pc;
 	struct pym_object *obj;
@@ -548,7 +551,8 @@ static noinline struct pym_object *obj_new(struct pym_type_state *st,
 		if (unlikely(check_add_overflow(bytes, n * st->type.itemsize,
 						&bytes)))
 			return NULL;
-		mem = pym_heap_alloc(st->heap, bytes, gfp & ~__GFP_ZERO);
+		mem = pym_heap_alloc_caller(st->heap, bytes, gfp & ~__GFP_ZERO,
+					    caller);
 		if (unlikely(!mem))
 			return NULL;
 	}
@@ -593,7 +597,7 @@ struct pym_object *pym_obj_new(struct pym_type *type, gfp_t gfp)
 	}
 	if (likely(!st->prefix))
 		return obj_new_plain(st, gfp);
-	return obj_new(st, 0, gfp);
+	return obj_new(st, 0, gfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(pym_obj_new);
 
@@ -630,7 +634,7 @@ struct pym_object *pym_obj_new_var(struct pym_type *type, size_t nitems,
 	if (unlikely(check_mul_overflow(nitems, st->type.itemsize, &bytes) ||
 		     bytes > KMALLOC_MAX_SIZE))
 		return NULL;
-	return obj_new(st, nitems, gfp);
+	return obj_new(st, nitems, gfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(pym_obj_new_var);
 
