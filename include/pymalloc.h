@@ -67,5 +67,10 @@ void pym_heap_destroy(struct pym_heap *heap);
 void *pym_heap_alloc(struct pym_heap *heap, size_t size, gfp_t gfp);
 int pym_heap_stats(struct pym_heap *heap, struct pym_stats *st);
 int pym_heap_check(struct pym_heap *heap);
+void pym_heap_shrink(struct pym_heap *heap);
+
+int pym_alloc_bulk(struct pym_heap *heap, size_t size, gfp_t gfp, size_t n,
+		   void **p);
+void pym_free_bulk(size_t n, void **p);
 
 #endif /* _PYMALLOC_H */

@@ -575,6 +575,154 @@ void pym_free(const void *p)
 EXPORT_SYMBOL_GPL(pym_free);
 
 /*
+ * Blocks for p[0..n) of class cls from this CPU's magazine, then straight
+ * from the core in batches under one lock hold each; fewer when the core
+ * needs an arena. Not zeroed, not yet the caller's (alloc_done()).
+ */
+static size_t bulk_take(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
+			unsigned int cls, size_t n, void **p)
+{
+	struct pym_pcpu *pc;
+	unsigned long flags;
+	size_t i = 0;
+	unsigned int got;
+
+	pc = pym_pcpu_lock(pcpu, &flags);
+	while (i < n && (p[i] = pym_mag_pop(&pc->mags[cls])))
+		i++;
+	pym_pcpu_unlock(pc, flags);
+	while (i < n) {
+		spin_lock_irqsave(&heap->core.lock, flags);
+		got = pym_core_alloc_bulk(&heap->core, cls,
+					  min_t(size_t, n - i, 64), p + i);
+		spin_unlock_irqrestore(&heap->core.lock, flags);
+		if (!got)
+			break;
+		i += got;
+	}
+	return i;
+}
+
+/**
+ * pym_alloc_bulk() - allocate n blocks of one size, all or nothing
+ * @heap: the heap, or NULL for the default heap
+ * @size: bytes wanted for each block, as for pym_heap_alloc()
+ * @gfp: allocation flags, as for pym_heap_alloc()
+ * @n: how many
+ * @p: where the n blocks go
+ *
+ * Like kmem_cache_alloc_bulk(): the blocks come from this CPU's magazine
+ * and from the heap's pools in batches, each lock taken once per batch
+ * rather than once per block. Free them with pym_free() or
+ * pym_free_bulk().
+ *
+ * Context: as pym_heap_alloc(); GFP_KERNEL may sleep for arenas.
+ * Return: @n, or 0 with nothing allocated (@p is then undefined).
+ */
+int pym_alloc_bulk(struct pym_heap *heap, size_t size, gfp_t gfp, size_t n,
+		   void **p)
+{
+	struct pym_pcpu __percpu *pcpu;
+	unsigned int cls;
+	size_t i = 0, j;
+
+	heap = heap ?: pym_default_heap;
+	if (!n || n > INT_MAX || !p)
+		return 0;
+	might_alloc(gfp);
+	cls = size - 1 < PYM_SMALL_MAX ? pym_size_class(size) : 0;
+	pcpu = READ_ONCE(heap->pcpu);
+	/* Blocks the pools serve, in a heap with magazines: in batches. */
+	if (size - 1 < PYM_SMALL_MAX && pcpu && !heap->debug) {
+		while (i < n) {
+			i += bulk_take(heap, pcpu, cls, n - i, p + i);
+			if (i < n && pym_heap_grow(heap, gfp))
+				break;
+		}
+		for (j = 0; j < i; j++) {
+			p[j] = alloc_done(p[j], size, cls, gfp);
+			if (static_branch_unlikely(&pym_observing))
+				pym_observe_alloc(heap, p[j], size, gfp, _RET_IP_);
+		}
+	}
+	/* Anything else, and what no arena was found for: one at a time. */
+	for (; i < n; i++) {
+		p[i] = heap_alloc(heap, size, gfp, _RET_IP_);
+		if (unlikely(ZERO_OR_NULL_PTR(p[i])))
+			break;
+	}
+	if (likely(i == n))
+		return n;
+	pym_free_bulk(i, p);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pym_alloc_bulk);
+
+/**
+ * pym_free_bulk() - free n blocks
+ * @n: how many entries @p has
+ * @p: the blocks, from any heaps; NULL and ZERO_SIZE_PTR entries are skipped
+ *
+ * Like kmem_cache_free_bulk(): consecutive blocks of one heap go to this
+ * CPU's magazine under one hold of it. Each entry gets pym_free()'s
+ * checks: a double, interior or foreign pointer is refused, counted and
+ * reported, and the others are freed.
+ *
+ * Context: as pym_free().
+ */
+void pym_free_bulk(size_t n, void **p)
+{
+	struct pym_arena *release = NULL, *a;
+	struct pym_pcpu __percpu *pcpu;
+	enum pym_block_status st;
+	struct pym_core *core;
+	struct pym_heap *heap;
+	struct pym_pcpu *pc;
+	unsigned long flags;
+	size_t i = 0;
+
+	rcu_read_lock();
+	while (i < n) {
+		const void *q = p[i];
+
+		if (ZERO_OR_NULL_PTR(q) || static_branch_unlikely(&pym_observing)) {
+			if (!ZERO_OR_NULL_PTR(q))
+				free_observed(q, _RET_IP_);
+			i++;
+			continue;
+		}
+		a = pym_arena_lookup(q);
+		core = a ? READ_ONCE(a->core) : NULL;
+		heap = core ? pym_core_heap(core) : NULL;
+		pcpu = heap ? READ_ONCE(heap->pcpu) : NULL;
+		if (!pcpu) {
+			do_free(q, _RET_IP_);
+			i++;
+			continue;
+		}
+		/* A run of blocks of this heap, under one hold of pc. */
+		pc = pym_pcpu_lock(pcpu, &flags);
+		for (;;) {
+			st = free_cached(heap, pc, a, (void *)q, &release);
+			if (st != PYM_BLOCK_OK || ++i == n)
+				break;
+			q = p[i];
+			a = ZERO_OR_NULL_PTR(q) ? NULL : pym_arena_lookup(q);
+			if (!a || READ_ONCE(a->core) != core)
+				break;
+		}
+		pym_pcpu_unlock(pc, flags);
+		if (st != PYM_BLOCK_OK) {
+			refuse(heap, pym_refusal_stat(st), q, _RET_IP_);
+			i++;
+		}
+	}
+	rcu_read_unlock();
+	pym_heap_release_arenas(release);
+}
+EXPORT_SYMBOL_GPL(pym_free_bulk);
+
+/*
  * Usable size of p, or 0 after refusing p, which is no allocated block.
  * *heapp is set to p's heap, or NULL for a large block.
  */

@@ -232,6 +232,31 @@ static __printf(2, 3) void print_log(struct pym_out *out, const char *fmt, ...)
 }
 
 /**
+ * pym_heap_shrink() - give a heap's free memory back, like kmem_cache_shrink()
+ * @heap: the heap, or NULL for the default heap
+ *
+ * Every CPU's cached blocks of @heap and its depots go back to its pools;
+ * an arena that leaves wholly empty goes back to the page allocator unless
+ * it is one of the keep_empty_arenas the heap keeps. So a heap whose
+ * blocks were all freed holds at most that many arenas when this returns.
+ * A pinned heap keeps its arenas; a debug heap keeps its quarantine.
+ *
+ * Context: process context; it waits for the other CPUs (an IPI each that
+ * caches blocks of @heap).
+ */
+void pym_heap_shrink(struct pym_heap *heap)
+{
+	struct pym_pcpu __percpu *pcpu;
+
+	might_sleep();
+	heap = heap ?: pym_default_heap;
+	pcpu = READ_ONCE(heap->pcpu);
+	if (pcpu)
+		pym_pcpu_drain(heap, pcpu, false);
+}
+EXPORT_SYMBOL_GPL(pym_heap_shrink);
+
+/**
  * pym_heap_check() - verify every invariant of a heap
  * @heap: the heap, or NULL for the default heap
  *

@@ -18,6 +18,7 @@
 #include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
 
 #include "kunit_util.h"
@@ -1007,6 +1008,188 @@ static void damaged_pool_link_never_followed(struct kunit *test)
 	pym_heap_destroy(heap);
 }
 
+/* A heap whose blocks were all freed holds its kept arenas, no more. */
+static void shrink_returns_empty_arenas(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, 0);
+	unsigned int n = 4 * PYM_ARENA_SIZE / 64, i;
+	struct pym_stats *st;
+	void **p;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	p = kunit_kcalloc(test, n, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	for (i = 0; i < n; i++) {
+		p[i] = pym_heap_alloc(heap, 64 - (i & 7), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p[i]);
+	}
+	/* Every other block first: pools stay in use, magazines fill. */
+	for (i = 0; i < n; i += 2)
+		pym_free(p[i]);
+	for (i = 1; i < n; i += 2)
+		pym_free(p[i]);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_GT(test, st->v[PYM_STAT_BLOCKS_CACHED], 0);
+	KUNIT_EXPECT_GT(test, st->v[PYM_STAT_ARENAS_CURRENT], pym_keep_empty_arenas);
+	pym_heap_shrink(heap);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_CACHED], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_LE(test, st->v[PYM_STAT_ARENAS_CURRENT], pym_keep_empty_arenas);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ARENAS_ALLOCATED],
+			st->v[PYM_STAT_ARENAS_RECLAIMED] +
+			st->v[PYM_STAT_ARENAS_CURRENT]);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bulk_alloc_and_free(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, 0);
+	unsigned int n = 2000, i;
+	struct pym_stats *st;
+	void **p, **sorted;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	p = kunit_kcalloc(test, n, sizeof(*p), GFP_KERNEL);
+	sorted = kunit_kcalloc(test, n, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_NOT_NULL(test, sorted);
+	KUNIT_EXPECT_EQ(test, pym_alloc_bulk(heap, 72, GFP_KERNEL, 0, p), 0);
+	KUNIT_ASSERT_EQ(test, pym_alloc_bulk(heap, 72, GFP_KERNEL, n, p), n);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, pym_size(p[i]), 72);
+		KUNIT_EXPECT_PTR_EQ(test, arena_owner(p[i]), &heap->core);
+		memset(p[i], 0x5a, 72);
+	}
+	memcpy(sorted, p, n * sizeof(*p));
+	sort(sorted, n, sizeof(*sorted), cmp_ptr, NULL);
+	for (i = 1; i < n; i++)
+		KUNIT_EXPECT_GE(test, (unsigned long)sorted[i],
+				(unsigned long)sorted[i - 1] + 72);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], n);
+	pym_free_bulk(n, p);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_INVALID_FREES], 0);
+
+	/* The same blocks again, zeroed as asked. */
+	KUNIT_ASSERT_EQ(test, pym_alloc_bulk(heap, 72, GFP_KERNEL | __GFP_ZERO, n, p), n);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_NULL(test, memchr_inv(p[i], 0, 72));
+	pym_free_bulk(n, p);
+	/* Large blocks are kmalloc's, one at a time. */
+	KUNIT_ASSERT_EQ(test, pym_alloc_bulk(heap, 1000, GFP_KERNEL, 10, p), 10);
+	for (i = 0; i < 10; i++)
+		KUNIT_EXPECT_GE(test, pym_size(p[i]), 1000);
+	pym_free_bulk(10, p);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_INVALID_FREES], 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+/* Bad entries are refused one by one; the others are freed. */
+static void bulk_free_refuses_bad_entries(struct kunit *test)
+{
+	struct pym_heap *h1 = test_heap(test, 0), *h2;
+	struct pym_stats *st, *def0, *def1;
+	int on_stack = 0;
+	void *a[4], *b[2], *large, *arr[12];
+	enum pym_stat i;
+
+	h2 = pym_heap_create("kunit-bulk-other", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(h2));
+	st = kunit_kcalloc(test, 3, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	def0 = st + 1;
+	def1 = st + 2;
+	get_stats(test, NULL, def0);
+	KUNIT_ASSERT_EQ(test, pym_alloc_bulk(h1, 48, GFP_KERNEL, 4, a), 4);
+	KUNIT_ASSERT_EQ(test, pym_alloc_bulk(h2, 200, GFP_KERNEL, 2, b), 2);
+	large = pym_alloc(2000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, large);
+	arr[0] = a[0];
+	arr[1] = NULL;
+	arr[2] = b[0];
+	arr[3] = a[1];
+	arr[4] = ZERO_SIZE_PTR;
+	arr[5] = a[1];			/* double */
+	arr[6] = (u8 *)a[2] + 8;	/* interior */
+	arr[7] = &on_stack;		/* foreign */
+	arr[8] = b[1];
+	arr[9] = large;
+	arr[10] = a[3];
+	arr[11] = a[3];			/* double, right after */
+	pym_free_bulk(ARRAY_SIZE(arr), arr);
+	get_stats(test, h1, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_DOUBLE_FREES], 2);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_INTERIOR_FREES], 1);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 1);
+	get_stats(test, h2, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_INVALID_FREES], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	get_stats(test, NULL, def1);
+	for (i = PYM_STAT_DOUBLE_FREES; i <= PYM_STAT_INVALID_FREES; i++)
+		def1->v[i] -= def0->v[i];
+	KUNIT_EXPECT_EQ(test, def1->v[PYM_STAT_INVALID_FREES], 1);
+	KUNIT_EXPECT_EQ(test, pym_size(large), 0);
+	pym_free(a[2]);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(h1));
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(h2));
+	pym_heap_destroy(h1);
+	pym_heap_destroy(h2);
+}
+
+/* No arena for the rest: what was taken goes back, nothing is held. */
+static void bulk_alloc_all_or_nothing(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct pym_heap *heap = test_heap(test, PYM_HEAP_PINNED);
+	unsigned int n = PYM_ARENA_SIZE / 64 + 1;
+	struct pym_stats *st;
+	void **p;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	p = kunit_kcalloc(test, n, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	/* One arena, then none. */
+	KUNIT_ASSERT_EQ(test, pym_alloc_bulk(heap, 64, GFP_KERNEL, 1, p), 1);
+	pym_free(p[0]);
+	pym_fail_arena.verbose = 0;
+	pym_fail_arena.probability = 100;
+	pym_fail_arena.interval = 1;
+	atomic_set(&pym_fail_arena.times, -1);
+	KUNIT_EXPECT_EQ(test, pym_alloc_bulk(heap, 64, GFP_KERNEL, n, p), 0);
+	pym_fail_arena.probability = 0;
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ARENAS_CURRENT], 1);
+	KUNIT_EXPECT_GE(test, st->v[PYM_STAT_ALLOC_FAILURES], 1);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_INVALID_FREES], 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	/* With arenas again, the same request is met. */
+	KUNIT_EXPECT_EQ(test, pym_alloc_bulk(heap, 64, GFP_KERNEL, n, p), n);
+	pym_free_bulk(n, p);
+	pym_heap_destroy(heap);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
 static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
@@ -1026,6 +1209,10 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(heap_names),
 	KUNIT_CASE(bad_input_refused),
 	KUNIT_CASE(large_blocks_refuse_bad_pointers),
+	KUNIT_CASE(shrink_returns_empty_arenas),
+	KUNIT_CASE(bulk_alloc_and_free),
+	KUNIT_CASE(bulk_free_refuses_bad_entries),
+	KUNIT_CASE(bulk_alloc_all_or_nothing),
 	{}
 };
 
