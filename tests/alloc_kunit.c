@@ -1032,12 +1032,12 @@ static void shrink_returns_empty_arenas(struct kunit *test)
 	get_stats(test, heap, st);
 	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
 	KUNIT_EXPECT_GT(test, st->v[PYM_STAT_BLOCKS_CACHED], 0);
-	KUNIT_EXPECT_GT(test, st->v[PYM_STAT_ARENAS_CURRENT], pym_keep_empty_arenas);
+	KUNIT_EXPECT_GT(test, st->v[PYM_STAT_ARENAS_CURRENT], heap->core.keep_empty);
 	pym_heap_shrink(heap);
 	get_stats(test, heap, st);
 	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_CACHED], 0);
 	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
-	KUNIT_EXPECT_LE(test, st->v[PYM_STAT_ARENAS_CURRENT], pym_keep_empty_arenas);
+	KUNIT_EXPECT_LE(test, st->v[PYM_STAT_ARENAS_CURRENT], heap->core.keep_empty);
 	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ARENAS_ALLOCATED],
 			st->v[PYM_STAT_ARENAS_RECLAIMED] +
 			st->v[PYM_STAT_ARENAS_CURRENT]);
