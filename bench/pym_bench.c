@@ -167,6 +167,36 @@ static noinline u64 batch(enum allocator a, size_t size, bool fifo)
 	return ktime_get_ns() - t;
 }
 
+/*
+ * BATCH blocks at once, then freed at once: kmem_cache's bulk calls,
+ * pymalloc's, and for kmalloc a loop of kmalloc() with kfree_bulk().
+ */
+static noinline u64 bulk(enum allocator a)
+{
+	u64 t = ktime_get_ns();
+	int i, r;
+
+	for (r = 0; r < ITERS / BATCH; r++) {
+		switch (a) {
+		case CACHE:
+			if (!kmem_cache_alloc_bulk(cache64, GFP_KERNEL, BATCH, vec))
+				return U64_MAX;
+			kmem_cache_free_bulk(cache64, BATCH, vec);
+			break;
+		case PYMALLOC:
+			if (!pym_alloc_bulk(NULL, 64, GFP_KERNEL, BATCH, vec))
+				return U64_MAX;
+			pym_free_bulk(BATCH, vec);
+			break;
+		default:
+			for (i = 0; i < BATCH; i++)
+				vec[i] = kmalloc(64, GFP_KERNEL);
+			kfree_bulk(BATCH, vec);
+		}
+	}
+	return ktime_get_ns() - t;
+}
+
 /* Random sizes 1..512 over a live set of up to LIVE blocks. */
 static noinline u64 random_sizes(enum allocator a, u64 *peak_slab)
 {
@@ -563,6 +593,9 @@ static void run_single_cpu(void)
 	record("batch-fifo-64", "kmalloc", BEST(batch(KMALLOC, 64, true)), ITERS);
 	record("batch-fifo-64", "pymalloc", BEST(batch(PYMALLOC, 64, true)), ITERS);
 	record("batch-fifo-64", "kmem_cache", BEST(batch(CACHE, 64, true)), ITERS);
+	record("bulk-64", "kmalloc", BEST(bulk(KMALLOC)), ITERS);
+	record("bulk-64", "pymalloc", BEST(bulk(PYMALLOC)), ITERS);
+	record("bulk-64", "kmem_cache", BEST(bulk(CACHE)), ITERS);
 
 	record("random-1-512", "kmalloc", random_sizes(KMALLOC, &peak), ITERS);
 	record_bytes("random-1-512-slab-bytes", "kmalloc", peak);

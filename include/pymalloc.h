@@ -73,4 +73,7 @@ int pym_alloc_bulk(struct pym_heap *heap, size_t size, gfp_t gfp, size_t n,
 		   void **p);
 void pym_free_bulk(size_t n, void **p);
 
+void pym_free_rcu(const void *p);
+void pym_rcu_barrier(void);
+
 #endif /* _PYMALLOC_H */

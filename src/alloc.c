@@ -723,6 +723,50 @@ void pym_free_bulk(size_t n, void **p)
 EXPORT_SYMBOL_GPL(pym_free_bulk);
 
 /*
+ * Would pym_free(p) free p now? If not, p is refused (counted, reported
+ * with caller) and false returned; nothing else changes.
+ */
+bool pym_free_check(const void *p, unsigned long caller)
+{
+	enum pym_block_status st = PYM_BLOCK_NOT_ALLOCATED;
+	enum pym_stat kind;
+	struct pym_arena *a;
+	struct pym_core *core;
+	struct pym_heap *heap;
+	unsigned long flags;
+	bool ok;
+
+	rcu_read_lock();
+	a = pym_arena_lookup(p);
+	core = a ? READ_ONCE(a->core) : NULL;
+	if (!core) {
+		rcu_read_unlock();
+		kind = pym_large_check(p);
+		if (kind != PYM_STAT_NR)
+			refuse(pym_default_heap, kind, p, caller);
+		return kind == PYM_STAT_NR;
+	}
+	heap = pym_core_heap(core);
+	if (unlikely(heap->debug)) {
+		ok = pym_debug_size(heap, a, p);
+	} else {
+		spin_lock_irqsave(&core->lock, flags);
+		if (a->core == core)
+			pym_core_block_size(a, p, &st);
+		spin_unlock_irqrestore(&core->lock, flags);
+		/* Cached in a magazine: free, whatever the core thinks. */
+		if (st == PYM_BLOCK_OK && READ_ONCE(heap->pcpu) &&
+		    pym_mag_cached(p, pym_pcpu_secret))
+			st = PYM_BLOCK_NOT_ALLOCATED;
+		ok = st == PYM_BLOCK_OK;
+	}
+	if (!ok)
+		refuse(heap, pym_refusal_stat(st), p, caller);
+	rcu_read_unlock();
+	return ok;
+}
+
+/*
  * Usable size of p, or 0 after refusing p, which is no allocated block.
  * *heapp is set to p's heap, or NULL for a large block.
  */

@@ -84,7 +84,8 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp);
 void pym_arena_unmap(void *base);
 void pym_arena_map_exit(void);
 
-/* alloc.c, for object.c and debug.c */
+/* alloc.c, for object.c, debug.c and rcu.c */
+bool pym_free_check(const void *p, unsigned long caller);
 void *pym_heap_alloc_caller(struct pym_heap *heap, size_t size, gfp_t gfp,
 			    unsigned long caller);
 void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp);
@@ -111,6 +112,7 @@ void pym_debug_show(struct pym_heap *heap, struct seq_file *m);
 #define PYM_LARGE_SLOT		64U
 void *pym_large_alloc(size_t size, gfp_t gfp);
 enum pym_stat pym_large_free(const void *p);
+enum pym_stat pym_large_check(const void *p);
 size_t pym_large_size(const void *p);
 void pym_large_exit(void);
 
@@ -150,6 +152,10 @@ static __always_inline bool pym_callers_pool(const struct pym_pool *pool)
 	return static_branch_unlikely(&pym_sampling) &&
 	       unlikely(READ_ONCE(pool->sampled));
 }
+
+/* rcu.c */
+void pym_rcu_init(struct dentry *root);
+void pym_rcu_exit(void);
 
 /* pcpu.c */
 int pym_pcpu_init(void);

@@ -131,6 +131,22 @@ enum pym_stat pym_large_free(const void *p)
 	       PYM_STAT_FOREIGN_FREES;
 }
 
+/*
+ * What pym_large_free() would say of p, which lies in no arena, without
+ * freeing it: PYM_STAT_NR for a large block pymalloc holds.
+ */
+enum pym_stat pym_large_check(const void *p)
+{
+	struct pym_large_region *r = pym_map_lookup(&pym_large, p);
+
+	if (r && large_aligned(p) && test_bit(large_slot(p), r->live))
+		return PYM_STAT_NR;
+	if (r && large_interior(r, p))
+		return PYM_STAT_INTERIOR_FREES;
+	return virt_addr_valid(p) ? PYM_STAT_DOUBLE_FREES :
+	       PYM_STAT_FOREIGN_FREES;
+}
+
 /* Usable size of a kmalloc block pymalloc holds, or 0. */
 size_t pym_large_size(const void *p)
 {

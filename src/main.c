@@ -59,6 +59,7 @@ static int __init pymalloc_init(void)
 	if (err)
 		goto out_callers;
 	pym_collector_init(pym_debugfs_dir());
+	pym_rcu_init(pym_debugfs_dir());
 	err = pym_types_init();
 	if (err)
 		goto out_heaps;
@@ -72,6 +73,7 @@ static int __init pymalloc_init(void)
 out_types:
 	pym_types_exit();
 out_heaps:
+	pym_rcu_exit();
 	pym_collector_exit();
 	pym_heaps_exit();
 out_callers:
@@ -87,6 +89,7 @@ static void __exit pymalloc_exit(void)
 {
 	pym_shrinker_unregister(pym_shrinker);
 	pym_types_exit();
+	pym_rcu_exit();
 	pym_collector_exit();
 	pym_heaps_exit();
 	pym_callers_exit();

@@ -1190,6 +1190,81 @@ static void bulk_alloc_all_or_nothing(struct kunit *test)
 #endif
 }
 
+/* A reader that found the block keeps it until it leaves. */
+static void free_rcu_waits_for_readers(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, 0);
+	struct pym_stats st;
+	void *p = pym_heap_alloc(heap, 64, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	memset(p, 0x3c, 64);
+	rcu_read_lock();
+	pym_free_rcu(p);
+	pym_free_rcu(NULL);
+	pym_free_rcu(ZERO_SIZE_PTR);
+	/* Longer than a partial batch waits: it is with RCU now. */
+	mdelay(100);
+	KUNIT_EXPECT_EQ(test, pym_size(p), 64);
+	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0x3c, 64));
+	rcu_read_unlock();
+	pym_rcu_barrier();
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INVALID_FREES], 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
+static void free_rcu_many_and_bad(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, 0);
+	struct pym_stats *st, *def0, *def1;
+	unsigned int n = 3000, i;
+	int on_stack = 0;
+	enum pym_stat k;
+	void **p, *x, *y;
+
+	st = kunit_kcalloc(test, 3, sizeof(*st), GFP_KERNEL);
+	p = kunit_kcalloc(test, n, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	def0 = st + 1;
+	def1 = st + 2;
+	get_stats(test, NULL, def0);
+	for (i = 0; i < n; i++) {
+		p[i] = i % 100 ? pym_heap_alloc(heap, 1 + i % 512, GFP_KERNEL) :
+				 pym_alloc(1000, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p[i]);
+	}
+	for (i = 0; i < n; i++)
+		pym_free_rcu(p[i]);
+	x = pym_heap_alloc(heap, 96, GFP_KERNEL);
+	y = pym_heap_alloc(heap, 96, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, x);
+	KUNIT_ASSERT_NOT_NULL(test, y);
+	pym_free_rcu((u8 *)x + 8);	/* interior: refused now */
+	pym_free_rcu(&on_stack);	/* foreign: refused now */
+	pym_free_rcu(y);
+	pym_free_rcu(y);		/* double: refused when freed */
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_INTERIOR_FREES], 1);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_DOUBLE_FREES], 0);
+	pym_rcu_barrier();
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_DOUBLE_FREES], 1);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 1);
+	get_stats(test, NULL, def1);
+	for (k = PYM_STAT_DOUBLE_FREES; k <= PYM_STAT_INVALID_FREES; k++)
+		def1->v[k] -= def0->v[k];
+	KUNIT_EXPECT_EQ(test, def1->v[PYM_STAT_INVALID_FREES], 1);
+	pym_free(x);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
 static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
@@ -1213,6 +1288,8 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(bulk_alloc_and_free),
 	KUNIT_CASE(bulk_free_refuses_bad_entries),
 	KUNIT_CASE(bulk_alloc_all_or_nothing),
+	KUNIT_CASE(free_rcu_waits_for_readers),
+	KUNIT_CASE(free_rcu_many_and_bad),
 	{}
 };
 
