@@ -161,6 +161,7 @@ static noinline void *alloc_fallback(struct pym_heap *heap, unsigned int cls,
 static __always_inline void *alloc_block(struct pym_heap *heap, size_t size,
 					 unsigned int cls, gfp_t gfp)
 {
+	bool reclaimed = false;
 	unsigned long flags;
 	void *p;
 
@@ -176,6 +177,15 @@ static __always_inline void *alloc_block(struct pym_heap *heap, size_t size,
 		}
 		if (likely(p))
 			return alloc_done(p, size, cls, gfp);
+		/*
+		 * Other CPUs' cached blocks of the class before a new arena;
+		 * an atomic caller cannot wait for them, and grows.
+		 */
+		if (pcpu && !reclaimed && gfpflags_allow_blocking(gfp)) {
+			reclaimed = true;
+			if (pym_pcpu_reclaim_class(heap, pcpu, cls))
+				continue;
+		}
 		if (pym_heap_grow(heap, gfp))
 			return alloc_fallback(heap, cls, gfp);
 	}

@@ -166,6 +166,8 @@ void pym_pcpu_busy(struct pym_heap *heap);
 void pym_pcpu_drain(struct pym_heap *heap, struct pym_pcpu __percpu *pcpu,
 		    bool offline);
 void pym_pcpu_drain_all(void);
+bool pym_pcpu_reclaim_class(struct pym_heap *heap,
+			    struct pym_pcpu __percpu *pcpu, unsigned int cls);
 void pym_pcpu_count(struct pym_heap *heap, u64 *cached);
 
 /* debugfs.c */

@@ -261,6 +261,77 @@ void pym_pcpu_drain_all(void)
 	pym_heap_release_arenas(release);
 }
 
+#ifndef CONFIG_PREEMPT_RT
+struct reclaim_ctx {
+	struct pym_heap *heap;
+	struct pym_pcpu __percpu *pcpu;
+	unsigned int cls;
+	atomic_t moved;
+};
+
+static bool cpu_caches_class(int cpu, void *arg)
+{
+	struct reclaim_ctx *rc = arg;
+
+	return pym_mag_len(&per_cpu_ptr(rc->pcpu, cpu)->mags[rc->cls]);
+}
+
+/* IPI: this CPU's blocks of the class back to the core. */
+static void reclaim_this_cpu(void *arg)
+{
+	struct reclaim_ctx *rc = arg;
+	struct pym_mag *mag = &this_cpu_ptr(rc->pcpu)->mags[rc->cls];
+	struct pym_arena *release = NULL;
+	unsigned int n = pym_mag_len(mag);
+
+	if (!n)
+		return;
+	pym_mag_flush(&rc->heap->core, mag, n, pym_arena_lookup, &release);
+	atomic_add(n, &rc->moved);
+	pym_heap_release_arenas(release);
+}
+#endif
+
+/*
+ * Before heap grows by an arena for class cls: the blocks of cls that
+ * other CPUs cache go back to the core first, so that no arena is added
+ * while blocks of the class sit idle in another CPU's magazine (the depot
+ * was asked already, by the refill). Whether any came back. Only for a
+ * caller that may block: it waits for an IPI to each CPU caching such
+ * blocks (on PREEMPT_RT, takes their locks in turn).
+ */
+bool pym_pcpu_reclaim_class(struct pym_heap *heap,
+			    struct pym_pcpu __percpu *pcpu, unsigned int cls)
+{
+#ifdef CONFIG_PREEMPT_RT
+	struct pym_arena *release = NULL;
+	unsigned long flags;
+	unsigned int n, moved = 0;
+	int cpu;
+
+	for_each_online_cpu(cpu) {
+		struct pym_pcpu *pc = per_cpu_ptr(pcpu, cpu);
+
+		if (!pym_mag_len(&pc->mags[cls]))
+			continue;
+		spin_lock_irqsave(&pc->lock, flags);
+		n = pym_mag_len(&pc->mags[cls]);
+		if (n)
+			pym_mag_flush(&heap->core, &pc->mags[cls], n,
+				      pym_arena_lookup, &release);
+		spin_unlock_irqrestore(&pc->lock, flags);
+		moved += n;
+	}
+	pym_heap_release_arenas(release);
+	return moved;
+#else
+	struct reclaim_ctx rc = { .heap = heap, .pcpu = pcpu, .cls = cls };
+
+	on_each_cpu_cond(cpu_caches_class, reclaim_this_cpu, &rc, true);
+	return atomic_read(&rc.moved);
+#endif
+}
+
 /* Blocks cached per class over all CPUs; racy but exact when quiet. */
 void pym_pcpu_count(struct pym_heap *heap, u64 *cached)
 {

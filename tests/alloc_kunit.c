@@ -1265,6 +1265,69 @@ static void free_rcu_many_and_bad(struct kunit *test)
 	pym_heap_destroy(heap);
 }
 
+struct on_cpu_work {
+	struct pym_heap *heap;
+	unsigned int n;
+	void **p;
+};
+
+/* On another CPU: n blocks of 64 bytes, all freed, some cached there. */
+static int churn_on_cpu(void *arg)
+{
+	struct on_cpu_work *w = arg;
+	unsigned int i;
+
+	for (i = 0; i < w->n; i++) {
+		w->p[i] = pym_heap_alloc(w->heap, 64, GFP_KERNEL);
+		if (!w->p[i])
+			break;
+	}
+	while (i)
+		pym_free(w->p[--i]);
+	return 0;
+}
+
+/*
+ * A CPU that needs blocks of a class takes back what other CPUs cache of
+ * it before the heap grows by an arena.
+ */
+static void cached_blocks_before_a_new_arena(struct kunit *test)
+{
+	struct on_cpu_work w = { .heap = test_heap(test, 0), .n = 2000 };
+	unsigned int free_blocks, i, here, there;
+	struct pym_stats *st;
+	void **p;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	w.p = kunit_kcalloc(test, PYM_ARENA_SIZE / 64, sizeof(*p), GFP_KERNEL);
+	p = w.p;
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	migrate_disable();
+	here = raw_smp_processor_id();
+	there = cpumask_any_but(cpu_online_mask, here);
+	KUNIT_ASSERT_EQ(test, smp_call_on_cpu(there, churn_on_cpu, &w, false), 0);
+	get_stats(test, w.heap, st);
+	KUNIT_ASSERT_EQ(test, st->v[PYM_STAT_ARENAS_CURRENT], 1);
+	KUNIT_EXPECT_GT(test, st->v[PYM_STAT_BLOCKS_CACHED], 0);
+	/* Every free block of the arena, cached ones included. */
+	free_blocks = PYM_ARENA_SIZE / 64 - st->v[PYM_STAT_BLOCKS_IN_USE];
+	for (i = 0; i < free_blocks; i++) {
+		p[i] = pym_heap_alloc(w.heap, 64, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p[i]);
+	}
+	migrate_enable();
+	get_stats(test, w.heap, st);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_ARENAS_ALLOCATED], 1);
+	KUNIT_EXPECT_EQ(test, st->v[PYM_STAT_BLOCKS_IN_USE], free_blocks);
+	for (i = 0; i < free_blocks; i++)
+		pym_free(p[i]);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(w.heap));
+	pym_heap_destroy(w.heap);
+}
+
 static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
@@ -1298,6 +1361,7 @@ static struct kunit_case pymalloc_context_cases[] = {
 	KUNIT_CASE(alloc_in_softirq),
 	KUNIT_CASE_SLOW(concurrent_kthreads),
 	KUNIT_CASE_SLOW(concurrent_double_free),
+	KUNIT_CASE(cached_blocks_before_a_new_arena),
 	{}
 };
 
