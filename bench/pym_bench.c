@@ -197,6 +197,39 @@ static noinline u64 bulk(enum allocator a)
 	return ktime_get_ns() - t;
 }
 
+/* Headless RCU frees: kmalloc's before 6.3 were kvfree_rcu(p). */
+#ifndef kvfree_rcu_mightsleep
+#define kvfree_rcu_mightsleep(p) kvfree_rcu(p)
+#endif
+
+/*
+ * An allocation and a free after a grace period: what the caller pays;
+ * the grace periods and the deferred frees are waited for afterwards,
+ * outside the time.
+ */
+static noinline u64 free_rcu(enum allocator a)
+{
+	u64 t = ktime_get_ns();
+	int i;
+
+	for (i = 0; i < ITERS; i++) {
+		if (a == PYMALLOC) {
+			pym_free_rcu(pym_alloc(64, GFP_KERNEL));
+		} else {
+			void *p = kmalloc(64, GFP_KERNEL);
+
+			if (p)
+				kvfree_rcu_mightsleep(p);
+		}
+	}
+	t = ktime_get_ns() - t;
+	if (a == PYMALLOC)
+		pym_rcu_barrier();
+	else
+		rcu_barrier();
+	return t;
+}
+
 /* Random sizes 1..512 over a live set of up to LIVE blocks. */
 static noinline u64 random_sizes(enum allocator a, u64 *peak_slab)
 {
@@ -596,6 +629,8 @@ static void run_single_cpu(void)
 	record("bulk-64", "kmalloc", BEST(bulk(KMALLOC)), ITERS);
 	record("bulk-64", "pymalloc", BEST(bulk(PYMALLOC)), ITERS);
 	record("bulk-64", "kmem_cache", BEST(bulk(CACHE)), ITERS);
+	record("free-rcu-64", "kmalloc", BEST(free_rcu(KMALLOC)), ITERS);
+	record("free-rcu-64", "pymalloc", BEST(free_rcu(PYMALLOC)), ITERS);
 
 	record("random-1-512", "kmalloc", random_sizes(KMALLOC, &peak), ITERS);
 	record_bytes("random-1-512-slab-bytes", "kmalloc", peak);
