@@ -751,49 +751,89 @@ static const struct file_operations trace_fops = {
 };
 
 /* Replay once; with peak set, sample the memory held every 64 events. */
-static u64 replay(enum allocator a, struct pym_heap *heap, u64 *peak)
+/*
+ * Replay the trace, copies times interleaved event by event (independent
+ * users of one subsystem). *peak: the most held at once, sampled every 64
+ * events: the slab pages' growth, and for pymalloc its arenas too;
+ * *req_peak: the most kmalloc's size classes held for the live requests
+ * (its bytes_alloc, a lower bound on its slab pages).
+ */
+static u64 replay(enum allocator a, struct pym_heap *heap, unsigned int copies,
+		  u64 *peak, u64 *req_peak)
 {
-	void **live = kvcalloc(maxid + 1, sizeof(void *), GFP_KERNEL);
-	u64 t, base = slab_bytes(), held;
+	unsigned long ids = (unsigned long)maxid + 1, i, k;
+	void **live = kvcalloc(ids * copies, sizeof(void *), GFP_KERNEL);
+	u32 *sizes_live = kvcalloc(ids * copies, sizeof(u32), GFP_KERNEL);
+	u64 t, base = slab_bytes(), held, req = 0;
 	struct pym_stats st;
-	unsigned long i;
+	unsigned int c;
 
-	if (!live)
+	if (!live || !sizes_live) {
+		kvfree(live);
+		kvfree(sizes_live);
 		return 0;
+	}
 	t = ktime_get_ns();
 	for (i = 0; i < nevents; i++) {
 		struct trace_event *e = &events[i];
 
-		if (e->size) {
-			if (live[e->id])
-				b_free(a, live[e->id]);
-			live[e->id] = a == PYMALLOC ?
-				      pym_heap_alloc(heap, e->size, GFP_KERNEL) :
-				      kmalloc(e->size, GFP_KERNEL);
-		} else if (live[e->id]) {
-			b_free(a, live[e->id]);
-			live[e->id] = NULL;
+		for (c = 0; c < copies; c++) {
+			k = c * ids + e->id;
+			if (live[k]) {
+				b_free(a, live[k]);
+				req -= sizes_live[k];
+				live[k] = NULL;
+			}
+			if (e->size) {
+				live[k] = a == PYMALLOC ?
+					  pym_heap_alloc(heap, e->size, GFP_KERNEL) :
+					  kmalloc(e->size, GFP_KERNEL);
+				sizes_live[k] = live[k] ? kmalloc_size_roundup(e->size) : 0;
+				req += sizes_live[k];
+			}
 		}
 		if (peak && (i & 63) == 0) {
 			held = slab_bytes() - min(base, slab_bytes());
 			if (a == PYMALLOC && !pym_heap_stats(heap, &st))
 				held += st.v[PYM_STAT_ARENAS_CURRENT] * PYM_ARENA_BYTES;
 			*peak = max(*peak, held);
+			if (req_peak)
+				*req_peak = max(*req_peak, req);
 		}
 	}
 	t = ktime_get_ns() - t;
-	for (i = 0; i <= maxid; i++)
+	for (i = 0; i < ids * copies; i++)
 		if (live[i])
 			b_free(a, live[i]);
 	kvfree(live);
+	kvfree(sizes_live);
 	return t;
+}
+
+/* Peaks of copies interleaved replays, each allocator on a fresh heap. */
+static void replay_peaks(unsigned int copies)
+{
+	u64 pk = 0, pp = 0, rk = 0;
+	struct pym_heap *heap = pym_heap_create("bench-trace-peak", 0);
+	char name[48];
+
+	if (IS_ERR(heap))
+		return;
+	replay(KMALLOC, NULL, copies, &pk, &rk);
+	replay(PYMALLOC, heap, copies, &pp, NULL);
+	pym_heap_destroy(heap);
+	snprintf(name, sizeof(name), "trace%s-replay-peak-bytes",
+		 copies > 1 ? "x16" : "");
+	record_bytes(name, "kmalloc", pk);
+	record_bytes(name, "kmalloc-bytes_alloc", rk);
+	record_bytes(name, "pymalloc", pp);
 }
 
 static ssize_t replay_write(struct file *file, const char __user *ubuf,
 			    size_t len, loff_t *ppos)
 {
 	struct pym_heap *heap;
-	u64 tk, tp, pk, pp;
+	u64 tk, tp;
 
 	mutex_lock(&trace_lock);
 	heap = pym_heap_create("bench-trace", 0);
@@ -801,18 +841,14 @@ static ssize_t replay_write(struct file *file, const char __user *ubuf,
 		mutex_unlock(&trace_lock);
 		return IS_ERR(heap) ? PTR_ERR(heap) : -ENODATA;
 	}
-	pk = 0;
-	pp = 0;
-	replay(KMALLOC, NULL, &pk);
-	replay(PYMALLOC, heap, &pp);
-	/* Timed apart: the sampling above walks the heap's arenas. */
-	tk = BEST(replay(KMALLOC, NULL, NULL));
-	tp = BEST(replay(PYMALLOC, heap, NULL));
+	/* Timed apart from the peaks: their sampling walks the arenas. */
+	tk = BEST(replay(KMALLOC, NULL, 1, NULL, NULL));
+	tp = BEST(replay(PYMALLOC, heap, 1, NULL, NULL));
 	pym_heap_destroy(heap);
 	record("trace-replay", "kmalloc", tk, nevents);
 	record("trace-replay", "pymalloc", tp, nevents);
-	record_bytes("trace-replay-peak-bytes", "kmalloc", pk);
-	record_bytes("trace-replay-peak-bytes", "pymalloc", pp);
+	replay_peaks(1);
+	replay_peaks(16);
 	mutex_unlock(&trace_lock);
 	return len;
 }
