@@ -304,10 +304,18 @@ bool pym_valid_name(const char *name)
 }
 
 /* pymalloc's own debugfs files, and the names of types' own heaps. */
+/* The names of pymalloc's own debugfs entries, next to the heaps'. */
 static bool reserved_name(const char *name)
 {
-	return !strcmp(name, "types") || !strcmp(name, "fail_arena") ||
-	       !strncmp(name, PYM_TYPE_HEAP_PREFIX,
+	static const char *const own[] = {
+		"types", "fail_arena", "gc", "rcu", "sample_interval",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(own); i++)
+		if (!strcmp(name, own[i]))
+			return true;
+	return !strncmp(name, PYM_TYPE_HEAP_PREFIX,
 			strlen(PYM_TYPE_HEAP_PREFIX));
 }
 

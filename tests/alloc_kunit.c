@@ -352,7 +352,7 @@ static void heap_names(struct kunit *test)
 	static const char *const bad[] = {
 		"", ".hidden", "a/b", "a b", "\xff", "caf\xc3\xa9",
 		"01234567890123456789012345678901", "types", "fail_arena",
-		"type-foo",
+		"gc", "rcu", "sample_interval", "type-foo",
 	};
 	struct pym_heap *heap;
 	unsigned int i;
