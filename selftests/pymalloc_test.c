@@ -855,6 +855,31 @@ TEST_F_TIMEOUT(debug, faults_under_load, 300)
 	EXPECT_EQ(file_value(HEAP "/debug", "quarantined"), r.blocks);
 }
 
+/* The bulk and RCU frees, from outside: a double entry is refused. */
+TEST_F_TIMEOUT(pym, bulk_and_rcu_frees, 300)
+{
+	struct parsed before, after;
+	char *check;
+
+	parse_all(_metadata, &before);
+	ASSERT_EQ(0, ctl("bulk 5000 72"));
+	ASSERT_EQ(0, ctl("bulk 300 512"));
+	parse_all(_metadata, &after);
+	EXPECT_EQ(before.blocks, after.blocks);
+	EXPECT_EQ(before.invalid + 2, after.invalid);
+	ASSERT_EQ(0, ctl("rcu 20000"));
+	parse_all(_metadata, &before);
+	EXPECT_EQ(after.blocks, before.blocks);
+	EXPECT_EQ(after.invalid + 1, before.invalid);
+	EXPECT_EQ(0, file_value(DBG "/rcu", "rcu_pending"));
+	EXPECT_EQ(0, file_value(DBG "/rcu", "rcu_dropped"));
+	EXPECT_EQ(-EINVAL, ctl("bulk 0 64"));
+	check = slurp(HEAP "/check");
+	ASSERT_NE(NULL, check);
+	EXPECT_STREQ("ok\n", check);
+	free(check);
+}
+
 TEST_F_TIMEOUT(pym, bad_frees_refused, 120)
 {
 	struct parsed before, after;

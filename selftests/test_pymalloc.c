@@ -368,6 +368,60 @@ static int do_heaps(unsigned long n)
 	return 0;
 }
 
+/*
+ * n blocks of size by pym_alloc_bulk(), checked, then freed by
+ * pym_free_bulk() with a NULL entry and the first block a second time,
+ * which must be refused.
+ */
+static int do_bulk(unsigned long n, unsigned long size)
+{
+	void **v;
+	unsigned long i;
+	int err = 0;
+
+	if (!n || n > 100000 || !size || size > PYM_SMALL_MAX)
+		return -EINVAL;
+	v = kvcalloc(n + 2, sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	if (pym_alloc_bulk(NULL, size, GFP_KERNEL, n, v) != n) {
+		kvfree(v);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (pym_size(v[i]) < size || !IS_ALIGNED((unsigned long)v[i], 8))
+			err = -EFAULT;
+		memset(v[i], 0x77, size);
+	}
+	v[n] = NULL;
+	v[n + 1] = v[0];
+	pym_free_bulk(n + 2, v);
+	kvfree(v);
+	return err;
+}
+
+/* n blocks through pym_free_rcu(), one of them twice, then the barrier. */
+static int do_rcu(unsigned long n)
+{
+	void *first = NULL, *p;
+	unsigned long i;
+
+	if (!n || n > 1000000)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		p = pym_alloc(1 + i % PYM_SMALL_MAX, GFP_KERNEL);
+		if (!p)
+			break;
+		if (!first)
+			first = p;
+		pym_free_rcu(p);
+		cond_resched();
+	}
+	pym_free_rcu(first);
+	pym_rcu_barrier();
+	return i == n ? 0 : -ENOMEM;
+}
+
 static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 			 size_t len, loff_t *ppos)
 {
@@ -407,6 +461,10 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 		      -EOPNOTSUPP;
 	} else if (!strcmp(cmd, "pressure")) {
 		err = do_pressure();
+	} else if (!strcmp(cmd, "bulk") && n == 3) {
+		err = do_bulk(a, b);
+	} else if (!strcmp(cmd, "rcu") && n == 2) {
+		err = do_rcu(a);
 	} else if (!strcmp(cmd, "heaps") && n == 2) {
 		err = do_heaps(a);
 	}
