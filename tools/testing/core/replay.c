@@ -2,8 +2,11 @@
 /*
  * replay.c - memory held by pymalloc against kmalloc for the same requests.
  *
- *   replay trace < TRACE         "a <ptr> <bytes_req> <bytes_alloc>" and
- *                                "f <ptr>" lines (capture-kmalloc-trace.sh)
+ *   replay trace [COPIES] < TRACE  "a <ptr> <bytes_req> <bytes_alloc>" and
+ *                                "f <ptr>" lines (capture-kmalloc-trace.sh);
+ *                                COPIES independent copies interleaved
+ *                                event by event, as as many users of one
+ *                                subsystem (default 1)
  *   replay random N MAXLIVE SEED N random allocations/frees, sizes 1..512,
  *                                live set up to MAXLIVE
  *   replay cached trace|random.. the same with one CPU's magazines and the
@@ -210,15 +213,42 @@ int main(int argc, char **argv)
 		uheap_init(&h, 1);
 	}
 	if (argc >= 2 && !strcmp(argv[1], "trace")) {
-		while (fgets(line, sizeof(line), stdin)) {
-			unsigned long key;
-			unsigned int req, alloc;
+		unsigned int copies = argc >= 3 ? strtoul(argv[2], NULL, 0) : 1;
+		struct event { unsigned long key; unsigned int req, alloc; } *ev = NULL;
+		size_t nev = 0, cap = 0, i;
+		unsigned int c;
 
-			if (sscanf(line, "a %lx %u %u", &key, &req, &alloc) == 3)
-				do_alloc(&h, &t, key, req, alloc);
-			else if (sscanf(line, "f %lx", &key) == 1)
-				do_free(&h, &t, key);
+		if (!copies || copies > 64) {
+			fputs("replay: COPIES is 1..64\n", stderr);
+			return 2;
 		}
+		while (fgets(line, sizeof(line), stdin)) {
+			struct event e = { 0 };
+
+			if (sscanf(line, "a %lx %u %u", &e.key, &e.req, &e.alloc) != 3 &&
+			    sscanf(line, "f %lx", &e.key) != 1)
+				continue;
+			if (nev == cap) {
+				cap = cap ? 2 * cap : 1 << 16;
+				ev = realloc(ev, cap * sizeof(*ev));
+				if (!ev)
+					return 1;
+			}
+			e.alloc = line[0] == 'a' ? e.alloc : 0;
+			e.req = line[0] == 'a' ? e.req : ~0U;
+			ev[nev++] = e;
+		}
+		/* A copy's keys: the trace's, with the copy in the top bits. */
+		for (i = 0; i < nev; i++)
+			for (c = 0; c < copies; c++) {
+				unsigned long key = ev[i].key ^ ((unsigned long)c << 56);
+
+				if (ev[i].req == ~0U)
+					do_free(&h, &t, key);
+				else
+					do_alloc(&h, &t, key, ev[i].req, ev[i].alloc);
+			}
+		free(ev);
 	} else if (argc >= 5 && !strcmp(argv[1], "random")) {
 		unsigned long n = strtoul(argv[2], NULL, 0), i, live = 0;
 		unsigned long maxlive = strtoul(argv[3], NULL, 0);
@@ -241,7 +271,7 @@ int main(int argc, char **argv)
 		}
 		free(keys);
 	} else {
-		fputs("usage: replay [cached] trace < TRACE\n"
+		fputs("usage: replay [cached] trace [COPIES] < TRACE\n"
 		      "       replay [cached] random N MAXLIVE SEED\n", stderr);
 		return 2;
 	}
@@ -255,6 +285,10 @@ int main(int argc, char **argv)
 	       t.peak_pools, t.packed_pools);
 	printf("  bytes of blocks in those pools     %12llu (of which cached: %llu)\n",
 	       t.block_bytes, t.cached_bytes);
+	printf("arenas obtained per peak arena      %12.2f (%llu obtained, %llu at the peak)\n",
+	       (double)h.core.cnt[PYM_STAT_ARENAS_ALLOCATED] / (double)t.peak_arenas,
+	       (unsigned long long)h.core.cnt[PYM_STAT_ARENAS_ALLOCATED],
+	       t.peak_arenas);
 	printf("ratio pymalloc/kmalloc              %12.3f (small objects: %.3f)\n",
 	       (double)t.peak_p / (double)t.peak_k,
 	       (double)(t.peak_arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES)) /
