@@ -5,7 +5,7 @@
  *   replay trace [COPIES] < TRACE  "a <ptr> <bytes_req> <bytes_alloc>" and
  *                                "f <ptr>" lines (capture-kmalloc-trace.sh);
  *                                COPIES independent copies interleaved
- *                                event by event, as as many users of one
+ *                                event by event, like as many users of one
  *                                subsystem (default 1)
  *   replay random N MAXLIVE SEED N random allocations/frees, sizes 1..512,
  *                                live set up to MAXLIVE
