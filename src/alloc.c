@@ -96,6 +96,10 @@ static __always_inline void block_freed(const void *p, unsigned int cls)
 	pym_kasan_free(p, pym_class_size(cls));
 }
 
+/* Does might_alloc() check anything here, worth it on the fast path? */
+#define PYM_MIGHT_ALLOC_FAST	(IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP) || \
+				 IS_ENABLED(CONFIG_LOCKDEP))
+
 /* A block from this CPU's magazines, which the slow path owns. */
 static __always_inline void *pcpu_alloc(struct pym_heap *heap,
 					struct pym_pcpu __percpu *pcpu,
@@ -198,6 +202,8 @@ static __always_inline void *alloc_block(struct pym_heap *heap, size_t size,
 static noinline void *alloc_slow(struct pym_heap *heap, size_t size,
 				 unsigned int cls, gfp_t gfp)
 {
+	if (!PYM_MIGHT_ALLOC_FAST)
+		might_alloc(gfp);
 	if (unlikely(heap->debug)) {
 		if (size + PYM_DEBUG_OVERHEAD > PYM_SMALL_MAX)
 			return alloc_not_small(size, gfp);
@@ -230,7 +236,14 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 		p = alloc_not_small(size, gfp);
 		goto out;
 	}
-	might_alloc(gfp);
+	/*
+	 * Without lockdep or the atomic-sleep checks, might_alloc() checks
+	 * nothing; it is a voluntary preemption point, and the magazine pop
+	 * never sleeps. Such kernels meet it in alloc_slow(), where an
+	 * allocation can sleep.
+	 */
+	if (PYM_MIGHT_ALLOC_FAST)
+		might_alloc(gfp);
 	cls = pym_size_class(size);
 	pcpu = READ_ONCE(heap->pcpu);
 	if (PYM_PCPU_LOCKLESS && likely(pcpu)) {
