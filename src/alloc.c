@@ -756,7 +756,6 @@ bool pym_free_check(const void *p, unsigned long caller)
 	struct pym_arena *a;
 	struct pym_core *core;
 	struct pym_heap *heap;
-	unsigned long flags;
 	bool ok;
 
 	rcu_read_lock();
@@ -773,10 +772,13 @@ bool pym_free_check(const void *p, unsigned long caller)
 	if (unlikely(heap->debug)) {
 		ok = pym_debug_size(heap, a, p);
 	} else {
-		spin_lock_irqsave(&core->lock, flags);
-		if (a->core == core)
-			pym_core_block_size(a, p, &st);
-		spin_unlock_irqrestore(&core->lock, flags);
+		/*
+		 * Without the core's lock, as free_fast() reads the bit: for a
+		 * block the caller owns it cannot change. A racing bad pointer
+		 * may pass here; the free itself checks again.
+		 */
+		st = pym_block_check(pym_pool_of(a, p),
+				     (unsigned long)p & (PYM_POOL_SIZE - 1));
 		/* Cached in a magazine: free, whatever the core thinks. */
 		if (st == PYM_BLOCK_OK && READ_ONCE(heap->pcpu) &&
 		    pym_mag_cached(p, pym_pcpu_secret))
