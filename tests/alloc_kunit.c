@@ -493,6 +493,27 @@ static void alloc_free_atomic(struct irq_work_ctx *c)
 			c->ok = 0;
 		pym_free(v[i]);
 	}
+	/* The bulk calls and RCU frees from here too. */
+	if (pym_alloc_bulk(c->heap, 40, GFP_ATOMIC, 16, v) != 16) {
+		c->ok = 0;
+		return;
+	}
+	for (i = 0; i < 8; i++)
+		pym_free_rcu(v[i]);
+	pym_free_bulk(8, v + 8);
+}
+
+/* The RCU frees of alloc_free_atomic() done: nothing left in heap. */
+static void expect_all_freed_after_rcu(struct kunit *test,
+				       struct pym_heap *heap)
+{
+	struct pym_stats st;
+
+	pym_rcu_barrier();
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(heap, &st));
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INVALID_FREES], 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 }
 
 static enum hrtimer_restart hardirq_fn(struct hrtimer *t)
@@ -518,7 +539,7 @@ static void alloc_in_hardirq(struct kunit *test)
 	hrtimer_cancel(&c.timer);
 	KUNIT_EXPECT_TRUE(test, c.in_irq);
 	KUNIT_EXPECT_TRUE(test, c.ok);
-	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(c.heap));
+	expect_all_freed_after_rcu(test, c.heap);
 	pym_heap_destroy(c.heap);
 }
 
@@ -544,7 +565,7 @@ static void alloc_in_softirq(struct kunit *test)
 	tasklet_kill(&t);
 	KUNIT_EXPECT_TRUE(test, c.in_irq);
 	KUNIT_EXPECT_TRUE(test, c.ok);
-	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(c.heap));
+	expect_all_freed_after_rcu(test, c.heap);
 	pym_heap_destroy(c.heap);
 }
 
