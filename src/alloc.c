@@ -681,26 +681,51 @@ int pym_alloc_bulk(struct pym_heap *heap, size_t size, gfp_t gfp, size_t n,
 }
 EXPORT_SYMBOL_GPL(pym_alloc_bulk);
 
+/*
+ * One block of a bulk free, into heap's pools; the core's lock is held,
+ * so a's owner is settled. The claim settles a race with a free into a
+ * magazine of the same block, as in free_cached(). A refusal is counted.
+ */
+static __always_inline enum pym_block_status
+bulk_free_one(struct pym_core *core, struct pym_arena *a, void *p,
+	      struct pym_arena **release)
+{
+	struct pym_pool *pool = pym_pool_of(a, p);
+	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	enum pym_block_status st = PYM_BLOCK_NOT_ALLOCATED;
+
+	if (likely(a->core == core))
+		st = pym_block_check(pool, off);
+	if (likely(st == PYM_BLOCK_OK) &&
+	    unlikely(!pym_mag_claim(p, pym_pcpu_secret)))
+		st = PYM_BLOCK_NOT_ALLOCATED;
+	if (unlikely(st != PYM_BLOCK_OK)) {
+		core->cnt[pym_refusal_stat(st)]++;
+		return st;
+	}
+	block_freed(p, pool->cls);
+	return pym_core_free(core, a, p, want_init_on_free(), release);
+}
+
 /**
  * pym_free_bulk() - free n blocks
  * @n: how many entries @p has
  * @p: the blocks, from any heaps; NULL and ZERO_SIZE_PTR entries are skipped
  *
- * Like kmem_cache_free_bulk(): consecutive blocks of one heap go to this
- * CPU's magazine under one hold of it. Each entry gets pym_free()'s
- * checks: a double, interior or foreign pointer is refused, counted and
- * reported, and the others are freed.
+ * Like kmem_cache_free_bulk(): consecutive blocks of one heap go back to
+ * its pools under one hold of its lock, past the magazines, which hold
+ * fewer blocks than a bulk free usually brings. Each entry gets
+ * pym_free()'s checks: a double, interior or foreign pointer is refused,
+ * counted and reported, and the others are freed.
  *
  * Context: as pym_free().
  */
 void pym_free_bulk(size_t n, void **p)
 {
 	struct pym_arena *release = NULL, *a;
-	struct pym_pcpu __percpu *pcpu;
 	enum pym_block_status st;
 	struct pym_core *core;
 	struct pym_heap *heap;
-	struct pym_pcpu *pc;
 	unsigned long flags;
 	size_t i = 0;
 
@@ -717,16 +742,15 @@ void pym_free_bulk(size_t n, void **p)
 		a = pym_arena_lookup(q);
 		core = a ? READ_ONCE(a->core) : NULL;
 		heap = core ? pym_core_heap(core) : NULL;
-		pcpu = heap ? READ_ONCE(heap->pcpu) : NULL;
-		if (!pcpu) {
+		/* Debug, uncached and destroyed heaps: one at a time. */
+		if (!heap || !READ_ONCE(heap->pcpu)) {
 			do_free(q, _RET_IP_);
 			i++;
 			continue;
 		}
-		/* A run of blocks of this heap, under one hold of pc. */
-		pc = pym_pcpu_lock(pcpu, &flags);
+		spin_lock_irqsave(&core->lock, flags);
 		for (;;) {
-			st = free_cached(heap, pc, a, (void *)q, &release);
+			st = bulk_free_one(core, a, (void *)q, &release);
 			if (st != PYM_BLOCK_OK || ++i == n)
 				break;
 			q = p[i];
@@ -734,9 +758,9 @@ void pym_free_bulk(size_t n, void **p)
 			if (!a || READ_ONCE(a->core) != core)
 				break;
 		}
-		pym_pcpu_unlock(pc, flags);
+		spin_unlock_irqrestore(&core->lock, flags);
 		if (st != PYM_BLOCK_OK) {
-			refuse(heap, pym_refusal_stat(st), q, _RET_IP_);
+			report(heap, pym_refusal_stat(st), q, _RET_IP_);
 			i++;
 		}
 	}
