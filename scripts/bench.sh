@@ -74,6 +74,8 @@ for smp in ${PYM_BENCH_SMP:-1 4 8}; do
 done
 # What sampling for debugfs callers costs: the same short run, off and on.
 if [ -z "${PYM_BENCH_SMP:-}${PYM_BENCH_MODES:-}${PYM_BENCH_KERNEL:-}" ]; then
+	# Debian boots with init_on_alloc=1; without it, as other kernels do.
+	boot_bench 1 icount init-on-alloc-0 "init_on_alloc=0"
 	boot_bench 1 icount sampling-off "pym_bench.quick=1"
 	boot_bench 1 icount sampling-on "pym_bench.quick=1 pymalloc.sample_interval=4096"
 fi

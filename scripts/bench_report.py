@@ -146,6 +146,25 @@ def write_doc(path):
                                    cell(i, ratio(i, ins.get((w, 'kmalloc')), w)))
         o.append(row)
     o.append('')
+    z0, _ = load('%s/init-on-alloc-0.txt' % out)
+    if z0 and '1' in runs:
+        z1 = runs['1'][1]
+        o.append('## Pairs with and without init_on_alloc\n')
+        o.append('Instructions per alloc+free pair at `-smp 1` under `-icount`: Debian\'s '
+                 'default `init_on_alloc=1` (the table above) and `init_on_alloc=0`. In '
+                 'parentheses: the ratio to kmalloc in the same boot.\n')
+        o.append('| workload | kmalloc, =1 | pymalloc, =1 | kmalloc, =0 | pymalloc, =0 |')
+        o.append('|---|---|---|---|---|')
+        for (w, a), v in z0.items():
+            if a != 'pymalloc' or not w.startswith('pair-') or w.count('-') != 1:
+                continue
+            k0, k1 = z0.get((w, 'kmalloc')), z1.get((w, 'kmalloc'))
+            p1 = z1.get((w, 'pymalloc'))
+            if not (k0 and k1 and p1):
+                continue
+            o.append('| %s | %.1f | %.1f (%.2f) | %.1f | %.1f (%.2f) |'
+                     % (w, k1, p1, p1 / k1, k0, v, v / k0))
+        o.append('')
     off, _ = load('%s/sampling-off.txt' % out)
     on, _ = load('%s/sampling-on.txt' % out)
     if off and on:
