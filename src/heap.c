@@ -41,6 +41,9 @@
  *   samples_lock       raw spinlock, irq-safe (callers.c): the sampled
  *                      blocks; taken under no pymalloc lock, nothing taken
  *                      under it
+ *   RCU batch lock     spinlock_t per CPU, irq-safe (rcu.c): that CPU's
+ *                      pym_free_rcu() batch; taken under no pymalloc lock,
+ *                      only the page allocator's and workqueue's under it
  *
  * Contexts: everything from "magazines" down may be taken in any context
  * an allocation is allowed in (hardirq included, but on PREEMPT_RT, where
