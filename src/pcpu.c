@@ -269,11 +269,16 @@ struct reclaim_ctx {
 	atomic_t moved;
 };
 
+/*
+ * Other CPUs only: this CPU's magazine was found empty just now, and what
+ * an interrupt has put there since, the caller's next try takes anyway.
+ */
 static bool cpu_caches_class(int cpu, void *arg)
 {
 	struct reclaim_ctx *rc = arg;
 
-	return pym_mag_len(&per_cpu_ptr(rc->pcpu, cpu)->mags[rc->cls]);
+	return cpu != smp_processor_id() &&
+	       pym_mag_len(&per_cpu_ptr(rc->pcpu, cpu)->mags[rc->cls]);
 }
 
 /* IPI: this CPU's blocks of the class back to the core. */
@@ -312,7 +317,7 @@ bool pym_pcpu_reclaim_class(struct pym_heap *heap,
 	for_each_online_cpu(cpu) {
 		struct pym_pcpu *pc = per_cpu_ptr(pcpu, cpu);
 
-		if (!pym_mag_len(&pc->mags[cls]))
+		if (cpu == raw_smp_processor_id() || !pym_mag_len(&pc->mags[cls]))
 			continue;
 		spin_lock_irqsave(&pc->lock, flags);
 		n = pym_mag_len(&pc->mags[cls]);
