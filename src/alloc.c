@@ -375,8 +375,14 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
 		return st;
 	cls = READ_ONCE(pool->cls);
 	block_freed(p, cls);
+	/*
+	 * All but the marker: wiped, the claim would be open again to a
+	 * double free racing on another CPU until pcpu_push() marks p anew.
+	 * The pop clears the marker, so the block is still handed out zeroed.
+	 */
 	if (want_init_on_free())
-		pym_block_zero(p, cls);
+		memset((unsigned long *)p + 1, 0,
+		       pym_class_size(cls) - sizeof(unsigned long));
 	pcpu_push(heap, pc, cls, p, release);
 	return PYM_BLOCK_OK;
 }
