@@ -208,7 +208,7 @@ static unsigned int check_usedpools(struct checker *ck,
 unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 {
 	struct checker ck = { .out = out };
-	unsigned int narenas = 0, nkept = 0, nusable = 0, listed, i;
+	unsigned int narenas = 0, nkept = 0, nusable = 0, listed, limit, i;
 	unsigned int onlists = 0;
 	const struct pym_link *l;
 
@@ -233,9 +233,14 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 	if (narenas != core->cnt[PYM_STAT_ARENAS_CURRENT])
 		violation(&ck, "%u arenas listed, %llu counted", narenas,
 			  (unsigned long long)core->cnt[PYM_STAT_ARENAS_CURRENT]);
-	if (nkept != core->nkept || nkept > core->keep_empty)
+	limit = core->keep_adaptive ? max(core->keep_empty, core->peak) :
+				      core->keep_empty;
+	if (nkept != core->nkept || nkept > limit)
 		violation(&ck, "%u arenas kept, counter says %u, limit %u",
-			  nkept, core->nkept, core->keep_empty);
+			  nkept, core->nkept, limit);
+	if (narenas - nkept > core->peak)
+		violation(&ck, "%u arenas in use, above their peak %u",
+			  narenas - nkept, core->peak);
 	listed = check_usable(&ck, core, narenas);
 	if (listed != nusable)
 		violation(&ck, "%u arenas on usable_arenas, %u have free pools",

@@ -221,11 +221,24 @@ static void arena_pool_freed(struct pym_core *core, struct pym_arena *a)
 	lastnf->nextarena = a;
 }
 
+/* Arenas holding blocks (or about to): all but the kept empty ones. */
+static inline unsigned int arenas_in_use(const struct pym_core *core)
+{
+	return core->cnt[PYM_STAT_ARENAS_CURRENT] - core->nkept;
+}
+
+static inline void note_in_use(struct pym_core *core)
+{
+	if (arenas_in_use(core) > core->peak)
+		core->peak = arenas_in_use(core);
+}
+
 static inline void arena_unkeep(struct pym_core *core, struct pym_arena *a)
 {
 	if (unlikely(a->kept)) {
 		a->kept = false;
 		core->nkept--;
+		note_in_use(core);
 	}
 }
 
@@ -373,6 +386,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	core->cnt[PYM_STAT_ARENAS_ALLOCATED]++;
 	if (++core->cnt[PYM_STAT_ARENAS_CURRENT] > core->cnt[PYM_STAT_ARENAS_HIGHWATER])
 		core->cnt[PYM_STAT_ARENAS_HIGHWATER] = core->cnt[PYM_STAT_ARENAS_CURRENT];
+	note_in_use(core);
 }
 
 static void arena_release(struct pym_core *core, struct pym_arena *a,
@@ -398,6 +412,64 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 	core->cnt[PYM_STAT_ARENAS_RECLAIMED]++;
 }
 
+/*
+ * How many wholly empty arenas may stay: keep_empty, and with
+ * keep_adaptive as many as bring the arenas in use back to their recent
+ * peak, so that the core never holds more than it recently used.
+ *
+ * Giving back an arena the workload wants again at once is churn: two
+ * trips through the page allocator, an arena's worth of page faults and
+ * zeroing in user space, a fresh descriptor. CPython keeps one empty
+ * arena (bpo-37257), which stops a loop that frees and takes one arena,
+ * but not a workload whose live set swings by many: the core in user
+ * space under Python's test suite obtained 11 arenas per arena of its
+ * peak. The peak remembers the swing; the owner ages it
+ * (pym_core_age()), so that memory a workload no longer reaches goes
+ * back within seconds, and reclaim takes every kept arena at once.
+ */
+static unsigned int keep_limit(const struct pym_core *core)
+{
+	unsigned int in_use = arenas_in_use(core), swing = 0;
+
+	if (core->keep_adaptive && core->peak > in_use)
+		swing = core->peak - in_use;
+	return max(swing, core->keep_empty);
+}
+
+/* A wholly empty arena, still counted in use: may it stay? */
+static bool keep_arena(struct pym_core *core)
+{
+	bool keep;
+
+	core->nkept++;
+	keep = core->nkept <= keep_limit(core);
+	core->nkept--;
+	return keep;
+}
+
+unsigned int pym_core_age(struct pym_core *core, bool forget,
+			  struct pym_arena **release)
+{
+	unsigned int in_use = arenas_in_use(core), n = 0;
+	struct pym_link *l, *next;
+
+	pym_core_assert_held(core);
+	if (core->peak > in_use)
+		core->peak = forget ? in_use :
+			     in_use + (core->peak - in_use) * 7 / 8;
+	for (l = core->all_arenas.next;
+	     l != &core->all_arenas && core->nkept > keep_limit(core); l = next) {
+		struct pym_arena *a = container_of(l, struct pym_arena, all);
+
+		next = l->next;
+		if (a->kept) {
+			arena_release(core, a, release);
+			n++;
+		}
+	}
+	return n;
+}
+
 static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 			 struct pym_arena **release)
 {
@@ -416,8 +488,7 @@ static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 
 	if (a->nfreepools + a->nspare < PYM_POOLS_PER_ARENA)
 		return;
-	/* Wholly empty: keep a few against alloc/free cycles of whole arenas. */
-	if (core->nkept < core->keep_empty) {
+	if (keep_arena(core)) {
 		a->kept = true;
 		core->nkept++;
 		return;
@@ -453,6 +524,7 @@ unsigned int pym_core_trim(struct pym_core *core, struct pym_arena **release)
 	unsigned int n = 0;
 
 	pym_core_assert_held(core);
+	core->peak = arenas_in_use(core);
 	for (l = core->all_arenas.next; l != &core->all_arenas; l = next) {
 		struct pym_arena *a = container_of(l, struct pym_arena, all);
 

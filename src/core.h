@@ -124,8 +124,15 @@ struct pym_core {
 	/* nfp2lasta[n]: last arena on usable_arenas with n free pools. */
 	struct pym_arena *nfp2lasta[PYM_POOLS_PER_ARENA + 1];
 	struct pym_link all_arenas;
-	unsigned int keep_empty;	/* wholly empty arenas to keep */
+	unsigned int keep_empty;	/* wholly empty arenas kept at least */
 	unsigned int nkept;
+	/*
+	 * With keep_adaptive, more are kept: up to what brings the arenas
+	 * in use back to peak, the most recently in use, which the owner
+	 * ages (pym_core_age()); see keep_limit() in core.c.
+	 */
+	bool keep_adaptive;
+	unsigned int peak;
 	unsigned int arena_desc_bytes;	/* what a descriptor costs its owner */
 	/* Figures counted as they happen; the rest are computed (stats.c). */
 	u64 cnt[PYM_STAT_NR_KEPT];
@@ -450,6 +457,17 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 /* Usable size of an allocated block, or 0 with *status saying why not. */
 unsigned int pym_core_block_size(struct pym_arena *a, const void *p,
 				 enum pym_block_status *status);
+
+/*
+ * Time passed for the kept-arena policy: take an eighth off the distance
+ * from the recent peak of arenas in use to the present (a half-life of
+ * about five calls), or with forget all of it, and give back the kept
+ * arenas the policy no longer covers. Returns how many. The owner calls
+ * it every second or so while the core is busy, and with forget once it
+ * has gone idle or is asked to shrink.
+ */
+unsigned int pym_core_age(struct pym_core *core, bool forget,
+			  struct pym_arena **release);
 
 /* Give back every wholly empty arena, including the kept ones. */
 unsigned int pym_core_trim(struct pym_core *core, struct pym_arena **release);

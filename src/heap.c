@@ -234,6 +234,23 @@ static __printf(2, 3) void print_log(struct pym_out *out, const char *fmt, ...)
 	va_end(args);
 }
 
+/*
+ * A second or so went by for heap's kept-arena policy (pym_core_age()):
+ * busy, the arenas it keeps follow its recent peak down; with forget
+ * (idle, or asked to shrink), it keeps keep_empty_arenas and no more.
+ */
+void pym_heap_age(struct pym_heap *heap, bool forget)
+{
+	struct pym_arena *release = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&heap->core.lock, flags);
+	pym_core_age(&heap->core, forget, &release);
+	spin_unlock_irqrestore(&heap->core.lock, flags);
+	pym_heap_release_arenas(release);
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_heap_age);
+
 /**
  * pym_heap_shrink() - give a heap's free memory back, like kmem_cache_shrink()
  * @heap: the heap, or NULL for the default heap
@@ -256,6 +273,7 @@ void pym_heap_shrink(struct pym_heap *heap)
 	pcpu = READ_ONCE(heap->pcpu);
 	if (pcpu)
 		pym_pcpu_drain(heap, pcpu, false);
+	pym_heap_age(heap, true);
 }
 EXPORT_SYMBOL_GPL(pym_heap_shrink);
 
@@ -353,6 +371,11 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 	pym_core_init(&heap->core,
 		      flags & PYM_HEAP_PINNED ? UINT_MAX : pym_keep_empty_arenas,
 		      kmalloc_size_roundup(sizeof(struct pym_karena)));
+	/*
+	 * Kept arenas follow the workload where something ages them: the
+	 * magazines' idle work, every second (pym_heap_age()).
+	 */
+	heap->core.keep_adaptive = heap->pcpu && !(flags & PYM_HEAP_PINNED);
 	heap->core.secret = get_random_long();
 	strscpy(heap->name, name, sizeof(heap->name));
 	return heap;
@@ -478,6 +501,7 @@ static void heap_retire(struct pym_heap *heap)
 	if (busy) {
 		heap->dead = true;
 		heap->core.keep_empty = 0;
+		heap->core.keep_adaptive = false;
 	}
 	spin_unlock_irqrestore(&heap->core.lock, flags);
 	pym_heap_release_arenas(release);

@@ -77,6 +77,7 @@ struct pym_heap *pym_type_heap_create(const char *type_name, unsigned int flags)
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
 int pym_heap_grow(struct pym_heap *heap, gfp_t gfp);
 void pym_heap_release_arenas(struct pym_arena *a);
+void pym_heap_age(struct pym_heap *heap, bool forget);
 void pym_heap_drained(struct pym_heap *heap);
 
 /* arenamap.c */

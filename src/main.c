@@ -10,7 +10,7 @@
 unsigned int pym_keep_empty_arenas = 1;
 module_param_named(keep_empty_arenas, pym_keep_empty_arenas, uint, 0444);
 MODULE_PARM_DESC(keep_empty_arenas,
-		 "wholly empty arenas each heap keeps against alloc/free thrashing (default 1); the shrinker releases them");
+		 "wholly empty arenas each heap keeps at least against alloc/free thrashing (default 1); heaps with per-CPU caches keep more while their recent peak needs them; the shrinker releases them");
 
 bool pym_debug_default;
 module_param_named(debug, pym_debug_default, bool, 0444);

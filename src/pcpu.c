@@ -54,10 +54,12 @@ static void idle_work(struct work_struct *work)
 		return;
 	if (activity != heap->idle_seen) {
 		heap->idle_seen = activity;
+		pym_heap_age(heap, false);
 		schedule_delayed_work(&heap->idle_work, PYM_IDLE_PERIOD);
 		return;
 	}
 	pym_pcpu_drain(heap, pcpu, false);
+	pym_heap_age(heap, true);
 }
 
 /* Give every block in heap's depots back to its core. */

@@ -1066,6 +1066,52 @@ static void shrink_returns_empty_arenas(struct kunit *test)
 	pym_heap_destroy(heap);
 }
 
+/*
+ * A live set that swings from eight arenas to none and back obtains no
+ * new arena the second time: the emptied ones stay, up to the recent peak
+ * (fixed keep_empty_arenas would give back seven and take seven again).
+ * Aging lowers what stays, shrinking leaves keep_empty_arenas. The idle
+ * work may age the heap once meanwhile, which costs one arena.
+ */
+static void kept_arenas_follow_the_workload(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, 0);
+	unsigned int n = 8 * PYM_ARENA_SIZE / 512, i, round, kept;
+	struct pym_stats *st;
+	u64 obtained = 0;
+	void **p;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	p = kunit_kcalloc(test, n, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_TRUE(test, heap->core.keep_adaptive);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < n; i++) {
+			p[i] = pym_heap_alloc(heap, 512, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, p[i]);
+		}
+		get_stats(test, heap, st);
+		if (!round)
+			obtained = st->v[PYM_STAT_ARENAS_ALLOCATED];
+		for (i = n; i-- > 0; )
+			pym_free(p[i]);
+	}
+	KUNIT_EXPECT_GE(test, obtained, 8);
+	KUNIT_EXPECT_LE(test, st->v[PYM_STAT_ARENAS_ALLOCATED], obtained + 1);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_GE(test, st->v[PYM_STAT_ARENAS_CURRENT], 7);
+	kept = READ_ONCE(heap->core.nkept);
+	pym_heap_age(heap, false);
+	KUNIT_EXPECT_LT(test, READ_ONCE(heap->core.nkept), kept);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_shrink(heap);
+	get_stats(test, heap, st);
+	KUNIT_EXPECT_LE(test, st->v[PYM_STAT_ARENAS_CURRENT], heap->core.keep_empty);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
 static int cmp_ptr(const void *a, const void *b)
 {
 	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
@@ -1369,6 +1415,7 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(bad_input_refused),
 	KUNIT_CASE(large_blocks_refuse_bad_pointers),
 	KUNIT_CASE(shrink_returns_empty_arenas),
+	KUNIT_CASE(kept_arenas_follow_the_workload),
 	KUNIT_CASE(bulk_alloc_and_free),
 	KUNIT_CASE(bulk_free_refuses_bad_entries),
 	KUNIT_CASE(bulk_alloc_all_or_nothing),

@@ -194,6 +194,64 @@ static void test_arena_release_and_keep(unsigned int keep)
 	free(v);
 }
 
+/*
+ * The adaptive policy: a live set that swings from six arenas to one and
+ * back keeps the five it emptied and obtains none the second time; aged,
+ * the kept arenas follow the peak down, an eighth of the way per call;
+ * forgotten, keep_empty remain. Without it, the swing costs five arenas.
+ */
+static void test_kept_arenas_follow_the_peak(void)
+{
+	unsigned int per = PYM_POOLS_PER_ARENA * pym_class_capacity[63];
+	unsigned int n = 6 * per, i, round, ages = 0;
+	void **v = malloc(n * sizeof(*v));
+	bool adaptive;
+	struct uheap h;
+
+	for (adaptive = false; ; adaptive = true) {
+		uheap_init(&h, 1);
+		h.core.keep_adaptive = adaptive;
+		for (i = 0; i < per; i++)
+			v[i] = uheap_alloc(&h, 512);
+		for (round = 0; round < 2; round++) {
+			for (i = per; i < n; i++)
+				v[i] = uheap_alloc(&h, 512);
+			for (i = n; i-- > per; )
+				uheap_free(&h, v[i]);
+			EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == (adaptive ? 6 : 2),
+			       "adaptive %d: %llu arenas after the swing down", adaptive,
+			       (unsigned long long)h.core.cnt[PYM_STAT_ARENAS_CURRENT]);
+			EXPECT(uheap_check(&h) == 0, "check");
+		}
+		EXPECT(h.core.cnt[PYM_STAT_ARENAS_ALLOCATED] == (adaptive ? 6 : 10),
+		       "adaptive %d: %llu arenas obtained for a peak of 6", adaptive,
+		       (unsigned long long)h.core.cnt[PYM_STAT_ARENAS_ALLOCATED]);
+		if (adaptive)
+			break;
+		for (i = 0; i < per; i++)
+			uheap_free(&h, v[i]);
+		uheap_destroy(&h);
+	}
+	/* Peak 6, one in use: 5 kept; 5 * 7/8 = 4, 4 * 7/8 = 3, ... */
+	EXPECT(uheap_age(&h, false) == 1 && h.core.nkept == 4, "aged once: %u kept",
+	       h.core.nkept);
+	while (h.core.nkept > 1 && ages++ < 20)
+		uheap_age(&h, false);
+	EXPECT(h.core.nkept == 1 && ages < 20, "%u kept after %u more", h.core.nkept, ages);
+	for (i = per; i < n; i++)
+		v[i] = uheap_alloc(&h, 512);
+	EXPECT(h.core.nkept == 0 && h.core.peak == 6, "back at the peak");
+	for (i = n; i-- > per; )
+		uheap_free(&h, v[i]);
+	EXPECT(h.core.nkept == 5 && uheap_age(&h, true) == 4 && h.core.nkept == 1,
+	       "forgotten: %u kept", h.core.nkept);
+	EXPECT(uheap_check(&h) == 0, "check");
+	for (i = 0; i < per; i++)
+		uheap_free(&h, v[i]);
+	uheap_destroy(&h);
+	free(v);
+}
+
 static void test_no_ping_pong(void)
 {
 	struct uheap h;
@@ -874,6 +932,7 @@ static const struct test tests[] = {
 	{ "lazy_carving", test_lazy_carving },
 	{ "arena_release_keep0", release_keep0 },
 	{ "arena_release_keep1", release_keep1 },
+	{ "kept_arenas_follow_the_peak", test_kept_arenas_follow_the_peak },
 	{ "no_ping_pong", test_no_ping_pong },
 	{ "bad_frees", test_bad_frees },
 	{ "bulk", test_bulk },

@@ -65,6 +65,16 @@ static inline void pym_unlock(pym_lock_t *l)
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+/* The core compares only unsigned ints with them. */
+static inline unsigned int min(unsigned int a, unsigned int b)
+{
+	return a < b ? a : b;
+}
+
+static inline unsigned int max(unsigned int a, unsigned int b)
+{
+	return a > b ? a : b;
+}
 /* One thread per magazine here: the kernel's is a CPU-local cmpxchg. */
 #define cmpxchg_local(ptr, old, new) \
 	__sync_val_compare_and_swap(ptr, old, new)

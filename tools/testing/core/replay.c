@@ -12,6 +12,13 @@
  *   replay cached trace|random.. the same with one CPU's magazines and the
  *                                depot in front of the core, as in a kernel
  *                                heap
+ *   replay churn CYCLES HIGH LOW SEED
+ *                                a live set of random sizes 1..512 that
+ *                                swings CYCLES times from HIGH objects down
+ *                                to LOW and back, the youngest freed first
+ *   replay adaptive AGE ...      any of them with the adaptive kept-arena
+ *                                policy, the core aged every AGE events as
+ *                                a kernel heap is every second
  *
  * kmalloc's side is the sum of bytes_alloc of live objects (the trace's own
  * figure, or kmalloc's size classes for the random workload): a lower bound
@@ -98,8 +105,12 @@ static unsigned long long cached_bytes(struct uheap *h)
 	return bytes;
 }
 
+static unsigned long age_every;
+
 static void sample(struct uheap *h, struct totals *t)
 {
+	if (age_every && t->events % age_every == 0)
+		uheap_age(h, false);
 	unsigned long long arenas = h->core.cnt[PYM_STAT_ARENAS_CURRENT];
 	unsigned long long held = arenas * (PYM_ARENA_SIZE + DESCRIPTOR_BYTES) +
 				  t->large_live;
@@ -212,6 +223,12 @@ int main(int argc, char **argv)
 	} else {
 		uheap_init(&h, 1);
 	}
+	if (argc >= 3 && !strcmp(argv[1], "adaptive")) {
+		age_every = strtoul(argv[2], NULL, 0);
+		h.core.keep_adaptive = true;
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "trace")) {
 		unsigned int copies = argc >= 3 ? strtoul(argv[2], NULL, 0) : 1;
 		struct event { unsigned long key; unsigned int req, alloc; } *ev = NULL;
@@ -270,10 +287,35 @@ int main(int argc, char **argv)
 			}
 		}
 		free(keys);
+	} else if (argc >= 6 && !strcmp(argv[1], "churn")) {
+		unsigned long cycles = strtoul(argv[2], NULL, 0), i, live = 0, key = 0;
+		unsigned long high = strtoul(argv[3], NULL, 0);
+		unsigned long low = strtoul(argv[4], NULL, 0);
+		unsigned long *keys = calloc(high, sizeof(*keys));
+
+		rng += strtoul(argv[5], NULL, 0);
+		for (i = 0; i < cycles; i++) {
+			while (live < high) {
+				unsigned int req = 1 + rnd() % PYM_SMALL_THRESHOLD;
+
+				keys[live++] = ++key;
+				do_alloc(&h, &t, key, req, kmalloc_size(req));
+			}
+			/* Youngest first, as a phase's objects die with it. */
+			while (live > low)
+				do_free(&h, &t, keys[--live]);
+		}
+		free(keys);
 	} else {
-		fputs("usage: replay [cached] trace [COPIES] < TRACE\n"
-		      "       replay [cached] random N MAXLIVE SEED\n", stderr);
+		fputs("usage: replay [cached] [adaptive AGE] trace [COPIES] < TRACE\n"
+		      "       replay [cached] [adaptive AGE] random N MAXLIVE SEED\n"
+		      "       replay [cached] [adaptive AGE] churn CYCLES HIGH LOW SEED\n",
+		      stderr);
 		return 2;
+	}
+	if (uheap_check(&h)) {
+		fputs("replay: the heap is inconsistent\n", stderr);
+		return 1;
 	}
 	printf("events %llu, small allocations %llu\n", t.events, t.small);
 	printf("kmalloc bytes_alloc at peak        %12llu (small objects: %llu)\n",

@@ -203,6 +203,15 @@ unsigned int uheap_check(struct uheap *h)
 	return pym_core_check(&h->core, &uheap_stdout);
 }
 
+unsigned int uheap_age(struct uheap *h, bool forget)
+{
+	struct pym_arena *release = NULL;
+	unsigned int n = pym_core_age(&h->core, forget, &release);
+
+	release_arenas(release);
+	return n;
+}
+
 void uheap_destroy(struct uheap *h)
 {
 	struct pym_arena *release = NULL;

@@ -47,6 +47,8 @@ int uheap_free_slow(struct uheap *h, void *p, struct pym_arena *a);
 int uheap_free_core(struct uheap *h, struct pym_arena *a, void *p);
 int uheap_free_mag(struct uheap *h, struct pym_arena *a, void *p);
 unsigned int uheap_check(struct uheap *h);
+/* pym_core_age(), the arenas it gives back freed. */
+unsigned int uheap_age(struct uheap *h, bool forget);
 
 static inline struct pym_arena *uheap_arena_of(const void *p)
 {
