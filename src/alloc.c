@@ -369,7 +369,8 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
 	unsigned int cls;
 
 	if (likely(st == PYM_BLOCK_OK) &&
-	    unlikely(!pym_mag_claim(p, pym_pcpu_secret)))
+	    unlikely(!pym_mag_claim(p, pym_pcpu_secret, pool->inuse,
+				    off >> PYM_ALIGN_SHIFT)))
 		st = PYM_BLOCK_NOT_ALLOCATED;
 	if (unlikely(st != PYM_BLOCK_OK))
 		return st;
@@ -437,7 +438,8 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 	if (unlikely(!pcpu) || want_init_on_free() ||
 	    (sampled && pym_callers_pool(pool)) ||
 	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
-	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret)))
+	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret, pool->inuse,
+				    off >> PYM_ALIGN_SHIFT)))
 		goto out;
 	block_freed(p, cls);
 	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p)))
@@ -703,7 +705,8 @@ bulk_free_one(struct pym_core *core, struct pym_arena *a, void *p,
 	if (likely(a->core == core))
 		st = pym_block_check(pool, off);
 	if (likely(st == PYM_BLOCK_OK) &&
-	    unlikely(!pym_mag_claim(p, pym_pcpu_secret)))
+	    unlikely(!pym_mag_claim(p, pym_pcpu_secret, pool->inuse,
+				    off >> PYM_ALIGN_SHIFT)))
 		st = PYM_BLOCK_NOT_ALLOCATED;
 	if (unlikely(st != PYM_BLOCK_OK)) {
 		core->cnt[pym_refusal_stat(st)]++;

@@ -393,6 +393,8 @@ static __always_inline void pym_pool_put_block(const struct pym_core *core,
 {
 	if (PYM_CHECKED)
 		__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
+	/* The bit before the link, for pym_mag_claim() on other CPUs. */
+	smp_wmb();
 	*(unsigned long *)p = (unsigned long)pool->freeblock ^
 			      pym_pool_link_code(core, p);
 	pool->freeblock = p;

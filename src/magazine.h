@@ -102,21 +102,37 @@ static __always_inline bool pym_mag_cached(const void *p, unsigned long secret)
 }
 
 /*
- * Mark p cached: p is an allocated block its caller is freeing. False if
- * it carries the marker already, a double free. The test and the mark are
- * one atomic step, so that of two CPUs freeing the same block at once
- * exactly one gets it; a plain load and store let both through.
+ * Mark p cached: p is a block its caller is freeing, which the caller
+ * found allocated (bit of inuse set, pym_block_check()). False if it is
+ * not any more: it carries the marker (freed into a magazine or depot),
+ * or its bit is clear (back in its pool). The mark goes in with a
+ * compare-and-exchange against the first word as read before the bit
+ * was tested, so that of two CPUs freeing the same block at once exactly
+ * one gets it, even when the other's free went on to take it out of the
+ * magazines and back into its pool, which writes over the marker, in
+ * between: a plain load and store, or a bit tested only before, let both
+ * through. The pool's side clears the bit before it writes the link
+ * (pym_pool_put_block()).
  */
-static __always_inline bool pym_mag_claim(void *p, unsigned long secret)
+static __always_inline bool pym_mag_claim(void *p, unsigned long secret,
+					  const unsigned long *inuse,
+					  unsigned int bit)
 {
 	unsigned long *w = p, marker = pym_mag_marker(p, secret);
-	unsigned long old = READ_ONCE(*w);
+	unsigned long old;
 
-	do {
+	pym_mag_race_window(p);
+	old = READ_ONCE(*w);
+	for (;;) {
 		if (unlikely(old == marker))
 			return false;
-	} while (unlikely(!try_cmpxchg(w, &old, marker)));
-	return true;
+		smp_rmb();	/* the bit as of old or later; see above */
+		if (PYM_CHECKED && unlikely(!test_bit(bit, inuse)))
+			return false;
+		pym_mag_race_window(p);
+		if (likely(try_cmpxchg(w, &old, marker)))
+			return true;
+	}
 }
 
 /* The block for the next allocation, marker cleared, or NULL if empty. */

@@ -537,6 +537,9 @@ static void test_depot(void)
  */
 #define RACE_BLOCKS	48
 
+/* The allocation bit of blocks that live in no pool: always set. */
+static const unsigned long all_allocated = ~0UL;
+
 static struct {
 	struct pym_mag mag;
 	unsigned long secret;
@@ -569,7 +572,8 @@ static void race_push(void)
 	if (!race.held[i] || race.in_flight[i])
 		return;
 	race.in_flight[i] = true;
-	EXPECT(pym_mag_claim(race.block[i], race.secret), "held block %u unmarked", i);
+	EXPECT(pym_mag_claim(race.block[i], race.secret, &all_allocated, 0),
+	       "held block %u unmarked", i);
 	if (pym_mag_push_local(&race.mag, race.block[i])) {
 		race.held[i] = false;
 	} else {
@@ -601,7 +605,8 @@ static void race_interrupt(void *mag)
 		while (n < 8 && (taken[n] = pym_mag_pop_local(&race.mag)))
 			n++;
 		for (i = 0; i < n; i++) {	/* back in another order */
-			EXPECT(pym_mag_claim(taken[i], race.secret), "taken block unmarked");
+			EXPECT(pym_mag_claim(taken[i], race.secret, &all_allocated, 0),
+			       "taken block unmarked");
 			EXPECT(pym_mag_push_local(&race.mag, taken[i]),
 			       "room for what was taken");
 		}
@@ -657,6 +662,55 @@ static void test_magazine_races(void)
 }
 
 /*
+ * A double free whose claim is overtaken by the first free and then by the
+ * block's return to its pool (a flush, or pym_free_bulk()), which writes
+ * the pool's link over the marker: simulated in each window of the claim.
+ * The claim must see the bit cleared and refuse. The link is a value the
+ * block never held while allocated.
+ */
+static struct {
+	unsigned long *block, marker, secret;
+	unsigned long inuse;
+	unsigned int window, calls;
+} overtake;
+
+static void overtake_hook(void *p)
+{
+	if (overtake.calls++ != overtake.window)
+		return;
+	overtake.block[0] = overtake.marker;	/* the first free */
+	overtake.inuse = 0;			/* back in the pool: bit, */
+	overtake.block[0] = 0x1badd00dUL;	/* then link */
+}
+
+static void test_claim_overtaken_by_the_pool(void)
+{
+	unsigned int w;
+
+	overtake.secret = 0x5eed5eed5eed5eedUL;
+	overtake.block = aligned_alloc(64, 64);
+	overtake.marker = pym_mag_marker(overtake.block, overtake.secret);
+	for (w = 0; w < 2; w++) {
+		overtake.block[0] = 42;		/* the owner's data */
+		overtake.inuse = 1;
+		overtake.window = w;
+		overtake.calls = 0;
+		pym_mag_race_hook = overtake_hook;
+		EXPECT(!pym_mag_claim(overtake.block, overtake.secret, &overtake.inuse, 0),
+		       "window %u: a block back in its pool claimed", w);
+		pym_mag_race_hook = NULL;
+		EXPECT(overtake.calls > w, "window %u reached", w);
+		EXPECT(overtake.block[0] == 0x1badd00dUL, "window %u: the link intact", w);
+	}
+	/* Unraced, the claim of an allocated block succeeds and marks it. */
+	overtake.block[0] = 42;
+	overtake.inuse = 1;
+	EXPECT(pym_mag_claim(overtake.block, overtake.secret, &overtake.inuse, 0) &&
+	       pym_mag_cached(overtake.block, overtake.secret), "claimed");
+	free(overtake.block);
+}
+
+/*
  * Two threads free the same block at the same moment, many times over:
  * the claim must let exactly one of them cache it each time.
  */
@@ -680,7 +734,7 @@ static void *claim_thread(void *arg)
 		for (spins = 0; __atomic_load_n(&claim.ready, __ATOMIC_ACQUIRE) < 2;)
 			if (++spins % 1024 == 0)
 				sched_yield();
-		if (pym_mag_claim(claim.block, 0x5eedUL))
+		if (pym_mag_claim(claim.block, 0x5eedUL, &all_allocated, 0))
 			__atomic_fetch_add(&claim.won, 1, __ATOMIC_ACQ_REL);
 		__atomic_fetch_add(&claim.ready, 1, __ATOMIC_ACQ_REL);
 	}
@@ -940,6 +994,7 @@ static const struct test tests[] = {
 	{ "magazine", test_magazine },
 	{ "depot", test_depot },
 	{ "magazine_races", test_magazine_races },
+	{ "claim_overtaken_by_the_pool", test_claim_overtaken_by_the_pool },
 	{ "concurrent_double_free", test_concurrent_double_free },
 	{ "stat_names", test_stat_names },
 	{ "freelist_lengths", test_freelist_lengths },

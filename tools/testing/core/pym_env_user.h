@@ -75,9 +75,15 @@ static inline unsigned int max(unsigned int a, unsigned int b)
 {
 	return a > b ? a : b;
 }
+
 /* One thread per magazine here: the kernel's is a CPU-local cmpxchg. */
 #define cmpxchg_local(ptr, old, new) \
 	__sync_val_compare_and_swap(ptr, old, new)
+
+/* The kernel's read and write barriers, as C11 fences: loads, stores. */
+#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)	/* loads */
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)	/* stores */
+
 /* Atomic against other threads; updates *old when it fails, as the kernel's. */
 #define try_cmpxchg(ptr, old, new) \
 	__atomic_compare_exchange_n(ptr, old, new, false, __ATOMIC_SEQ_CST, \
