@@ -98,6 +98,14 @@ run_guest() { # name kernel moddir suites expect [cmdline]
 	bash "$scripts_dir/qemu.sh" "$kernel" "$out/$name/initramfs.cpio.gz" \
 		"$out/$name" "$cmdline"
 	rc=$?
+	# A boot that hung before init ran (qemu.sh: 125): once more.
+	if [ $rc -eq 125 ]; then
+		log "check: $name: the guest hung while booting; booting again"
+		mv "$out/$name/console.log" "$out/$name/console-boot1.log"
+		bash "$scripts_dir/qemu.sh" "$kernel" "$out/$name/initramfs.cpio.gz" \
+			"$out/$name" "$cmdline"
+		rc=$?
+	fi
 	# A kernel report before any module was loaded is the boot's (seen
 	# under TCG on a loaded machine): boot once more, and say so.
 	python3 "$scripts_dir/judge.py" --run "$name" --console "$out/$name/console.log" \

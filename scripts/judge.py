@@ -205,7 +205,9 @@ def main():
 
     problems = []
     if not done:
-        why = 'guest timed out' if a.qemu_rc == 124 else 'guest did not finish'
+        why = {124: 'guest timed out',
+               125: 'guest hung while booting, twice'}.get(a.qemu_rc,
+                                                         'guest did not finish')
         problems.append(why)
     reports = console_reports(console)
     for i, what, line in reports[:5]:
