@@ -70,7 +70,6 @@ static inline unsigned int pym_mag_cap(unsigned int cls)
 static inline void pym_mag_init(struct pym_mag *mag, unsigned int cls)
 {
 	mag->state = (unsigned long)pym_mag_cap(cls) << PYM_MAG_CAP_SHIFT;
-	memset(mag->blocks, 0, sizeof(mag->blocks));
 }
 
 static __always_inline unsigned int pym_mag_len(const struct pym_mag *mag)
@@ -144,55 +143,36 @@ static __always_inline void *pym_mag_pop(struct pym_mag *mag)
 	if (unlikely(!n))
 		return NULL;
 	p = mag->blocks[n - 1];
-	mag->blocks[n - 1] = NULL;
 	pym_mag_set_len(mag, n - 1);
 	*(unsigned long *)p = 0;
 	return p;
 }
 
 /*
- * The lock-free pair the kernel's fast paths use: the caller keeps mag to
- * itself against everything but interrupts (preemption off, its own CPU).
- * An interrupt that pops or pushes in between changes state, so the
- * commit, a compare-and-exchange without a lock prefix, fails and the
- * operation starts over, as in SLUB's per-CPU freelist. An interrupt runs
- * to its end before the interrupted code goes on, so each window between
- * reading state and finishing is a place where whole operations may have
- * happened; pym_mag_race_window() marks them, and user-space tests run a
- * nested operation there.
+ * The fast paths' pair: the caller keeps mag to itself against everything
+ * but interrupts (preemption off, its own CPU).
  *
- * A pop only reads blocks[] below the top, which nothing changes without
- * changing state first, so the commit catches a stale read. A push must
- * write its slot before it commits, and an interrupt between its read of
- * state and that write may have pushed into the same slot and committed
- * it: a plain store would overwrite a cached block, lost, and the retry
- * would cache the pushed block twice. Hence the invariant: every slot at
- * or above the top is NULL, except for the one an interrupted push or pop
- * is busy with. A push takes its slot with a compare-and-exchange from
- * NULL, which fails if an interrupt filled the slot, and empties it again
- * when its commit fails; a pop empties its slot after the commit with a
- * compare-and-exchange from the block it took, which fails if an
- * interrupt pushed into the slot meanwhile. Only the interrupted code
- * ever sees a slot above the top holding a block, and interrupts write
- * over such a slot: they cannot themselves be interrupted.
+ * The pop is lock-free. An interrupt that pops or pushes in between
+ * changes state, so the commit, a compare-and-exchange without a lock
+ * prefix, fails and the pop starts over, as in SLUB's per-CPU freelist;
+ * it only reads blocks[] below the top, which nothing changes without
+ * changing state first. pym_mag_race_window() marks the windows where an
+ * interrupt may run whole operations; user-space tests run one there.
  */
 static __always_inline void *pym_mag_pop_local(struct pym_mag *mag)
 {
 	unsigned long state = READ_ONCE(mag->state), seen;
-	void **slot, *p;
+	void *p;
 
 	do {
 		seen = state;
 		if (unlikely(!pym_mag_state_len(seen)))
 			return NULL;
-		slot = &mag->blocks[pym_mag_state_len(seen) - 1];
 		pym_mag_race_window(mag);
-		p = READ_ONCE(*slot);
+		p = READ_ONCE(mag->blocks[pym_mag_state_len(seen) - 1]);
 		pym_mag_race_window(mag);
 		state = cmpxchg_local(&mag->state, seen, pym_mag_next(seen, -1));
 	} while (unlikely(state != seen));
-	pym_mag_race_window(mag);
-	(void)cmpxchg_local(slot, p, NULL);
 	*(unsigned long *)p = 0;
 	return p;
 }
@@ -202,37 +182,29 @@ static __always_inline void *pym_mag_pop_local(struct pym_mag *mag)
  * magazine is full, p still marked. The mark is in before the commit:
  * once state is committed, an interrupt may pop p at once.
  *
- * The slot is taken from NULL. When it is not NULL, either an interrupt
- * committed it since state was read (state tells), or this runs in an
- * interrupt and the slot holds the block of the push or pop it
- * interrupted: that is written over, from what it holds.
+ * The push masks interrupts for its few instructions instead. It must
+ * write its slot before it commits, and an interrupt between its read of
+ * state and that write may push into the same slot and commit it: the
+ * write would overwrite that cached block, lost, and the retry would
+ * cache p twice. Taking the slot with a compare-and-exchange from NULL
+ * (every slot above the top kept NULL, emptied again by each pop) closes
+ * that too, but costs an alloc/free pair three times the instructions
+ * masking does (Documentation/pymalloc.rst).
  */
 static __always_inline bool pym_mag_push_local(struct pym_mag *mag, void *p)
 {
-	unsigned long state = READ_ONCE(mag->state), seen;
-	void **slot, *old;
+	unsigned long flags, state;
+	bool room;
 
-	for (;;) {
-		seen = state;
-		if (unlikely(pym_mag_state_len(seen) == pym_mag_state_cap(seen)))
-			return false;
-		slot = &mag->blocks[pym_mag_state_len(seen)];
-		pym_mag_race_window(mag);
-		old = cmpxchg_local(slot, NULL, p);
-		if (unlikely(old)) {
-			pym_mag_race_window(mag);
-			state = READ_ONCE(mag->state);
-			if (state != seen ||
-			    cmpxchg_local(slot, old, p) != old)
-				continue;
-		}
-		pym_mag_race_window(mag);
-		state = cmpxchg_local(&mag->state, seen, pym_mag_next(seen, 1));
-		if (likely(state == seen))
-			return true;
-		pym_mag_race_window(mag);
-		(void)cmpxchg_local(slot, p, NULL);
+	pym_local_irq_save(flags);
+	state = mag->state;
+	room = pym_mag_state_len(state) != pym_mag_state_cap(state);
+	if (likely(room)) {
+		mag->blocks[pym_mag_state_len(state)] = p;
+		WRITE_ONCE(mag->state, pym_mag_next(state, 1));
 	}
+	pym_local_irq_restore(flags);
+	return room;
 }
 
 /* Room for one more block? The caller flushes first when not. */
@@ -266,7 +238,6 @@ static __always_inline void *pym_mag_fill(struct pym_core *core,
 					  unsigned int n, unsigned long secret)
 {
 	unsigned int i;
-	void *p;
 
 	n = pym_core_alloc_bulk(core, cls, n, mag->blocks);
 
@@ -277,10 +248,8 @@ static __always_inline void *pym_mag_fill(struct pym_core *core,
 	for (i = 0; i < n - 1; i++)
 		*(unsigned long *)mag->blocks[i] =
 			pym_mag_marker(mag->blocks[i], secret);
-	p = mag->blocks[n - 1];
-	mag->blocks[n - 1] = NULL;
 	pym_mag_set_len(mag, n - 1);
-	return p;
+	return mag->blocks[n - 1];
 }
 
 /*
@@ -308,7 +277,6 @@ static __always_inline void pym_mag_take_oldest(struct pym_mag *mag,
 	if (out)
 		memcpy(out, mag->blocks, n * sizeof(void *));
 	memmove(mag->blocks, mag->blocks + n, (len - n) * sizeof(void *));
-	memset(mag->blocks + len - n, 0, n * sizeof(void *));
 	pym_mag_set_len(mag, len - n);
 }
 
@@ -394,7 +362,6 @@ static inline void *pym_depot_get(struct pym_depot *d, struct pym_mag *mag,
 	WRITE_ONCE(d->len, d->len - n);
 	memcpy(mag->blocks, d->blocks + d->len, n * sizeof(void *));
 	p = mag->blocks[n - 1];
-	mag->blocks[n - 1] = NULL;
 	pym_mag_set_len(mag, n - 1);
 	*(unsigned long *)p = 0;
 	return p;

@@ -524,16 +524,18 @@ static void test_depot(void)
 }
 
 /*
- * The lock-free pop and push (magazine.h) against a simulated interrupt:
+ * The lock-free pop (magazine.h) against a simulated interrupt:
  * pym_mag_race_window() runs a nested pop, push or reshuffle in each
- * window of the outer operation, from its read of the state to its last
- * write: before and after it takes its slot, before and after it commits.
- * A model of which blocks are held must match the magazine after every
- * operation: a commit that missed the interruption, or a slot written
- * after an interrupt filled it, shows up as a block both held and cached,
- * twice cached, or gone missing, and every slot above the top must be
- * empty again. The reshuffle leaves the length as it was, so only the
- * sequence count tells it happened.
+ * window of the pop, between its read of the state and its commit, and
+ * in the claim; the push masks interrupts, so none comes inside it. A
+ * model of which blocks are held must match the magazine after every
+ * operation: a commit that missed the interruption shows up as a block
+ * both held and cached, twice cached, or gone missing. The reshuffle
+ * leaves the length as it was, so only the sequence count tells it
+ * happened. A window put back between the push's read of the state and
+ * its write of the slot, with interrupts left on there, fails this test
+ * (a block held and cached), as the kernel did before the push masked
+ * them.
  */
 #define RACE_BLOCKS	48
 
@@ -628,8 +630,6 @@ static void race_check(void)
 		EXPECT(pym_mag_cached(p, race.secret), "cached block %u marked", k);
 		seen[k] = true;
 	}
-	for (i = n; i < PYM_MAG_MAX; i++)
-		EXPECT(!race.mag.blocks[i], "slot %u above the top (%u) empty", i, n);
 	for (i = 0; i < RACE_BLOCKS; i++)
 		cached += !race.held[i];
 	EXPECT(cached == n, "%u blocks not held, %u cached", cached, n);
