@@ -194,17 +194,17 @@ static __always_inline void *pym_mag_pop_local(struct pym_mag *mag)
 static __always_inline bool pym_mag_push_local(struct pym_mag *mag, void *p)
 {
 	unsigned long flags, state;
-	bool room;
 
 	pym_local_irq_save(flags);
 	state = mag->state;
-	room = pym_mag_state_len(state) != pym_mag_state_cap(state);
-	if (likely(room)) {
-		mag->blocks[pym_mag_state_len(state)] = p;
-		WRITE_ONCE(mag->state, pym_mag_next(state, 1));
+	if (unlikely(pym_mag_state_len(state) == pym_mag_state_cap(state))) {
+		pym_local_irq_restore(flags);
+		return false;
 	}
+	mag->blocks[pym_mag_state_len(state)] = p;
+	WRITE_ONCE(mag->state, pym_mag_next(state, 1));
 	pym_local_irq_restore(flags);
-	return room;
+	return true;
 }
 
 /* Room for one more block? The caller flushes first when not. */
