@@ -540,8 +540,16 @@ static void long_chains_never_overflow_the_stack(struct kunit *test)
 	struct pym_object *head = chain(test, CHAIN_NODES);
 
 	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked + CHAIN_NODES);
+	/*
+	 * The 50,000 new objects make an automatic collection due, and a
+	 * collection pins what it examines: a pinned node would stop the
+	 * chain of releases until the collection ends. Holding the lock
+	 * keeps collections out (and waits for one under way).
+	 */
+	pym_gc_lock();
 	pym_obj_put(head);
 	pym_trash_flush();
+	pym_gc_unlock();
 	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), CHAIN_NODES);
 	KUNIT_EXPECT_EQ(test, pym_collector_tracked(), tracked);
 	/* Half a stack holds hundreds of levels, not tens of thousands. */
@@ -574,11 +582,14 @@ static void long_chains_put_from_softirq(struct kunit *test)
 
 	init_completion(&ct.done);
 	timer_setup_on_stack(&ct.timer, put_chain_from_timer, 0);
+	/* No collection pins a node meanwhile, as above. */
+	pym_gc_lock();
 	mod_timer(&ct.timer, jiffies + 1);
 	wait_for_completion(&ct.done);
 	del_timer_sync(&ct.timer);
 	destroy_timer_on_stack(&ct.timer);
 	pym_trash_flush();
+	pym_gc_unlock();
 	KUNIT_EXPECT_EQ(test, atomic_read(&gnode_releases), CHAIN_NODES / 10);
 	KUNIT_EXPECT_GT(test, pym_trash_deposited() - deposited, 0);
 }
