@@ -405,7 +405,8 @@ static noinline void free_overflow(struct pym_heap *heap,
 
 /*
  * The common free: an allocated block of a cached heap, into this CPU's
- * magazine, with neither a lock nor interrupts off. Preemption off keeps
+ * magazine, without a lock, interrupts masked only for the push's few
+ * instructions (pym_mag_push_local()). Preemption off keeps
  * the magazine ours and makes this an RCU reader, so the arena and heap
  * looked up stay valid. Anything else (a large block, a bad pointer, an
  * uncached heap, init_on_free, PREEMPT_RT, and with sampled true a pool

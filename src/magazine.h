@@ -15,7 +15,8 @@
  * Portable like core.h. The caller owns the magazine (the kernel: its CPU
  * with interrupts off, or on PREEMPT_RT its lock, pcpu.h); the functions
  * here take the depot's lock, then the core's, and only those. The kernel's
- * lock-free fast paths are pym_mag_pop_local() and pym_mag_push_local().
+ * fast paths are pym_mag_pop_local() (lock-free) and pym_mag_push_local()
+ * (interrupts masked for a few instructions).
  *
  * A cached block is free for the user but allocated for the core. So that
  * the always-on checks still see it free, its first word holds a marker,
@@ -34,11 +35,12 @@
 /*
  * state packs the number of cached blocks (bits 0-7), the capacity (bits
  * 8-15) and a sequence count (the rest) that every change advances. The
- * kernel's fast paths pop and push without disabling interrupts: they
- * commit with a compare-and-exchange of state on the local CPU, which
- * fails, and is retried, when an interrupt changed the magazine meanwhile
- * (pym_mag_pop_local()). Everything else changes it with interrupts off, through the
- * plain functions below, which advance the sequence all the same.
+ * kernel's fast-path pop commits with a compare-and-exchange of state on
+ * the local CPU, which fails, and is retried, when an interrupt changed
+ * the magazine meanwhile (pym_mag_pop_local()); its push masks interrupts
+ * for its few instructions (pym_mag_push_local()). Everything else changes
+ * it with interrupts off, through the plain functions below, which
+ * advance the sequence all the same.
  */
 struct pym_mag {
 	unsigned long state;

@@ -3,9 +3,10 @@
  * pcpu.h - a heap's per-CPU magazines, and who may touch them.
  *
  * Without PREEMPT_RT a CPU's magazines are its own: the fast paths pop
- * and push with preemption off and commit with a local cmpxchg
- * (magazine.h), everything else runs with interrupts off on that CPU,
- * and other CPUs reach them only through an IPI.
+ * with preemption off and commit with a local cmpxchg, and push with
+ * interrupts masked for a few instructions (magazine.h); everything else
+ * runs with interrupts off on that CPU, and other CPUs reach them only
+ * through an IPI.
  *
  * With PREEMPT_RT, spinlock_t sleeps, so nothing that takes the depot or
  * heap locks may run with preemption or interrupts off. There, as SLUB
