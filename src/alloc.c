@@ -81,7 +81,7 @@ static __always_inline void *alloc_done(void *p, size_t size,
 					unsigned int cls, gfp_t gfp)
 {
 	if (unlikely(want_init_on_alloc(gfp)))
-		pym_block_zero(p, cls);
+		p = pym_block_zero(p, cls);
 	else if (unlikely(want_init_on_free()))
 		*(void **)p = NULL;	/* the one word written after the wipe */
 	kmemleak_alloc(p, pym_class_size(cls), 1, gfp);
@@ -219,23 +219,19 @@ void *pym_heap_alloc_block(struct pym_heap *heap, size_t size, gfp_t gfp)
 }
 
 /*
- * Every allocation's way in, inlined into the exported functions, so that
- * _RET_IP_ is their caller, unless caller names another (the object
- * layer's client). Tracing and sampling cost one patched-out
- * jump (pym_observing) while nobody watches; their work is out of line,
- * so that the fast path keeps its registers.
+ * An allocation as nobody watches it. Every way out is a return or a
+ * tail call, so that the fast path saves no registers: the pop and the
+ * zeroing are all it executes besides the checks.
  */
-static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
-					gfp_t gfp, unsigned long caller)
+static __always_inline void *alloc_unobserved(struct pym_heap *heap,
+					      size_t size, gfp_t gfp)
 {
 	struct pym_pcpu __percpu *pcpu;
 	unsigned int cls;
 	void *p;
 
-	if (unlikely(size - 1 >= PYM_SMALL_MAX)) {
-		p = alloc_not_small(size, gfp);
-		goto out;
-	}
+	if (unlikely(size - 1 >= PYM_SMALL_MAX))
+		return alloc_not_small(size, gfp);
 	/*
 	 * Without lockdep or the atomic-sleep checks, might_alloc() checks
 	 * nothing; it is a voluntary preemption point, and the magazine pop
@@ -250,16 +246,36 @@ static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
 		preempt_disable();
 		p = pym_mag_pop_local(pym_pcpu_mag(pcpu, cls));
 		preempt_enable();
-		if (likely(p)) {
-			p = alloc_done(p, size, cls, gfp);
-			goto out;
-		}
+		if (likely(p))
+			return alloc_done(p, size, cls, gfp);
 	}
-	p = alloc_slow(heap, size, cls, gfp);
-out:
-	if (static_branch_unlikely(&pym_observing))
-		pym_observe_alloc(heap, p, size, gfp, caller ?: _RET_IP_);
+	return alloc_slow(heap, size, cls, gfp);
+}
+
+/*
+ * An allocation while tracing or sampling is on (pym_observing): out of
+ * line, so that the usual one pays a patched-out jump and no more.
+ */
+static noinline void *alloc_observed(struct pym_heap *heap, size_t size,
+				     gfp_t gfp, unsigned long caller)
+{
+	void *p = alloc_unobserved(heap, size, gfp);
+
+	pym_observe_alloc(heap, p, size, gfp, caller);
 	return p;
+}
+
+/*
+ * Every allocation's way in, inlined into the exported functions, so that
+ * _RET_IP_ is their caller, unless caller names another (the object
+ * layer's client).
+ */
+static __always_inline void *heap_alloc(struct pym_heap *heap, size_t size,
+					gfp_t gfp, unsigned long caller)
+{
+	if (static_branch_unlikely(&pym_observing))
+		return alloc_observed(heap, size, gfp, caller ?: _RET_IP_);
+	return alloc_unobserved(heap, size, gfp);
 }
 
 /**
@@ -405,13 +421,16 @@ static noinline void free_overflow(struct pym_heap *heap,
 
 /*
  * The common free: an allocated block of a cached heap, into this CPU's
- * magazine, without a lock, interrupts masked only for the push's few
- * instructions (pym_mag_push_local()). Preemption off keeps
- * the magazine ours and makes this an RCU reader, so the arena and heap
- * looked up stay valid. Anything else (a large block, a bad pointer, an
- * uncached heap, init_on_free, PREEMPT_RT, and with sampled true a pool
- * holding a sampled block) returns false having changed nothing, for
- * do_free().
+ * magazine, without a lock. Interrupts are masked from the lookup to the
+ * push: the push needs that (pym_mag_push_local()), it keeps the magazine
+ * ours, and it makes this an RCU reader, so the arena and heap looked up
+ * stay valid; one mask costs fewer instructions than preemption off
+ * around a masked push. The bit is tested once, by the claim, which reads
+ * the block's first word before: a bad pointer that got this far points
+ * into a pool, memory of ours, and is never written. Anything else (a
+ * large block, a bad pointer, an uncached heap, init_on_free, PREEMPT_RT,
+ * and with sampled true a pool holding a sampled block) returns false
+ * having changed nothing, for do_free(), which names the refusal.
  */
 static __always_inline bool free_fast(const void *p, bool sampled)
 {
@@ -420,16 +439,16 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 	struct pym_arena *a;
 	struct pym_core *core;
 	struct pym_pool *pool;
+	unsigned long flags;
 	unsigned int cls;
-	bool done = false;
 
 	if (!PYM_PCPU_LOCKLESS)
 		return false;
-	preempt_disable();
+	local_irq_save(flags);
 	a = pym_arena_lookup(p);
 	core = a ? READ_ONCE(a->core) : NULL;
 	if (unlikely(!core))
-		goto out;
+		goto decline;
 	pcpu = READ_ONCE(pym_core_heap(core)->pcpu);
 	pool = pym_pool_of(a, (void *)p);
 	/* One address for the class and the bitmap, not two computed apart. */
@@ -438,17 +457,19 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 	/* init_on_free wipes in do_free(): a call here costs every free. */
 	if (unlikely(!pcpu) || want_init_on_free() ||
 	    (sampled && pym_callers_pool(pool)) ||
-	    unlikely(pym_block_check(pool, off) != PYM_BLOCK_OK) ||
+	    unlikely(off & (PYM_ALIGN - 1)) ||
 	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret, pool->inuse,
 				    off >> PYM_ALIGN_SHIFT)))
-		goto out;
+		goto decline;
 	block_freed(p, cls);
+	/* Still masked: a heap being retired waits for this RCU reader. */
 	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p)))
 		free_overflow(pym_core_heap(core), pcpu, cls, (void *)p);
-	done = true;
-out:
-	preempt_enable();
-	return done;
+	local_irq_restore(flags);
+	return true;
+decline:
+	local_irq_restore(flags);
+	return false;
 }
 
 /* A free of p, in no arena: a large block, or refused. */

@@ -2,19 +2,23 @@
 /*
  * arenamap.c - from any address to the pymalloc arena holding it.
  *
- * A three-level radix tree over the arena number, the offset of an address
- * in the direct map divided by 256 KiB (CPython 3.10's arena map, for the
- * same reason: decide ownership without reading the pointed-to memory).
- * 8 + 10 + 10 bits cover the 64 TiB x86-64 direct map; anything outside it
- * (vmalloc, modules, the kernel image, user pointers) falls off the top
- * level at once. A lookup is three dependent loads and no lock; nodes are
- * never freed while the module is loaded, entries are cleared when their
- * arena goes back, and the descriptors they point to are freed after an
- * RCU grace period, so lookups run under rcu_read_lock() or with
+ * The arena number is the offset of an address in the direct map divided
+ * by 256 KiB. The direct map as far as it reached when pymalloc loaded
+ * has a flat array of one slot per arena number, 8 bytes per 256 KiB of
+ * memory (1/32768 of it), so that a free finds its arena with one load.
+ * Above that, memory hot-added later, a three-level radix tree (CPython
+ * 3.10's arena map, for the same reason: decide ownership without reading
+ * the pointed-to memory): 8 + 10 + 10 bits cover the 64 TiB x86-64 direct
+ * map; anything outside it (vmalloc, modules, the kernel image, user
+ * pointers) falls off the top level at once. Lookups take no lock; nodes
+ * are never freed while the module is loaded, entries are cleared when
+ * their arena goes back, and the descriptors they point to are freed after
+ * an RCU grace period, so lookups run under rcu_read_lock() or with
  * interrupts off.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <linux/spinlock.h>
 
 #include "arenamap.h"
@@ -26,10 +30,29 @@ EXPORT_SYMBOL_IF_KUNIT(pym_arenas);
 static DEFINE_SPINLOCK(map_lock);	/* writers of every map */
 
 /*
+ * A flat slot for every region of the direct map as it is now: the
+ * arenas' map gets one at load time. A map without stays a tree.
+ */
+int pym_map_init_flat(struct pym_map *map)
+{
+	unsigned long end = pym_arena_number((char *)high_memory - 1) + 1;
+
+	map->flat = kvcalloc(end, sizeof(*map->flat), GFP_KERNEL);
+	if (!map->flat)
+		return -ENOMEM;
+	map->flat_end = end;
+	return 0;
+}
+
+/*
  * Put entry in map's slot for p's region unless one is there already, and
  * return the slot's entry; NULL when a node could not be allocated or p is
  * outside the direct map. Nodes are allocated with gfp before the lock is
  * taken; a spare left over from a race is freed.
+ *
+ * The releases pair with the lockless READ_ONCE() loads in
+ * pym_map_lookup(): a reader that sees a pointer sees what it points to
+ * initialised (zeroed nodes, a set-up entry).
  */
 void *pym_map_install(struct pym_map *map, const void *p, void *entry,
 		      gfp_t gfp)
@@ -40,6 +63,16 @@ void *pym_map_install(struct pym_map *map, const void *p, void *entry,
 	unsigned int t, m;
 	void *old;
 
+	if (n < map->flat_end) {
+		spin_lock_irqsave(&map_lock, flags);
+		old = map->flat[n];
+		if (!old) {
+			old = entry;
+			smp_store_release(&map->flat[n], entry); /* see above */
+		}
+		spin_unlock_irqrestore(&map_lock, flags);
+		return old;
+	}
 	if (n >> PYM_MAP_BITS)
 		return NULL;
 	t = n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS);
@@ -56,11 +89,6 @@ void *pym_map_install(struct pym_map *map, const void *p, void *entry,
 		return NULL;
 	}
 
-	/*
-	 * The releases pair with the lockless READ_ONCE() loads in
-	 * pym_map_lookup(): a reader that sees a pointer sees what it
-	 * points to initialised (zeroed nodes, a set-up entry).
-	 */
 	spin_lock_irqsave(&map_lock, flags);
 	mid = map->top[t];
 	if (!mid) {
@@ -84,6 +112,7 @@ void *pym_map_install(struct pym_map *map, const void *p, void *entry,
 	kfree(new_leaf);
 	return old;
 }
+EXPORT_SYMBOL_IF_KUNIT(pym_map_install);
 
 /* Map the arena at base to a; -ENOMEM when a node could not be had. */
 int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
@@ -98,11 +127,17 @@ void pym_map_clear(struct pym_map *map, const void *p)
 	struct pym_map_mid *mid;
 
 	spin_lock_irqsave(&map_lock, flags);
+	if (n < map->flat_end) {
+		WRITE_ONCE(map->flat[n], NULL);
+		spin_unlock_irqrestore(&map_lock, flags);
+		return;
+	}
 	mid = map->top[n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS)];
 	leaf = mid->leaf[(n >> PYM_MAP_LEAF_BITS) & PYM_MAP_MID_MASK];
 	WRITE_ONCE(leaf->entry[n & PYM_MAP_LEAF_MASK], NULL);
 	spin_unlock_irqrestore(&map_lock, flags);
 }
+EXPORT_SYMBOL_IF_KUNIT(pym_map_clear);
 
 void pym_arena_unmap(void *base)
 {
@@ -113,7 +148,13 @@ void pym_arena_unmap(void *base)
 static void map_free(struct pym_map *map, bool free_entries)
 {
 	unsigned int t, m, e;
+	unsigned long n;
 
+	for (n = 0; free_entries && n < map->flat_end; n++)
+		kfree(map->flat[n]);
+	kvfree(map->flat);
+	map->flat = NULL;
+	map->flat_end = 0;
 	for (t = 0; t < ARRAY_SIZE(map->top); t++) {
 		struct pym_map_mid *mid = map->top[t];
 
@@ -135,6 +176,12 @@ static void map_free(struct pym_map *map, bool free_entries)
 void pym_map_exit(struct pym_map *map)
 {
 	map_free(map, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_map_exit);
+
+int pym_arena_map_init(void)
+{
+	return pym_map_init_flat(&pym_arenas);
 }
 
 void pym_arena_map_exit(void)

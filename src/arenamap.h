@@ -27,8 +27,14 @@ struct pym_map_mid {
 	struct pym_map_leaf *leaf[1 << PYM_MAP_MID_BITS];
 };
 
-/* A map: arenas (pym_map_top), or large blocks' regions (heap.c). */
+/*
+ * A map: arenas (pym_arenas), or large blocks' regions (large.c). Regions
+ * below flat_end have a slot each in flat[]; the tree under top[] holds
+ * the rest.
+ */
 struct pym_map {
+	void **flat;
+	unsigned long flat_end;
 	struct pym_map_mid *top[1 << PYM_MAP_TOP_BITS];
 };
 
@@ -40,10 +46,10 @@ static __always_inline unsigned long pym_arena_number(const void *p)
 	return ((unsigned long)p - PAGE_OFFSET) >> PYM_ARENA_SHIFT;
 }
 
-/* The entry of map for the 256 KiB region holding p, or NULL. */
-static __always_inline void *pym_map_lookup(struct pym_map *map, const void *p)
+/* The entry of map for region n, in the tree (no flat slot), or NULL. */
+static __always_inline void *pym_map_tree_lookup(struct pym_map *map,
+						 unsigned long n)
 {
-	unsigned long n = pym_arena_number(p);
 	struct pym_map_leaf *leaf;
 	struct pym_map_mid *mid;
 
@@ -58,6 +64,21 @@ static __always_inline void *pym_map_lookup(struct pym_map *map, const void *p)
 	return READ_ONCE(leaf->entry[n & PYM_MAP_LEAF_MASK]);
 }
 
+/*
+ * The entry of map for the 256 KiB region holding p, or NULL. One
+ * unsigned comparison sends every address below the direct map (user
+ * pointers wrap around to huge numbers) or above its flat part to the
+ * tree, which refuses what lies outside the direct map.
+ */
+static __always_inline void *pym_map_lookup(struct pym_map *map, const void *p)
+{
+	unsigned long n = pym_arena_number(p);
+
+	if (likely(n < map->flat_end))
+		return READ_ONCE(map->flat[n]);
+	return pym_map_tree_lookup(map, n);
+}
+
 static __always_inline struct pym_arena *pym_arena_lookup(const void *p)
 {
 	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(),
@@ -68,6 +89,7 @@ static __always_inline struct pym_arena *pym_arena_lookup(const void *p)
 void *pym_map_install(struct pym_map *map, const void *p, void *entry,
 		      gfp_t gfp);
 void pym_map_clear(struct pym_map *map, const void *p);
+int pym_map_init_flat(struct pym_map *map);
 void pym_map_exit(struct pym_map *map);
 
 #endif /* _PYM_ARENAMAP_H */

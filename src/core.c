@@ -57,23 +57,10 @@ const u32 pym_class_reciprocal[PYM_NR_CLASSES] = {
 	8801163, 8659209, 8521761, 8388609,
 };
 
-/* Straight runs of stores: no loop, no rep stos (see pym_block_zero()). */
-static __always_inline void zero8(u64 *w)
-{
-	w[0] = 0;
-	w[1] = 0;
-	w[2] = 0;
-	w[3] = 0;
-	w[4] = 0;
-	w[5] = 0;
-	w[6] = 0;
-	w[7] = 0;
-}
-
 static __always_inline void zero16(u64 *w)
 {
-	zero8(w);
-	zero8(w + 8);
+	pym_zero8(w);
+	pym_zero8(w + 8);
 }
 
 static __always_inline void zero32(u64 *w)
@@ -90,7 +77,7 @@ static __always_inline void zero32(u64 *w)
 static_assert(PYM_ZERO_INLINE_MAX == 16 * sizeof(u64),
 	      "pym_zero_words() takes the blocks above 16 words");
 
-void pym_zero_words(u64 *w, unsigned int n)
+void *pym_zero_words(u64 *w, unsigned int n)
 {
 	u64 *end = w + n;
 
@@ -105,8 +92,9 @@ void pym_zero_words(u64 *w, unsigned int n)
 		if (n > 24)
 			zero16(end - 16);
 		else
-			zero8(end - 8);
+			pym_zero8(end - 8);
 	}
+	return w;
 }
 
 static inline struct pym_arena *pool_arena(struct pym_pool *pool)

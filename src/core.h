@@ -164,27 +164,57 @@ static __always_inline unsigned int pym_class_size(unsigned int cls)
 	return (cls + 1) << PYM_ALIGN_SHIFT;
 }
 
-void pym_zero_words(u64 *w, unsigned int n);
+void *pym_zero_words(u64 *w, unsigned int n);
 
-/* Largest block zeroed by an inline memset(); see pym_block_zero(). */
+/* Largest block zeroed inline; see pym_block_zero(). */
 #define PYM_ZERO_INLINE_MAX	128U
 
-/*
- * Zero a block (init_on_alloc, init_on_free). Blocks are 8-aligned and a
- * multiple of 8 long; told so, the compiler makes memset() a rep stosq of
- * a few instructions, which small blocks want. Each trip of that loop
- * costs about what a plain store does on hardware, but three times as
- * much under QEMU's TCG, so larger blocks take pym_zero_words()'s
- * straight stores.
- */
-static __always_inline void pym_block_zero(void *p, unsigned int cls)
+static __always_inline void pym_zero2(u64 *w)
 {
-	unsigned int size = pym_class_size(cls);
+	w[0] = 0;
+	w[1] = 0;
+}
 
-	if (size <= PYM_ZERO_INLINE_MAX)
-		memset(__builtin_assume_aligned(p, PYM_ALIGN), 0, size);
-	else
-		pym_zero_words(p, cls + 1);
+static __always_inline void pym_zero4(u64 *w)
+{
+	pym_zero2(w);
+	pym_zero2(w + 2);
+}
+
+static __always_inline void pym_zero8(u64 *w)
+{
+	pym_zero4(w);
+	pym_zero4(w + 4);
+}
+
+/*
+ * Zero a block (init_on_alloc, init_on_free); returns it. A block of n
+ * words, n <= 16, is two runs of 2^k <= n <= 2^(k+1) words stores from
+ * each end, overlapping: three tests and straight stores. A rep stosq
+ * needs more set-up than an 8-byte block has stores, and costs three
+ * plain stores a trip under QEMU's TCG. Larger blocks take
+ * pym_zero_words() out of line, as a tail call.
+ */
+static __always_inline void *pym_block_zero(void *p, unsigned int cls)
+{
+	u64 *w = p, *end = w + cls + 1;
+
+	if (pym_class_size(cls) > PYM_ZERO_INLINE_MAX)
+		return pym_zero_words(w, cls + 1);
+	if (cls < 2) {
+		w[0] = 0;
+		end[-1] = 0;
+	} else if (cls < 4) {
+		pym_zero2(w);
+		pym_zero2(end - 2);
+	} else if (cls < 8) {
+		pym_zero4(w);
+		pym_zero4(end - 4);
+	} else {
+		pym_zero8(w);
+		pym_zero8(end - 8);
+	}
+	return p;
 }
 
 /* The spare: the empty pool a size class keeps on usedpools[] (core.c). */

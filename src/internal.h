@@ -83,6 +83,7 @@ void pym_heap_drained(struct pym_heap *heap);
 /* arenamap.c */
 int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp);
 void pym_arena_unmap(void *base);
+int pym_arena_map_init(void);
 void pym_arena_map_exit(void);
 
 /* alloc.c, for object.c, debug.c and rcu.c */

@@ -16,7 +16,7 @@
  * with interrupts off, or on PREEMPT_RT its lock, pcpu.h); the functions
  * here take the depot's lock, then the core's, and only those. The kernel's
  * fast paths are pym_mag_pop_local() (lock-free) and pym_mag_push_local()
- * (interrupts masked for a few instructions).
+ * (interrupts masked).
  *
  * A cached block is free for the user but allocated for the core. So that
  * the always-on checks still see it free, its first word holds a marker,
@@ -37,8 +37,8 @@
  * 8-15) and a sequence count (the rest) that every change advances. The
  * kernel's fast-path pop commits with a compare-and-exchange of state on
  * the local CPU, which fails, and is retried, when an interrupt changed
- * the magazine meanwhile (pym_mag_pop_local()); its push masks interrupts
- * for its few instructions (pym_mag_push_local()). Everything else changes
+ * the magazine meanwhile (pym_mag_pop_local()); its push runs with
+ * interrupts masked (pym_mag_push_local()). Everything else changes
  * it with interrupts off, through the plain functions below, which
  * advance the sequence all the same.
  */
@@ -117,7 +117,7 @@ static __always_inline bool pym_mag_cached(const void *p, unsigned long secret)
  */
 static __always_inline bool pym_mag_claim(void *p, unsigned long secret,
 					  const unsigned long *inuse,
-					  unsigned int bit)
+					  unsigned long bit)
 {
 	unsigned long *w = p, marker = pym_mag_marker(p, secret);
 	unsigned long old;
@@ -184,28 +184,24 @@ static __always_inline void *pym_mag_pop_local(struct pym_mag *mag)
  * magazine is full, p still marked. The mark is in before the commit:
  * once state is committed, an interrupt may pop p at once.
  *
- * The push masks interrupts for its few instructions instead. It must
- * write its slot before it commits, and an interrupt between its read of
- * state and that write may push into the same slot and commit it: the
- * write would overwrite that cached block, lost, and the retry would
- * cache p twice. Taking the slot with a compare-and-exchange from NULL
- * (every slot above the top kept NULL, emptied again by each pop) closes
- * that too; measured on Debian's 6.12 kernel, an 8-byte alloc/free pair
- * then costs 166 instructions, masked 156, and the racy push was 146.
+ * The caller masks interrupts: the push writes its slot before it
+ * commits, and an interrupt between its read of state and that write
+ * could push into the same slot and commit it; the write would overwrite
+ * that cached block, lost, and a retry would cache p twice. Taking the
+ * slot with a compare-and-exchange from NULL (every slot above the top
+ * kept NULL, emptied again by each pop) closes that too, but measured on
+ * Debian's 6.12 kernel it made an 8-byte alloc/free pair cost 166
+ * instructions where masking cost 156.
  */
 static __always_inline bool pym_mag_push_local(struct pym_mag *mag, void *p)
 {
-	unsigned long flags, state;
+	unsigned long state = mag->state;
 
-	pym_local_irq_save(flags);
-	state = mag->state;
-	if (unlikely(pym_mag_state_len(state) == pym_mag_state_cap(state))) {
-		pym_local_irq_restore(flags);
+	pym_assert_irqs_disabled();
+	if (unlikely(pym_mag_state_len(state) == pym_mag_state_cap(state)))
 		return false;
-	}
 	mag->blocks[pym_mag_state_len(state)] = p;
 	WRITE_ONCE(mag->state, pym_mag_next(state, 1));
-	pym_local_irq_restore(flags);
 	return true;
 }
 

@@ -46,9 +46,12 @@ static int __init pymalloc_init(void)
 {
 	int err;
 
-	err = pym_pcpu_init();
+	err = pym_arena_map_init();
 	if (err)
 		return err;
+	err = pym_pcpu_init();
+	if (err)
+		goto out_map;
 	err = pym_debugfs_init();
 	if (err)
 		goto out_pcpu;
@@ -82,6 +85,8 @@ out_debugfs:
 	pym_debugfs_exit();
 out_pcpu:
 	pym_pcpu_exit();
+out_map:
+	pym_arena_map_exit();
 	return err;
 }
 

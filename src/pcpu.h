@@ -4,7 +4,7 @@
  *
  * Without PREEMPT_RT a CPU's magazines are its own: the fast paths pop
  * with preemption off and commit with a local cmpxchg, and push with
- * interrupts masked for a few instructions (magazine.h); everything else
+ * interrupts masked (magazine.h); everything else
  * runs with interrupts off on that CPU, and other CPUs reach them only
  * through an IPI.
  *

@@ -38,9 +38,8 @@
 #define pym_lock_init(l)	spin_lock_init(l)
 #define pym_lock(l)		spin_lock(l)
 #define pym_unlock(l)		spin_unlock(l)
-/* The magazine push's few instructions with interrupts masked. */
-#define pym_local_irq_save(flags)	local_irq_save(flags)
-#define pym_local_irq_restore(flags)	local_irq_restore(flags)
+/* The magazine push's contract, checked: interrupts are masked. */
+#define pym_assert_irqs_disabled()	lockdep_assert_irqs_disabled()
 /* The core's contract, checked: its lock is held. */
 #define pym_core_assert_held(core) lockdep_assert_held(&(core)->lock)
 /* Only user-space tests put a simulated interrupt there (magazine.h). */

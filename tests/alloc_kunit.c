@@ -888,6 +888,53 @@ static struct pym_core *arena_owner(const void *p)
 }
 
 /*
+ * A map's flat part and its tree answer alike: entries installed either
+ * side of flat_end are found, their neighbours and addresses outside the
+ * direct map are not, and cleared entries are gone. The arenas' own map
+ * is all flat on a machine without hot-added memory, so this map is
+ * built with a flat part of two regions.
+ */
+static void map_flat_part_and_tree(struct kunit *test)
+{
+	struct pym_map *map = kunit_kzalloc(test, sizeof(*map), GFP_KERNEL);
+	char *low = (char *)PAGE_OFFSET + PYM_ARENA_SIZE;
+	unsigned long e[2] = { 0x11, 0x22 };
+	void *mem = kunit_kmalloc(test, 8, GFP_KERNEL);
+	void *v = vmalloc(64);
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	KUNIT_ASSERT_NOT_NULL(test, mem);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	map->flat = kvcalloc(2, sizeof(*map->flat), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, map->flat);
+	map->flat_end = 2;
+	KUNIT_ASSERT_GE(test, pym_arena_number(mem), 2);
+
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_install(map, low + 5, &e[0], GFP_KERNEL), &e[0]);
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_install(map, mem, &e[1], GFP_KERNEL), &e[1]);
+	/* A slot taken keeps its entry. */
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_install(map, low, &e[1], GFP_KERNEL), &e[0]);
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_lookup(map, low + PYM_ARENA_SIZE - 1), &e[0]);
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_lookup(map, mem), &e[1]);
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, (char *)PAGE_OFFSET));
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, low + PYM_ARENA_SIZE));
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, (char *)mem + PYM_ARENA_SIZE));
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, v));
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, map_flat_part_and_tree));
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, (void *)0x1000));
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, (void *)-1L));
+	KUNIT_EXPECT_NULL(test, pym_map_install(map, v, &e[0], GFP_KERNEL));
+	pym_map_clear(map, low);
+	pym_map_clear(map, mem);
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, low));
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, mem));
+	vfree(v);
+	pym_map_exit(map);
+	KUNIT_EXPECT_NULL(test, map->flat);
+	KUNIT_EXPECT_EQ(test, map->flat_end, 0);
+}
+
+/*
  * A pinned heap keeps every arena it ever had until it is destroyed:
  * emptied, idle, trimmed by reclaim, or out of arenas, its memory serves
  * nothing else. Destroyed, it gives them all back.
@@ -1407,6 +1454,7 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(init_on_alloc_and_free),
 	KUNIT_CASE(arena_failure_counted),
 	KUNIT_CASE(no_arena_falls_back_to_kmalloc),
+	KUNIT_CASE(map_flat_part_and_tree),
 	KUNIT_CASE(pinned_heap_keeps_its_arenas),
 	KUNIT_CASE(kasan_sees_inside_arenas),
 	KUNIT_CASE(damaged_pool_link_never_followed),

@@ -65,7 +65,7 @@ static void test_block_zero(void)
 
 	for (c = 0; c < PYM_NR_CLASSES; c++) {
 		memset(buf, 0xa5, sizeof(buf));
-		pym_block_zero(&buf[1], c);
+		EXPECT(pym_block_zero(&buf[1], c) == &buf[1], "class %u: returned", c);
 		EXPECT(buf[0] == 0xa5a5a5a5a5a5a5a5ULL, "class %u: word before", c);
 		for (i = 1; i <= c + 1; i++)
 			EXPECT(buf[i] == 0, "class %u: word %u", c, i - 1);
