@@ -75,15 +75,17 @@ static void refuse(struct pym_heap *heap, enum pym_stat kind, const void *p,
 
 /*
  * What every small allocation ends with: the zeroing policy, kmemleak,
- * KASAN's view of size bytes.
+ * KASAN's view of size bytes. Without zeroing, the first word is cleared:
+ * a block from the fast pop still carries its marker there, and with
+ * init_on_free it is the one word written after the wipe.
  */
 static __always_inline void *alloc_done(void *p, size_t size,
 					unsigned int cls, gfp_t gfp)
 {
 	if (unlikely(want_init_on_alloc(gfp)))
 		p = pym_block_zero(p, cls);
-	else if (unlikely(want_init_on_free()))
-		*(void **)p = NULL;	/* the one word written after the wipe */
+	else
+		*(unsigned long *)p = 0;
 	kmemleak_alloc(p, pym_class_size(cls), 1, gfp);
 	pym_kasan_alloc(p, size, pym_class_size(cls));
 	return p;
@@ -200,7 +202,7 @@ static __always_inline void *alloc_block(struct pym_heap *heap, size_t size,
  * no magazines: every allocation from one comes here.
  */
 static noinline void *alloc_slow(struct pym_heap *heap, size_t size,
-				 unsigned int cls, gfp_t gfp)
+				 gfp_t gfp)
 {
 	if (!PYM_MIGHT_ALLOC_FAST)
 		might_alloc(gfp);
@@ -209,7 +211,7 @@ static noinline void *alloc_slow(struct pym_heap *heap, size_t size,
 			return alloc_not_small(size, gfp);
 		return pym_debug_alloc(heap, size, gfp);
 	}
-	return alloc_block(heap, size, cls, gfp);
+	return alloc_block(heap, size, pym_size_class(size), gfp);
 }
 
 /* A pool block of size bytes (at most PYM_SMALL_MAX), for debug.c. */
@@ -244,12 +246,13 @@ static __always_inline void *alloc_unobserved(struct pym_heap *heap,
 	pcpu = READ_ONCE(heap->pcpu);
 	if (PYM_PCPU_LOCKLESS && likely(pcpu)) {
 		preempt_disable();
-		p = pym_mag_pop_local(pym_pcpu_mag(pcpu, cls));
-		preempt_enable();
-		if (likely(p))
+		if (likely(pym_mag_pop_local(pym_pcpu_mag(pcpu, cls), &p))) {
+			preempt_enable();
 			return alloc_done(p, size, cls, gfp);
+		}
+		preempt_enable();
 	}
-	return alloc_slow(heap, size, cls, gfp);
+	return alloc_slow(heap, size, gfp);
 }
 
 /*
@@ -434,11 +437,10 @@ static noinline void free_overflow(struct pym_heap *heap,
  */
 static __always_inline bool free_fast(const void *p, bool sampled)
 {
-	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
 	struct pym_pcpu __percpu *pcpu;
 	struct pym_arena *a;
 	struct pym_core *core;
-	struct pym_pool *pool;
 	unsigned long flags;
 	unsigned int cls;
 
@@ -450,15 +452,12 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 	if (unlikely(!core))
 		goto decline;
 	pcpu = READ_ONCE(pym_core_heap(core)->pcpu);
-	pool = pym_pool_of(a, (void *)p);
-	/* One address for the class and the bitmap, not two computed apart. */
-	OPTIMIZER_HIDE_VAR(pool);
-	cls = READ_ONCE(pool->cls);
+	cls = READ_ONCE(a->cls[off >> PYM_POOL_SHIFT]);
 	/* init_on_free wipes in do_free(): a call here costs every free. */
 	if (unlikely(!pcpu) || want_init_on_free() ||
-	    (sampled && pym_callers_pool(pool)) ||
+	    (sampled && pym_callers_pool(pym_pool_of(a, p))) ||
 	    unlikely(off & (PYM_ALIGN - 1)) ||
-	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret, pool->inuse,
+	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret, a->inuse,
 				    off >> PYM_ALIGN_SHIFT)))
 		goto decline;
 	block_freed(p, cls);

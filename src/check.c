@@ -105,9 +105,13 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 		pool = &a->pools[i];
 		if (pool->index != i ||
-		    pool->base != a->base + i * PYM_POOL_SIZE)
-			violation(ck, "arena %llu pool %u: wrong index or base",
+		    pool->base != a->base + i * PYM_POOL_SIZE ||
+		    pool->inuse != &a->inuse[i * PYM_BITMAP_LONGS])
+			violation(ck, "arena %llu pool %u: wrong index, base or bitmap",
 				  a->id, i);
+		if (pool->state != PYM_POOL_FRESH && a->cls[i] != pool->cls)
+			violation(ck, "arena %llu pool %u: class %u, the arena says %u",
+				  a->id, i, pool->cls, a->cls[i]);
 		fresh = pool->state == PYM_POOL_FRESH;
 		untouched = i >= a->nextfresh;
 		if (fresh != untouched)

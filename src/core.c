@@ -264,6 +264,7 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 		      unsigned int cls)
 {
 	pool->cls = cls;
+	WRITE_ONCE(pool_arena(pool)->cls[pool->index], cls);
 	pool->state = PYM_POOL_USED;
 	pool->ref = 0;
 	pool->freeblock = NULL;
@@ -366,6 +367,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 		a->pools[i].base = a->base + i * PYM_POOL_SIZE;
 		a->pools[i].index = i;
+		a->pools[i].inuse = &a->inuse[i * PYM_BITMAP_LONGS];
 		a->pools[i].state = PYM_POOL_FRESH;
 	}
 	pym_link_add_front(&core->all_arenas, &a->all);

@@ -84,7 +84,7 @@ struct pym_pool {
 	u8 state;
 	u8 index;			/* position in the arena */
 	u8 sampled;			/* the owner's: blocks sampled (callers.c) */
-	unsigned long inuse[PYM_BITMAP_LONGS];
+	unsigned long *inuse;		/* its part of the arena's inuse[] */
 };
 
 struct pym_core;
@@ -107,6 +107,14 @@ struct pym_arena {
 	bool kept;			/* wholly empty, kept against thrashing */
 	int nid;
 	u64 id;				/* ordinal for reports, never an address */
+	/*
+	 * For the free's fast path, what the pool of an address holds,
+	 * found from the address with shifts and masks alone: cls[] mirrors
+	 * each pool's cls, and inuse[] is every pool's bitmap end to end,
+	 * one bit per 8 bytes of the arena.
+	 */
+	u8 cls[PYM_POOLS_PER_ARENA];
+	unsigned long inuse[PYM_POOLS_PER_ARENA * PYM_BITMAP_LONGS];
 	struct pym_pool pools[PYM_POOLS_PER_ARENA];
 };
 
@@ -199,7 +207,7 @@ static __always_inline void *pym_block_zero(void *p, unsigned int cls)
 {
 	u64 *w = p, *end = w + cls + 1;
 
-	if (pym_class_size(cls) > PYM_ZERO_INLINE_MAX)
+	if (cls >= PYM_ZERO_INLINE_MAX / PYM_ALIGN)
 		return pym_zero_words(w, cls + 1);
 	if (cls < 2) {
 		w[0] = 0;

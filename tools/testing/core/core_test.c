@@ -129,6 +129,17 @@ static void test_pool_states(void)
 	pool = pool_of(blocks[cap]);
 	EXPECT(pym_pool_spare(pool), "last pool of a class is cached");
 	EXPECT(uheap_check(&h) == 0, "check");
+	/* The free's fast path reads the class and bitmap through the arena. */
+	EXPECT(uheap_arena_of(blocks[cap])->cls[pool->index] == 7, "class mirrored");
+	EXPECT(pool->inuse == &uheap_arena_of(blocks[cap])->inuse[pool->index * PYM_BITMAP_LONGS],
+	       "bitmap in the arena's");
+	uheap_arena_of(blocks[cap])->cls[pool->index] = 8;
+	EXPECT(uheap_check(&h) == 1, "a wrong mirror is a violation");
+	uheap_arena_of(blocks[cap])->cls[pool->index] = 7;
+	pool->inuse++;
+	EXPECT(uheap_check(&h) >= 1, "a misplaced bitmap is a violation");
+	pool->inuse--;
+	EXPECT(uheap_check(&h) == 0, "check");
 	uheap_destroy(&h);
 }
 
@@ -558,12 +569,13 @@ static unsigned int race_index(const void *p)
 
 static void race_pop(void)
 {
-	unsigned long *p = pym_mag_pop_local(&race.mag);
+	unsigned long *p;
 
-	if (!p)
+	if (!pym_mag_pop_local(&race.mag, (void **)&p))
 		return;
 	EXPECT(!race.held[race_index(p)], "block %u handed out twice", race_index(p));
-	EXPECT(p[0] == 0, "marker cleared");
+	EXPECT(pym_mag_cached(p, race.secret), "popped block %u marked", race_index(p));
+	p[0] = 0;	/* as the allocation does */
 	race.held[race_index(p)] = true;
 }
 
@@ -604,8 +616,8 @@ static void race_interrupt(void *mag)
 		race_push();
 		break;
 	default:
-		while (n < 8 && (taken[n] = pym_mag_pop_local(&race.mag)))
-			n++;
+		while (n < 8 && pym_mag_pop_local(&race.mag, (void **)&taken[n]))
+			taken[n++][0] = 0;
 		for (i = 0; i < n; i++) {	/* back in another order */
 			EXPECT(pym_mag_claim(taken[i], race.secret, &all_allocated, 0),
 			       "taken block unmarked");
