@@ -407,10 +407,15 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
 	return PYM_BLOCK_OK;
 }
 
-/* The magazine was full: make room in it, then cache p, claimed already. */
+/*
+ * The magazine was full: make room in it, then cache p, claimed already.
+ * free_fast() calls it with interrupts masked, which it restores to
+ * irqflags when done, so that the fast path keeps no value across a call.
+ */
 static noinline void free_overflow(struct pym_heap *heap,
 				   struct pym_pcpu __percpu *pcpu,
-				   unsigned int cls, void *p)
+				   unsigned int cls, void *p,
+				   unsigned long irqflags)
 {
 	struct pym_arena *release = NULL;
 	struct pym_pcpu *pc;
@@ -420,6 +425,7 @@ static noinline void free_overflow(struct pym_heap *heap,
 	pcpu_push(heap, pc, cls, p, &release);
 	pym_pcpu_unlock(pc, flags);
 	pym_heap_release_arenas(release);
+	local_irq_restore(irqflags);
 }
 
 /*
@@ -461,10 +467,12 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 				    off >> PYM_ALIGN_SHIFT)))
 		goto decline;
 	block_freed(p, cls);
+	if (likely(pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p))) {
+		local_irq_restore(flags);
+		return true;
+	}
 	/* Still masked: a heap being retired waits for this RCU reader. */
-	if (unlikely(!pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p)))
-		free_overflow(pym_core_heap(core), pcpu, cls, (void *)p);
-	local_irq_restore(flags);
+	free_overflow(pym_core_heap(core), pcpu, cls, (void *)p, flags);
 	return true;
 decline:
 	local_irq_restore(flags);

@@ -29,6 +29,15 @@
 
 #define PYM_PAGE_SHIFT		PAGE_SHIFT
 
+/* 6.5 added try_cmpxchg_local(); before it, the same from cmpxchg_local(). */
+#ifndef try_cmpxchg_local
+#define try_cmpxchg_local(ptr, oldp, new) ({				\
+	typeof(*(oldp)) __pym_old = *(oldp);				\
+	*(oldp) = cmpxchg_local(ptr, __pym_old, new);			\
+	*(oldp) == __pym_old;						\
+})
+#endif
+
 /*
  * The core's and the depots' locks. Taken only with the magazines owned
  * (interrupts off, or on PREEMPT_RT the magazines' own lock), so plain

@@ -77,8 +77,9 @@ static inline unsigned int max(unsigned int a, unsigned int b)
 }
 
 /* One thread per magazine here: the kernel's is a CPU-local cmpxchg. */
-#define cmpxchg_local(ptr, old, new) \
-	__sync_val_compare_and_swap(ptr, old, new)
+#define try_cmpxchg_local(ptr, old, new) \
+	__atomic_compare_exchange_n(ptr, old, new, false, __ATOMIC_SEQ_CST, \
+				    __ATOMIC_RELAXED)
 
 /* The kernel's read and write barriers, as C11 fences: loads, stores. */
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)	/* loads */
