@@ -29,13 +29,21 @@
 
 #define PYM_PAGE_SHIFT		PAGE_SHIFT
 
-/* 6.5 added try_cmpxchg_local(); before it, the same from cmpxchg_local(). */
+/*
+ * 6.5 added try_cmpxchg_local(); before it, the same from cmpxchg_local(),
+ * for the one word the magazines commit with.
+ */
 #ifndef try_cmpxchg_local
-#define try_cmpxchg_local(ptr, oldp, new) ({				\
-	typeof(*(oldp)) __pym_old = *(oldp);				\
-	*(oldp) = cmpxchg_local(ptr, __pym_old, new);			\
-	*(oldp) == __pym_old;						\
-})
+static __always_inline bool pym_try_cmpxchg_local(unsigned long *ptr,
+						  unsigned long *oldp,
+						  unsigned long new)
+{
+	unsigned long old = *oldp;
+
+	*oldp = cmpxchg_local(ptr, old, new);
+	return *oldp == old;
+}
+#define try_cmpxchg_local(ptr, oldp, new) pym_try_cmpxchg_local(ptr, oldp, new)
 #endif
 
 /*
