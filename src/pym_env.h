@@ -43,6 +43,7 @@ static __always_inline bool pym_try_cmpxchg_local(unsigned long *ptr,
 	*oldp = cmpxchg_local(ptr, old, new);
 	return *oldp == old;
 }
+
 #define try_cmpxchg_local(ptr, oldp, new) pym_try_cmpxchg_local(ptr, oldp, new)
 #endif
 
