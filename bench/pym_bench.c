@@ -105,6 +105,33 @@ static u64 slab_bytes(void)
 	return global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B) << PAGE_SHIFT;
 }
 
+/*
+ * kvfree_rcu() batches its frees beyond rcu_barrier()'s reach; only 6.12's
+ * kvfree_rcu_barrier() waits for them. Before it, rcu_barrier() is the
+ * nearest, and a later measurement of slab memory may see them freed.
+ */
+#ifndef PYM_HAVE_KVFREE_RCU_BARRIER
+#define kvfree_rcu_barrier() rcu_barrier()
+#endif
+
+/*
+ * Before a run that measures slab growth: frees still pending from earlier
+ * runs (kvfree_rcu() batches) and empty slabs left cached (SLUB keeps some
+ * per CPU and node) would be freed, or serve requests, during the run, and
+ * make its growth read low by a timing-dependent amount.
+ */
+static void settle_slabs(void)
+{
+	unsigned int t, i;
+
+	kvfree_rcu_barrier();
+	rcu_barrier();
+	for (t = 0; t < NR_KMALLOC_TYPES; t++)
+		for (i = 0; i <= KMALLOC_SHIFT_HIGH; i++)
+			if (kmalloc_caches[t][i])
+				kmem_cache_shrink(kmalloc_caches[t][i]);
+}
+
 enum allocator { KMALLOC, PYMALLOC, CACHE, DEBUG };
 
 /* A PYM_HEAP_DEBUG heap, while run_single_cpu() measures it. */
@@ -226,16 +253,19 @@ static noinline u64 free_rcu(enum allocator a)
 	if (a == PYMALLOC)
 		pym_rcu_barrier();
 	else
-		rcu_barrier();
+		kvfree_rcu_barrier();
 	return t;
 }
 
 /* Random sizes 1..512 over a live set of up to LIVE blocks. */
 static noinline u64 random_sizes(enum allocator a, u64 *peak_slab)
 {
-	u64 t, base = slab_bytes(), peak = base;
+	u64 t, base, peak;
 	int i;
 
+	settle_slabs();
+	base = slab_bytes();
+	peak = base;
 	memset(vec, 0, LIVE * sizeof(*vec));
 	t = ktime_get_ns();
 	for (i = 0; i < ITERS; i++) {
@@ -674,9 +704,12 @@ static void run_multi_cpu(void)
  * Trace replay. The guest writes a kmalloc trace to debugfs pym_bench/trace
  * as "a ID SIZE" / "f ID" lines (IDs dense, reused once freed), then "run"
  * to pym_bench/replay. Each allocator replays it; the figures are ns per
- * event and the memory held at the peak: slab growth for kmalloc (its
- * slab pages, not just bytes_alloc), arenas plus slab growth for pymalloc
- * (its descriptors and the requests above 512 bytes live in slabs).
+ * event and the memory held at the peak: for kmalloc its slab growth (its
+ * slab pages, not just bytes_alloc), for pymalloc its arenas and their
+ * descriptors from its own figures, plus bytes_alloc of the requests above
+ * 512 bytes, which it passes to kmalloc. Both sides share the machine's
+ * slabs with the rest of the kernel, so slab growth moves from run to run
+ * by up to megabytes; pymalloc's figure is exact.
  */
 struct trace_event {
 	u32 id;
@@ -750,7 +783,6 @@ static const struct file_operations trace_fops = {
 	.llseek = noop_llseek,
 };
 
-/* Replay once; with peak set, sample the memory held every 64 events. */
 /*
  * Replay the trace, copies times interleaved event by event (independent
  * users of one subsystem). *peak: the most held at once, sampled every 64
@@ -764,7 +796,7 @@ static u64 replay(enum allocator a, struct pym_heap *heap, unsigned int copies,
 	unsigned long ids = (unsigned long)maxid + 1, i, k;
 	void **live = kvcalloc(ids * copies, sizeof(void *), GFP_KERNEL);
 	u32 *sizes_live = kvcalloc(ids * copies, sizeof(u32), GFP_KERNEL);
-	u64 t, base = slab_bytes(), held, req = 0;
+	u64 t, base, held, req = 0, large = 0;
 	struct pym_stats st;
 	unsigned int c;
 
@@ -773,6 +805,9 @@ static u64 replay(enum allocator a, struct pym_heap *heap, unsigned int copies,
 		kvfree(sizes_live);
 		return 0;
 	}
+	if (peak)
+		settle_slabs();
+	base = slab_bytes();
 	t = ktime_get_ns();
 	for (i = 0; i < nevents; i++) {
 		struct trace_event *e = &events[i];
@@ -782,6 +817,8 @@ static u64 replay(enum allocator a, struct pym_heap *heap, unsigned int copies,
 			if (live[k]) {
 				b_free(a, live[k]);
 				req -= sizes_live[k];
+				if (sizes_live[k] > PYM_SMALL_MAX)
+					large -= sizes_live[k];
 				live[k] = NULL;
 			}
 			if (e->size) {
@@ -790,12 +827,18 @@ static u64 replay(enum allocator a, struct pym_heap *heap, unsigned int copies,
 					  kmalloc(e->size, GFP_KERNEL);
 				sizes_live[k] = live[k] ? kmalloc_size_roundup(e->size) : 0;
 				req += sizes_live[k];
+				if (sizes_live[k] > PYM_SMALL_MAX)
+					large += sizes_live[k];
 			}
 		}
 		if (peak && (i & 63) == 0) {
-			held = slab_bytes() - min(base, slab_bytes());
-			if (a == PYMALLOC && !pym_heap_stats(heap, &st))
-				held += st.v[PYM_STAT_ARENAS_CURRENT] * PYM_ARENA_BYTES;
+			if (a != PYMALLOC)
+				held = slab_bytes() - min(base, slab_bytes());
+			else if (!pym_heap_stats(heap, &st))
+				held = st.v[PYM_STAT_BYTES_ARENAS] +
+				       st.v[PYM_STAT_BYTES_METADATA] + large;
+			else
+				held = 0;
 			*peak = max(*peak, held);
 			if (req_peak)
 				*req_peak = max(*req_peak, req);

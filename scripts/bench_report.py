@@ -126,7 +126,11 @@ def write_doc(path):
     o.append('bench/pym_bench.c, best of five rounds of 100,000 operations for '
              'single-CPU workloads. In parentheses: the ratio to kmalloc in the '
              'same boot, below 1 is better. Wall time under TCG moves by tens of '
-             'percent from run to run; instruction counts are reproducible.\n')
+             'percent from run to run; instruction counts are reproducible. '
+             'The -bytes rows are memory at the peak: kmalloc\'s slab growth '
+             '(shared with the rest of the kernel, so it moves by up to megabytes), '
+             'its bytes_alloc, and pymalloc\'s arenas, descriptors and the '
+             'bytes_alloc of its requests above 512 bytes, from its own figures.\n')
     hdr = '| workload | allocator |'
     sep = '|---|---|'
     for smp in smps:
