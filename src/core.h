@@ -197,8 +197,8 @@ static __always_inline void pym_zero8(u64 *w)
 
 /*
  * Zero a block (init_on_alloc, init_on_free); returns it. A block of n
- * words, n <= 16, is two runs of 2^k <= n <= 2^(k+1) words stores from
- * each end, overlapping: three tests and straight stores. A rep stosq
+ * words, n <= 16, is zeroed by two runs of 2^k words, 2^k <= n <= 2^(k+1),
+ * one from each end, overlapping: three tests and straight stores. A rep stosq
  * needs more set-up than an 8-byte block has stores, and costs three
  * plain stores a trip under QEMU's TCG. Larger blocks take
  * pym_zero_words() out of line, as a tail call.
