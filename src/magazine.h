@@ -253,18 +253,23 @@ static __always_inline void *pym_mag_fill(struct pym_core *core,
 
 /*
  * Give n cached blocks back to the core (under the core's lock); arena_of
- * finds a cached block's arena.
+ * finds a cached block's arena, asked again only when a block lies in
+ * another arena than the one before. An arena emptied and chained on
+ * *release stays readable until the caller returns it, after the lock.
  */
 static __always_inline void
 pym_blocks_free(struct pym_core *core, void **blocks, unsigned int n,
 		struct pym_arena *(*arena_of)(const void *p),
 		struct pym_arena **release)
 {
+	struct pym_arena *a = NULL;
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
-		pym_core_free(core, arena_of(blocks[i]), blocks[i], false,
-			      release);
+	for (i = 0; i < n; i++) {
+		if (!a || pym_arena_base(blocks[i]) != a->base)
+			a = arena_of(blocks[i]);
+		pym_core_free(core, a, blocks[i], false, release);
+	}
 }
 
 /* Move the n oldest blocks of mag to out[]; the newer ones stay, cache-hot. */
