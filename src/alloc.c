@@ -22,8 +22,9 @@
  * free racing with an arena's release sees "not allocated", not freed
  * memory.
  *
- * Bad input is refused without touching the memory, counted by kind in
- * the heap's figures, and reported once per heap and kind.
+ * Bad input is refused without writing to the memory (a foreign pointer
+ * is not even read), counted by kind in the heap's figures, and reported
+ * once per heap and kind.
  */
 #define pr_fmt(fmt) "pymalloc: " fmt
 
@@ -613,9 +614,9 @@ static noinline void free_observed(const void *p, unsigned long caller)
  * back to kmalloc. Only blocks pymalloc handed out and still holds are
  * freed: a double free (also two racing on two CPUs), a pointer into the
  * middle of a block and a pointer pymalloc never handed out (kmalloc's
- * own blocks and pages included) are refused without touching the memory,
- * counted by kind in the heap's figures and reported once per heap and
- * kind.
+ * own blocks and pages included) are refused without writing to the
+ * memory, counted by kind in the heap's figures and reported once per heap
+ * and kind.
  *
  * Context: any; on PREEMPT_RT as kfree(): not with preemption or
  * interrupts disabled.
