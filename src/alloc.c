@@ -399,7 +399,8 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
 	/*
 	 * All but the marker: wiped, the claim would be open again to a
 	 * double free racing on another CPU until pcpu_push() marks p anew.
-	 * The pop clears the marker, so the block is still handed out zeroed.
+	 * The allocation clears the marker, so the block is still handed out
+	 * zeroed.
 	 */
 	if (want_init_on_free())
 		memset((unsigned long *)p + 1, 0,

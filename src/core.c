@@ -57,18 +57,6 @@ const u32 pym_class_reciprocal[PYM_NR_CLASSES] = {
 	8801163, 8659209, 8521761, 8388609,
 };
 
-static __always_inline void zero16(u64 *w)
-{
-	pym_zero8(w);
-	pym_zero8(w + 8);
-}
-
-static __always_inline void zero32(u64 *w)
-{
-	zero16(w);
-	zero16(w + 16);
-}
-
 /*
  * Zero n words, 16 < n <= 64 (blocks above PYM_ZERO_INLINE_MAX bytes), in
  * two straight runs of stores that may overlap, chosen by at most two
@@ -82,15 +70,15 @@ void *pym_zero_words(u64 *w, unsigned int n)
 	u64 *end = w + n;
 
 	if (n > 32) {
-		zero32(w);
+		pym_zero32(w);
 		if (n > 48)
-			zero32(end - 32);
+			pym_zero32(end - 32);
 		else
-			zero16(end - 16);
+			pym_zero16(end - 16);
 	} else {
-		zero16(w);
+		pym_zero16(w);
 		if (n > 24)
-			zero16(end - 16);
+			pym_zero16(end - 16);
 		else
 			pym_zero8(end - 8);
 	}

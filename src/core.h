@@ -177,6 +177,7 @@ void *pym_zero_words(u64 *w, unsigned int n);
 /* Largest block zeroed inline; see pym_block_zero(). */
 #define PYM_ZERO_INLINE_MAX	128U
 
+/* Straight runs of stores: no loop, no rep stosq (see pym_block_zero()). */
 static __always_inline void pym_zero2(u64 *w)
 {
 	w[0] = 0;
@@ -195,11 +196,23 @@ static __always_inline void pym_zero8(u64 *w)
 	pym_zero4(w + 4);
 }
 
+static __always_inline void pym_zero16(u64 *w)
+{
+	pym_zero8(w);
+	pym_zero8(w + 8);
+}
+
+static __always_inline void pym_zero32(u64 *w)
+{
+	pym_zero16(w);
+	pym_zero16(w + 16);
+}
+
 /*
  * Zero a block (init_on_alloc, init_on_free); returns it. A block of n
  * words, n <= 16, is zeroed by two runs of 2^k words, 2^k <= n <= 2^(k+1),
- * one from each end, overlapping: three tests and straight stores. A rep stosq
- * needs more set-up than an 8-byte block has stores, and costs three
+ * one from each end, overlapping: three tests and straight stores. A rep
+ * stosq needs more set-up than an 8-byte block has stores, and costs three
  * plain stores a trip under QEMU's TCG. Larger blocks take
  * pym_zero_words() out of line, as a tail call.
  */

@@ -103,10 +103,11 @@ static __always_inline bool pym_mag_cached(const void *p, unsigned long secret)
 }
 
 /*
- * Mark p cached: p is a block its caller is freeing, which the caller
- * found allocated (bit of inuse set, pym_block_check()). False if it is
- * not any more: it carries the marker (freed into a magazine or depot),
- * or its bit is clear (back in its pool). The mark goes in with a
+ * Mark p cached: p is an 8-aligned block its caller is freeing, bit its
+ * bit in inuse. False if p is not allocated: it carries the marker (freed
+ * into a magazine or depot), or its bit is clear (back in its pool, or
+ * never a block start). The kernel's fast path relies on this test alone;
+ * the slow paths ran pym_block_check() before, to name a refusal. The mark goes in with a
  * compare-and-exchange against the first word as read before the bit
  * was tested, so that of two CPUs freeing the same block at once exactly
  * one gets it, even when the other's free went on to take it out of the
