@@ -300,6 +300,41 @@ static void init_on_alloc_and_free(struct kunit *test)
 	pym_heap_destroy(heap);
 }
 
+/*
+ * Without any zeroing asked for, a block still comes out with its first
+ * word clear: no free-list link (which encodes the heap's secret) from a
+ * pool, no marker from a magazine. Blocks freed into a pool's list first,
+ * then taken back, from an uncached heap and from a cached one.
+ */
+static void first_word_cleared(struct kunit *test)
+{
+	unsigned long flags[] = { PYM_HEAP_NOCACHE, 0 };
+	unsigned long *p[8];
+	unsigned int f, i;
+
+	for (f = 0; f < ARRAY_SIZE(flags); f++) {
+		struct pym_heap *heap = test_heap(test, flags[f]);
+
+		for (i = 0; i < ARRAY_SIZE(p); i++) {
+			p[i] = pym_heap_alloc(heap, 24, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, p[i]);
+			p[i][0] = ~0UL;
+		}
+		for (i = 0; i < ARRAY_SIZE(p); i++)
+			pym_free(p[i]);
+		pym_heap_shrink(heap);
+		for (i = 0; i < ARRAY_SIZE(p); i++) {
+			p[i] = pym_heap_alloc(heap, 24, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, p[i]);
+			KUNIT_EXPECT_EQ_MSG(test, p[i][0], 0UL, "heap flags %lx block %u",
+					    flags[f], i);
+		}
+		for (i = 0; i < ARRAY_SIZE(p); i++)
+			pym_free(p[i]);
+		pym_heap_destroy(heap);
+	}
+}
+
 static void large_and_zero_sizes(struct kunit *test)
 {
 	struct pym_stats before, after;
@@ -1451,6 +1486,7 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(realloc_rules),
 	KUNIT_CASE(large_and_zero_sizes),
 	KUNIT_CASE(zeroing),
+	KUNIT_CASE(first_word_cleared),
 	KUNIT_CASE(init_on_alloc_and_free),
 	KUNIT_CASE(arena_failure_counted),
 	KUNIT_CASE(no_arena_falls_back_to_kmalloc),
