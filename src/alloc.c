@@ -245,14 +245,10 @@ static __always_inline void *alloc_unobserved(struct pym_heap *heap,
 		might_alloc(gfp);
 	cls = pym_size_class(size);
 	pcpu = READ_ONCE(heap->pcpu);
-	if (PYM_PCPU_LOCKLESS && likely(pcpu)) {
-		preempt_disable();
-		if (likely(pym_mag_pop_local(pym_pcpu_mag(pcpu, cls), &p))) {
-			preempt_enable();
-			return alloc_done(p, size, cls, gfp);
-		}
-		preempt_enable();
-	}
+	/* Preemption stays on: the pop's commit fails if the task moved. */
+	if (PYM_PCPU_LOCKLESS && likely(pcpu) &&
+	    likely(pym_mag_pop_local(&pcpu->mags[cls], &p)))
+		return alloc_done(p, size, cls, gfp);
 	return alloc_slow(heap, size, gfp);
 }
 
@@ -410,15 +406,17 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
 }
 
 /*
- * The magazine was full: make room in it, then cache p, claimed already.
- * free_fast() calls it with interrupts masked, which it restores to
- * irqflags when done, so that the fast path keeps no value across a call.
+ * The magazine was full: make room in it, then cache p, claimed already,
+ * a block of arena a. free_fast() calls it with interrupts masked, which
+ * it restores to irqflags when done, so that the fast path keeps no value
+ * across a call.
  */
-static noinline void free_overflow(struct pym_heap *heap,
+static noinline void free_overflow(struct pym_arena *a,
 				   struct pym_pcpu __percpu *pcpu,
 				   unsigned int cls, void *p,
 				   unsigned long irqflags)
 {
+	struct pym_heap *heap = pym_core_heap(READ_ONCE(a->core));
 	struct pym_arena *release = NULL;
 	struct pym_pcpu *pc;
 	unsigned long flags;
@@ -434,32 +432,31 @@ static noinline void free_overflow(struct pym_heap *heap,
  * The common free: an allocated block of a cached heap, into this CPU's
  * magazine, without a lock. Interrupts are masked from the lookup to the
  * push: the push needs that (pym_mag_push_local()), it keeps the magazine
- * ours, and it makes this an RCU reader, so the arena and heap looked up
- * stay valid; one mask costs fewer instructions than preemption off
- * around a masked push. The bit is tested once, by the claim, which reads
- * the block's first word before: a bad pointer that got this far points
- * into a pool, memory of ours, and is never written. Anything else (a
- * large block, a bad pointer, an uncached heap, init_on_free, PREEMPT_RT,
- * and with sampled true a pool holding a sampled block) returns false
- * having changed nothing, for do_free(), which names the refusal.
+ * ours, and it makes this an RCU reader, so the arena and the caches
+ * looked up stay valid; one mask costs fewer instructions than preemption
+ * off around a masked push. The arena's cache field alone says whether it
+ * belongs to a cached heap: NULL, ZERO_SIZE_PTR and every address in no
+ * arena find pym_no_arena, whose field is NULL. The bit is tested once,
+ * by the claim, which reads the block's first word before: a bad pointer
+ * that got this far points into a pool, memory of ours, and is never
+ * written. Anything else (NULL, a large block, a bad pointer, an uncached
+ * heap, init_on_free, PREEMPT_RT, and with sampled true a pool holding a
+ * sampled block) returns false having changed nothing, for do_free(),
+ * which names the refusal.
  */
 static __always_inline bool free_fast(const void *p, bool sampled)
 {
 	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
 	struct pym_pcpu __percpu *pcpu;
 	struct pym_arena *a;
-	struct pym_core *core;
 	unsigned long flags;
 	unsigned int cls;
 
 	if (!PYM_PCPU_LOCKLESS)
 		return false;
 	local_irq_save(flags);
-	a = pym_arena_lookup(p);
-	core = a ? READ_ONCE(a->core) : NULL;
-	if (unlikely(!core))
-		goto decline;
-	pcpu = READ_ONCE(pym_core_heap(core)->pcpu);
+	a = pym_arena_find(p);
+	pcpu = READ_ONCE(a->cache);
 	cls = READ_ONCE(a->cls[off >> PYM_POOL_SHIFT]);
 	/* init_on_free wipes in do_free(): a call here costs every free. */
 	if (unlikely(!pcpu) || want_init_on_free() ||
@@ -474,7 +471,7 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 		return true;
 	}
 	/* Still masked: a heap being retired waits for this RCU reader. */
-	free_overflow(pym_core_heap(core), pcpu, cls, (void *)p, flags);
+	free_overflow(a, pcpu, cls, (void *)p, flags);
 	return true;
 decline:
 	local_irq_restore(flags);
@@ -549,7 +546,7 @@ static void free_uncached(struct pym_heap *heap, struct pym_arena *a,
 }
 
 /*
- * Every free free_fast() declined: uncached heaps, large blocks, bad
+ * Every free free_fast() declined: NULL, uncached heaps, large blocks, bad
  * input, and on PREEMPT_RT every free. The RCU read lock keeps the arena
  * and heap looked up valid; nothing here runs with interrupts off but
  * under pym_pcpu_lock() and the core's lock.
@@ -564,6 +561,8 @@ static noinline void do_free(const void *p, unsigned long caller)
 	struct pym_pcpu *pc;
 	unsigned long flags;
 
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
 	rcu_read_lock();
 	a = pym_arena_lookup(p);
 	core = a ? READ_ONCE(a->core) : NULL;
@@ -600,8 +599,6 @@ static noinline void do_free(const void *p, unsigned long caller)
 static noinline void free_observed(const void *p, unsigned long caller)
 {
 	trace_pym_free(caller, p);
-	if (unlikely(ZERO_OR_NULL_PTR(p)))
-		return;
 	if (likely(free_fast(p, true)))
 		return;
 	do_free(p, caller);
@@ -628,8 +625,6 @@ void pym_free(const void *p)
 		free_observed(p, _RET_IP_);
 		return;
 	}
-	if (unlikely(ZERO_OR_NULL_PTR(p)))
-		return;
 	if (likely(free_fast(p, false)))
 		return;
 	do_free(p, _RET_IP_);

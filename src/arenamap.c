@@ -25,7 +25,12 @@
 #include "compat.h"
 #include "internal.h"
 
-struct pym_map pym_arenas;
+unsigned long pym_arena_first __ro_after_init;
+EXPORT_SYMBOL_IF_KUNIT(pym_arena_first);
+
+/* Never a heap's: no core, no cache, every pool class 0 and bit clear. */
+struct pym_arena pym_no_arena;
+struct pym_map pym_arenas = { .none = &pym_no_arena };
 EXPORT_SYMBOL_IF_KUNIT(pym_arenas);
 static DEFINE_SPINLOCK(map_lock);	/* writers of every map */
 
@@ -35,18 +40,20 @@ static DEFINE_SPINLOCK(map_lock);	/* writers of every map */
  */
 int pym_map_init_flat(struct pym_map *map)
 {
-	unsigned long end = pym_arena_number((char *)high_memory - 1) + 1;
+	unsigned long end = pym_arena_number((char *)high_memory - 1) + 1, n;
 
-	map->flat = kvcalloc(end, sizeof(*map->flat), GFP_KERNEL);
+	map->flat = kvmalloc_array(end, sizeof(*map->flat), GFP_KERNEL);
 	if (!map->flat)
 		return -ENOMEM;
+	for (n = 0; n < end; n++)
+		map->flat[n] = map->none;
 	map->flat_end = end;
 	return 0;
 }
 
 /*
  * Put entry in map's slot for p's region unless one is there already, and
- * return the slot's entry; NULL when a node could not be allocated or p is
+ * return the slot's entry; map->none when a node could not be allocated or p is
  * outside the direct map. Nodes are allocated with gfp before the lock is
  * taken; a spare left over from a race is freed.
  *
@@ -66,7 +73,7 @@ void *pym_map_install(struct pym_map *map, const void *p, void *entry,
 	if (n < map->flat_end) {
 		spin_lock_irqsave(&map_lock, flags);
 		old = map->flat[n];
-		if (!old) {
+		if (old == map->none) {
 			old = entry;
 			smp_store_release(&map->flat[n], entry); /* see above */
 		}
@@ -74,7 +81,7 @@ void *pym_map_install(struct pym_map *map, const void *p, void *entry,
 		return old;
 	}
 	if (n >> PYM_MAP_BITS)
-		return NULL;
+		return map->none;
 	t = n >> (PYM_MAP_MID_BITS + PYM_MAP_LEAF_BITS);
 	m = (n >> PYM_MAP_LEAF_BITS) & PYM_MAP_MID_MASK;
 	mid = READ_ONCE(map->top[t]);
@@ -86,7 +93,7 @@ void *pym_map_install(struct pym_map *map, const void *p, void *entry,
 	if ((!mid && !new_mid) || (!leaf && !new_leaf)) {
 		kfree(new_mid);
 		kfree(new_leaf);
-		return NULL;
+		return map->none;
 	}
 
 	spin_lock_irqsave(&map_lock, flags);
@@ -128,7 +135,7 @@ void pym_map_clear(struct pym_map *map, const void *p)
 
 	spin_lock_irqsave(&map_lock, flags);
 	if (n < map->flat_end) {
-		WRITE_ONCE(map->flat[n], NULL);
+		WRITE_ONCE(map->flat[n], map->none);
 		spin_unlock_irqrestore(&map_lock, flags);
 		return;
 	}
@@ -151,7 +158,8 @@ static void map_free(struct pym_map *map, bool free_entries)
 	unsigned long n;
 
 	for (n = 0; free_entries && n < map->flat_end; n++)
-		kfree(map->flat[n]);
+		if (map->flat[n] != map->none)
+			kfree(map->flat[n]);
 	kvfree(map->flat);
 	map->flat = NULL;
 	map->flat_end = 0;
@@ -181,6 +189,7 @@ EXPORT_SYMBOL_IF_KUNIT(pym_map_exit);
 
 int pym_arena_map_init(void)
 {
+	pym_arena_first = PAGE_OFFSET >> PYM_ARENA_SHIFT;
 	return pym_map_init_flat(&pym_arenas);
 }
 

@@ -30,20 +30,32 @@ struct pym_map_mid {
 /*
  * A map: arenas (pym_arenas), or large blocks' regions (large.c). Regions
  * below flat_end have a slot each in flat[]; the tree under top[] holds
- * the rest.
+ * the rest. none is what pym_map_find() answers for a region without an
+ * entry, and what its flat slot holds: the arenas' map answers with
+ * pym_no_arena, whose fields say "no heap", so that the fast free tests
+ * one field instead of the pointer and then the field.
  */
 struct pym_map {
 	void **flat;
 	unsigned long flat_end;
+	void *none;
 	struct pym_map_mid *top[1 << PYM_MAP_TOP_BITS];
 };
 
 extern struct pym_map pym_arenas;
+extern struct pym_arena pym_no_arena;
 
-/* The offset in the direct map in arenas; huge for other addresses. */
+/* PAGE_OFFSET in arenas: the direct map starts on a 1 GiB boundary. */
+extern unsigned long pym_arena_first;
+
+/*
+ * The offset in the direct map in arenas; huge for addresses below it.
+ * One shift and one subtraction leave the shifted address for nothing
+ * else to keep.
+ */
 static __always_inline unsigned long pym_arena_number(const void *p)
 {
-	return ((unsigned long)p - PAGE_OFFSET) >> PYM_ARENA_SHIFT;
+	return ((unsigned long)p >> PYM_ARENA_SHIFT) - pym_arena_first;
 }
 
 /* The entry of map for region n, in the tree (no flat slot), or NULL. */
@@ -65,18 +77,43 @@ static __always_inline void *pym_map_tree_lookup(struct pym_map *map,
 }
 
 /*
- * The entry of map for the 256 KiB region holding p, or NULL. One
+ * The entry of map for the 256 KiB region holding p, or map->none. One
  * unsigned comparison sends every address below the direct map (user
- * pointers wrap around to huge numbers) or above its flat part to the
- * tree, which refuses what lies outside the direct map.
+ * pointers, NULL and ZERO_SIZE_PTR wrap around to huge numbers) or above
+ * its flat part to the tree, which refuses what lies outside the direct
+ * map.
  */
-static __always_inline void *pym_map_lookup(struct pym_map *map, const void *p)
+static __always_inline void *pym_map_find(struct pym_map *map, const void *p)
 {
 	unsigned long n = pym_arena_number(p);
 
+	/*
+	 * READ_ONCE()'s volatile access makes GCC compute the slot's
+	 * address apart, one instruction more on every free; a relaxed
+	 * atomic load is the same single load, and KCSAN knows it as one.
+	 */
 	if (likely(n < map->flat_end))
-		return READ_ONCE(map->flat[n]);
-	return pym_map_tree_lookup(map, n);
+		return __atomic_load_n(&map->flat[n], __ATOMIC_RELAXED);
+	return pym_map_tree_lookup(map, n) ?: map->none;
+}
+
+/* The entry of map for the region holding p, or NULL. */
+static __always_inline void *pym_map_lookup(struct pym_map *map, const void *p)
+{
+	void *entry = pym_map_find(map, p);
+
+	return entry == map->none ? NULL : entry;
+}
+
+/*
+ * The arena holding p, or pym_no_arena (no core, no cache): for the fast
+ * free, which declines both alike.
+ */
+static __always_inline struct pym_arena *pym_arena_find(const void *p)
+{
+	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(),
+			 "arena lookup outside an RCU reader");
+	return pym_map_find(&pym_arenas, p);
 }
 
 static __always_inline struct pym_arena *pym_arena_lookup(const void *p)

@@ -102,6 +102,8 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 
 	if (a->core != core)
 		violation(ck, "arena %llu: belongs to another heap", a->id);
+	if (a->cache != core->cache)
+		violation(ck, "arena %llu: not its heap's per-CPU caches", a->id);
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 		pool = &a->pools[i];
 		if (pool->index != i ||

@@ -349,6 +349,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	memset(a, 0, sizeof(*a));
 	a->base = base;
 	a->core = core;
+	a->cache = core->cache;
 	a->nid = nid;
 	a->id = core->cnt[PYM_STAT_ARENAS_ALLOCATED];
 	a->nfreepools = PYM_POOLS_PER_ARENA;
@@ -367,6 +368,16 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	note_in_use(core);
 }
 
+void pym_core_set_cache(struct pym_core *core, void __percpu *cache)
+{
+	const struct pym_link *l;
+
+	pym_core_assert_held(core);
+	core->cache = cache;
+	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next)
+		WRITE_ONCE(container_of(l, struct pym_arena, all)->cache, cache);
+}
+
 static void arena_release(struct pym_core *core, struct pym_arena *a,
 			  struct pym_arena **release)
 {
@@ -383,6 +394,7 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 		usable_remove(core, a);
 	arena_unkeep(core, a);
 	pym_link_del(&a->all);
+	WRITE_ONCE(a->cache, NULL);
 	WRITE_ONCE(a->core, NULL);
 	a->release_next = *release;
 	*release = a;

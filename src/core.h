@@ -97,6 +97,11 @@ struct pym_core;
 struct pym_arena {
 	char *base;
 	struct pym_core *core;		/* NULL once released */
+	/*
+	 * The core's cache while the arena belongs to it (see struct
+	 * pym_core), read by the fast free instead of core then cache.
+	 */
+	void __percpu *cache;
 	struct pym_arena *nextarena, *prevarena;	/* usable_arenas */
 	struct pym_link all;				/* every arena of the core */
 	struct pym_arena *release_next;		/* handed back to the caller */
@@ -142,6 +147,11 @@ struct pym_core {
 	bool keep_adaptive;
 	unsigned int peak;
 	unsigned int arena_desc_bytes;	/* what a descriptor costs its owner */
+	/*
+	 * The owner's per-CPU caches, or NULL: opaque here, copied into each
+	 * arena (pym_core_set_cache()).
+	 */
+	void __percpu *cache;
 	/* Figures counted as they happen; the rest are computed (stats.c). */
 	u64 cnt[PYM_STAT_NR_KEPT];
 };
@@ -506,6 +516,9 @@ static __always_inline bool pym_core_free_fast(struct pym_core *core,
  */
 void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 			void *base, int nid);
+
+/* Set the cache every arena of core carries from now on (NULL: none). */
+void pym_core_set_cache(struct pym_core *core, void __percpu *cache);
 
 /* Usable size of an allocated block, or 0 with *status saying why not. */
 unsigned int pym_core_block_size(struct pym_arena *a, const void *p,

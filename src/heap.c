@@ -376,6 +376,7 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 	 * magazines' idle work, every second (pym_heap_age()).
 	 */
 	heap->core.keep_adaptive = heap->pcpu && !(flags & PYM_HEAP_PINNED);
+	heap->core.cache = heap->pcpu;
 	heap->core.secret = get_random_long();
 	strscpy(heap->name, name, sizeof(heap->name));
 	return heap;
@@ -488,6 +489,9 @@ static void heap_retire(struct pym_heap *heap)
 		 * a refill or overflow.
 		 */
 		WRITE_ONCE(heap->pcpu, NULL);
+		spin_lock_irqsave(&heap->core.lock, flags);
+		pym_core_set_cache(&heap->core, NULL);
+		spin_unlock_irqrestore(&heap->core.lock, flags);
 		synchronize_rcu();
 		cancel_delayed_work_sync(&heap->idle_work);
 		pym_pcpu_drain(heap, pcpu, true);

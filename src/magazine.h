@@ -34,13 +34,16 @@
 
 /*
  * state packs the number of cached blocks (bits 0-7), the capacity (bits
- * 8-15) and a sequence count (the rest) that every change advances. The
- * kernel's fast-path pop commits with a compare-and-exchange of state on
- * the local CPU, which fails, and is retried, when an interrupt changed
- * the magazine meanwhile (pym_mag_pop_local()); its push runs with
- * interrupts masked (pym_mag_push_local()). Everything else changes
- * it with interrupts off, through the plain functions below, which
- * advance the sequence all the same.
+ * 8-15), the number of the CPU the magazine belongs to (the next
+ * PYM_NR_CPU_BITS) and a sequence count (the rest) that every change
+ * advances. The kernel's fast-path pop runs with preemption on and
+ * commits with a compare-and-exchange of the state of the CPU it runs on
+ * at that moment, which fails, and is retried, when anything changed the
+ * magazine meanwhile, or when the task moved to another CPU: no two CPUs'
+ * states are ever equal (pym_mag_pop_local(); SLUB's transaction ids work
+ * so). Its push runs with interrupts masked (pym_mag_push_local()).
+ * Everything else changes it with interrupts off, through the plain
+ * functions below, which advance the sequence all the same.
  */
 struct pym_mag {
 	unsigned long state;
@@ -49,7 +52,8 @@ struct pym_mag {
 
 #define PYM_MAG_LEN_MASK	0xffUL
 #define PYM_MAG_CAP_SHIFT	8
-#define PYM_MAG_SEQ		BIT(16)
+#define PYM_MAG_CPU_SHIFT	16
+#define PYM_MAG_SEQ		BIT(PYM_MAG_CPU_SHIFT + PYM_NR_CPU_BITS)
 
 static __always_inline unsigned int pym_mag_state_len(unsigned long state)
 {
@@ -61,6 +65,11 @@ static __always_inline unsigned int pym_mag_state_cap(unsigned long state)
 	return (state >> PYM_MAG_CAP_SHIFT) & PYM_MAG_LEN_MASK;
 }
 
+static __always_inline unsigned int pym_mag_state_cpu(unsigned long state)
+{
+	return (state >> PYM_MAG_CPU_SHIFT) & (BIT(PYM_NR_CPU_BITS) - 1);
+}
+
 /* At most 2 KiB of blocks per class, between 4 and PYM_MAG_MAX of them. */
 static inline unsigned int pym_mag_cap(unsigned int cls)
 {
@@ -69,9 +78,17 @@ static inline unsigned int pym_mag_cap(unsigned int cls)
 	return n < 4 ? 4 : n > PYM_MAG_MAX ? PYM_MAG_MAX : n;
 }
 
-static inline void pym_mag_init(struct pym_mag *mag, unsigned int cls)
+/*
+ * An empty magazine of class cls for CPU cpu. The sequence gets at least
+ * 32 bits: a pop that a wrap-around could fool must stay preempted while
+ * its CPU changes the magazine 2^32 times or more.
+ */
+static inline void pym_mag_init(struct pym_mag *mag, unsigned int cls,
+				unsigned int cpu)
 {
-	mag->state = (unsigned long)pym_mag_cap(cls) << PYM_MAG_CAP_SHIFT;
+	BUILD_BUG_ON(BITS_PER_LONG - PYM_MAG_CPU_SHIFT - PYM_NR_CPU_BITS < 32);
+	mag->state = (unsigned long)pym_mag_cap(cls) << PYM_MAG_CAP_SHIFT |
+		     (unsigned long)cpu << PYM_MAG_CPU_SHIFT;
 }
 
 static __always_inline unsigned int pym_mag_len(const struct pym_mag *mag)
@@ -152,32 +169,44 @@ static __always_inline void *pym_mag_pop(struct pym_mag *mag)
 }
 
 /*
- * The fast paths' pair: the caller keeps mag to itself against everything
- * but interrupts (preemption off, its own CPU).
- *
- * The pop is lock-free. An interrupt that pops or pushes in between
- * changes state, so the commit, a compare-and-exchange without a lock
- * prefix, fails and the pop starts over, as in SLUB's per-CPU freelist;
- * it only reads blocks[] below the top, which nothing changes without
- * changing state first. pym_mag_race_window() marks the windows where an
- * interrupt may run whole operations; user-space tests run one there.
- * The block, in *p, comes back marked: the caller clears the marker, or
- * zeroes the block, before it hands it out, one store instead of two.
- * False when the magazine is empty: a flag the compiler knows on each
- * path, where a NULL block would be tested again.
+ * The fast paths' pair. The pop takes the magazine's per-CPU address
+ * (pmag), and runs with preemption on: it reads the state and the top
+ * block of the magazine of the CPU it runs on, and commits on the CPU it
+ * runs on then, with a compare-and-exchange without a lock prefix. That
+ * fails, and the pop starts over, when an interrupt or another task
+ * popped or pushed in between (the sequence moved), or when the task
+ * moved to another CPU (the CPU number differs), so the block taken is
+ * always the top of the magazine committed, as in SLUB's per-CPU
+ * freelist. It only reads blocks[] below the top, which nothing changes
+ * without changing state first. pym_mag_race_window() marks the windows
+ * where an interrupt, another task or a migration may come; user-space
+ * tests put them there. The block, in *p, comes back marked: the caller
+ * clears the marker, or zeroes the block, before it hands it out, one
+ * store instead of two. False when the magazine is empty: a flag the
+ * compiler knows on each path, where a NULL block would be tested again.
  */
-static __always_inline bool pym_mag_pop_local(struct pym_mag *mag, void **p)
+static __always_inline bool pym_mag_pop_local(struct pym_mag __percpu *pmag,
+					      void **p)
 {
-	unsigned long state = READ_ONCE(mag->state);
+	unsigned long state, len;
+	struct pym_mag *mag;
 
 	do {
-		if (unlikely(!pym_mag_state_len(state)))
+		mag = raw_cpu_ptr(pmag);
+		state = READ_ONCE(mag->state);
+		len = state & PYM_MAG_LEN_MASK;
+		if (unlikely(!len))
 			return false;
 		pym_mag_race_window(mag);
-		*p = READ_ONCE(mag->blocks[pym_mag_state_len(state) - 1]);
+		/*
+		 * READ_ONCE()'s volatile access costs GCC an instruction to
+		 * compute the address apart; a relaxed atomic load is the
+		 * same single load.
+		 */
+		*p = __atomic_load_n(&mag->blocks[len - 1], __ATOMIC_RELAXED);
 		pym_mag_race_window(mag);
-	} while (unlikely(!try_cmpxchg_local(&mag->state, &state,
-					     pym_mag_next(state, -1))));
+	} while (unlikely(!this_cpu_try_cmpxchg(pmag->state, &state,
+						pym_mag_next(state, -1))));
 	return true;
 }
 

@@ -382,7 +382,7 @@ int pym_pcpu_create(struct pym_heap *heap)
 		spin_lock_init(&pc->lock);
 #endif
 		for (c = 0; c < PYM_NR_CLASSES; c++)
-			pym_mag_init(&pc->mags[c], c);
+			pym_mag_init(&pc->mags[c], c, cpu);
 	}
 	INIT_DELAYED_WORK(&heap->idle_work, idle_work);
 	return 0;

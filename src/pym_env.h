@@ -21,30 +21,30 @@
 #include <linux/irqflags.h>
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
+#include <linux/log2.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/swab.h>
+#include <linux/threads.h>
 #include <linux/types.h>
 
 #define PYM_PAGE_SHIFT		PAGE_SHIFT
+/* The magazines' states number their CPU in this many bits. */
+#define PYM_NR_CPU_BITS		order_base_2(NR_CPUS)
 
 /*
- * 6.5 added try_cmpxchg_local(); before it, the same from cmpxchg_local(),
- * for the one word the magazines commit with.
+ * 6.5 added this_cpu_try_cmpxchg(); before it, the same from
+ * this_cpu_cmpxchg(), for the one word the magazines commit with.
  */
-#ifndef try_cmpxchg_local
-static __always_inline bool pym_try_cmpxchg_local(unsigned long *ptr,
-						  unsigned long *oldp,
-						  unsigned long new)
-{
-	unsigned long old = *oldp;
-
-	*oldp = cmpxchg_local(ptr, old, new);
-	return *oldp == old;
-}
-
-#define try_cmpxchg_local(ptr, oldp, new) pym_try_cmpxchg_local(ptr, oldp, new)
+#ifndef this_cpu_try_cmpxchg
+#define this_cpu_try_cmpxchg(pcp, ovalp, nval) ({			\
+	typeof(ovalp) __ovalp = (ovalp);				\
+	typeof(*__ovalp) __old = *__ovalp;				\
+	*__ovalp = this_cpu_cmpxchg(pcp, __old, nval);			\
+	*__ovalp == __old;						\
+})
 #endif
 
 /*

@@ -100,7 +100,8 @@ static void test_alignment(void)
 static void test_pool_states(void)
 {
 	struct uheap h;
-	unsigned int cap = pym_class_capacity[pym_size_class(64)], i;
+	unsigned int cap = pym_class_capacity[pym_size_class(64)], i, n;
+	static void *more[2 * PYM_ARENA_SIZE / 64];
 	void *blocks[65];
 	struct pym_pool *pool;
 
@@ -139,6 +140,24 @@ static void test_pool_states(void)
 	pool->inuse++;
 	EXPECT(uheap_check(&h) >= 1, "a misplaced bitmap is a violation");
 	pool->inuse--;
+	EXPECT(uheap_check(&h) == 0, "check");
+	/* The owner's cache pointer: every arena carries it, new ones too. */
+	pym_core_set_cache(&h.core, &h);
+	EXPECT(uheap_arena_of(blocks[cap])->cache == &h, "cache set");
+	for (n = 0; h.core.cnt[PYM_STAT_ARENAS_CURRENT] < 2 && n < ARRAY_SIZE(more); n++)
+		more[n] = uheap_alloc(&h, 64);
+	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 2, "a second arena");
+	EXPECT(uheap_arena_of(more[n - 1]) != uheap_arena_of(blocks[cap]) &&
+	       uheap_arena_of(more[n - 1])->cache == &h,
+	       "a new arena carries the cache");
+	EXPECT(uheap_check(&h) == 0, "check");
+	uheap_arena_of(blocks[cap])->cache = NULL;
+	EXPECT(uheap_check(&h) == 1, "an arena without its cache is a violation");
+	pym_core_set_cache(&h.core, NULL);
+	EXPECT(!uheap_arena_of(blocks[cap])->cache &&
+	       !uheap_arena_of(more[n - 1])->cache, "cache cleared");
+	while (n)
+		EXPECT(uheap_free(&h, more[--n]) == 0, "free");
 	EXPECT(uheap_check(&h) == 0, "check");
 	uheap_destroy(&h);
 }
@@ -535,31 +554,33 @@ static void test_depot(void)
 }
 
 /*
- * The lock-free pop (magazine.h) against a simulated interrupt:
- * pym_mag_race_window() runs a nested pop, push or reshuffle in each
- * window of the pop, between its read of the state and its commit, and
- * in the claim; the push masks interrupts, so none comes inside it. A
- * model of which blocks are held must match the magazine after every
- * operation: a commit that missed the interruption shows up as a block
- * both held and cached, twice cached, or gone missing. The reshuffle
- * leaves the length as it was, so only the sequence count tells it
- * happened. A window put back between the push's read of the state and
- * its write of the slot, with interrupts left on there, fails this test
- * (a block held and cached), as the kernel did before the push masked
- * them.
+ * The lock-free pop (magazine.h) against a simulated interrupt and
+ * migration: pym_mag_race_window() runs a nested pop, push or reshuffle
+ * in each window of the pop, between its read of the state and its
+ * commit, and in the claim, or moves the popping task to the other CPU
+ * (the pop runs preemptible); the push masks interrupts, so none comes
+ * inside it. A model of which blocks are held must match the two CPUs'
+ * magazines after every operation: a commit that missed the interruption
+ * or the move shows up as a block both held and cached, twice cached, or
+ * gone missing. The reshuffle leaves the length as it was, so only the
+ * sequence count tells it happened. A window put back between the push's
+ * read of the state and its write of the slot, with interrupts left on
+ * there, fails this test (a block held and cached), as the kernel did
+ * before the push masked them.
  */
 #define RACE_BLOCKS	48
+#define RACE_CPUS	2
 
 /* The allocation bit of blocks that live in no pool: always set. */
 static const unsigned long all_allocated = ~0UL;
 
 static struct {
-	struct pym_mag mag;
+	struct pym_mag mag[RACE_CPUS];	/* per CPU: pym_cpu_offset apart */
 	unsigned long secret;
 	unsigned long *block[RACE_BLOCKS];	/* word 1 holds the index */
 	bool held[RACE_BLOCKS];
 	bool in_flight[RACE_BLOCKS];	/* being pushed: its owner's still */
-	unsigned int nested;
+	unsigned int nested, moved;
 } race;
 
 static unsigned int race_index(const void *p)
@@ -567,11 +588,16 @@ static unsigned int race_index(const void *p)
 	return (unsigned int)((const unsigned long *)p)[1];
 }
 
+static void race_set_cpu(unsigned int cpu)
+{
+	pym_cpu_offset = cpu * sizeof(race.mag[0]);
+}
+
 static void race_pop(void)
 {
 	unsigned long *p;
 
-	if (!pym_mag_pop_local(&race.mag, (void **)&p))
+	if (!pym_mag_pop_local(&race.mag[0], (void **)&p))
 		return;
 	EXPECT(!race.held[race_index(p)], "block %u handed out twice", race_index(p));
 	EXPECT(pym_mag_cached(p, race.secret), "popped block %u marked", race_index(p));
@@ -588,7 +614,7 @@ static void race_push(void)
 	race.in_flight[i] = true;
 	EXPECT(pym_mag_claim(race.block[i], race.secret, &all_allocated, 0),
 	       "held block %u unmarked", i);
-	if (pym_mag_push_local(&race.mag, race.block[i])) {
+	if (pym_mag_push_local(raw_cpu_ptr(&race.mag[0]), race.block[i])) {
 		race.held[i] = false;
 	} else {
 		EXPECT(pym_mag_cached(race.block[i], race.secret),
@@ -598,14 +624,19 @@ static void race_push(void)
 	race.in_flight[i] = false;
 }
 
-static void race_interrupt(void *mag)
+static void race_interrupt(void *where)
 {
 	unsigned long *taken[8];
 	unsigned int n = 0, i;
 
-	(void)mag;
 	if (rnd() % 2)
 		return;
+	/* Only a pop is preemptible; its windows pass the magazine. */
+	if ((where == &race.mag[0] || where == &race.mag[1]) && rnd() % 3 == 0) {
+		race_set_cpu((unsigned int)(rnd() % RACE_CPUS));
+		race.moved++;
+		return;
+	}
 	pym_mag_race_hook = NULL;	/* interrupts do not nest here */
 	race.nested++;
 	switch (rnd() % 3) {
@@ -616,12 +647,12 @@ static void race_interrupt(void *mag)
 		race_push();
 		break;
 	default:
-		while (n < 8 && pym_mag_pop_local(&race.mag, (void **)&taken[n]))
+		while (n < 8 && pym_mag_pop_local(&race.mag[0], (void **)&taken[n]))
 			taken[n++][0] = 0;
 		for (i = 0; i < n; i++) {	/* back in another order */
 			EXPECT(pym_mag_claim(taken[i], race.secret, &all_allocated, 0),
 			       "taken block unmarked");
-			EXPECT(pym_mag_push_local(&race.mag, taken[i]),
+			EXPECT(pym_mag_push_local(raw_cpu_ptr(&race.mag[0]), taken[i]),
 			       "room for what was taken");
 		}
 	}
@@ -630,17 +661,20 @@ static void race_interrupt(void *mag)
 
 static void race_check(void)
 {
-	unsigned int n = pym_mag_len(&race.mag), i, cached = 0;
 	bool seen[RACE_BLOCKS] = { false };
+	unsigned int n = 0, i, c, cached = 0;
 
-	for (i = 0; i < n; i++) {
-		unsigned long *p = race.mag.blocks[i];
-		unsigned int k = race_index(p);
+	for (c = 0; c < RACE_CPUS; c++) {
+		EXPECT(pym_mag_state_cpu(race.mag[c].state) == c, "CPU %u's number", c);
+		for (i = 0; i < pym_mag_len(&race.mag[c]); i++, n++) {
+			unsigned long *p = race.mag[c].blocks[i];
+			unsigned int k = race_index(p);
 
-		EXPECT(!seen[k], "block %u cached twice", k);
-		EXPECT(!race.held[k], "block %u held and cached", k);
-		EXPECT(pym_mag_cached(p, race.secret), "cached block %u marked", k);
-		seen[k] = true;
+			EXPECT(!seen[k], "block %u cached twice", k);
+			EXPECT(!race.held[k], "block %u held and cached", k);
+			EXPECT(pym_mag_cached(p, race.secret), "cached block %u marked", k);
+			seen[k] = true;
+		}
 	}
 	for (i = 0; i < RACE_BLOCKS; i++)
 		cached += !race.held[i];
@@ -649,18 +683,20 @@ static void race_check(void)
 
 static void test_magazine_races(void)
 {
-	unsigned int i;
+	unsigned int i, c;
 
 	race.secret = 0x5eed5eed5eed5eedUL;
-	pym_mag_init(&race.mag, pym_size_class(64));
+	for (c = 0; c < RACE_CPUS; c++)
+		pym_mag_init(&race.mag[c], pym_size_class(64), c);
 	for (i = 0; i < RACE_BLOCKS; i++) {
 		race.block[i] = aligned_alloc(64, 64);
 		race.block[i][0] = 0;
 		race.block[i][1] = i;
 		race.held[i] = true;
 	}
+	race_set_cpu(0);
 	pym_mag_race_hook = race_interrupt;
-	for (i = 0; i < 100000; i++) {
+	for (i = 0; i < 200000; i++) {
 		if (rnd() % 2)
 			race_pop();
 		else
@@ -668,9 +704,51 @@ static void test_magazine_races(void)
 		race_check();
 	}
 	pym_mag_race_hook = NULL;
+	race_set_cpu(0);
 	EXPECT(race.nested > 10000, "%u simulated interrupts", race.nested);
+	EXPECT(race.moved > 10000, "%u simulated migrations", race.moved);
 	for (i = 0; i < RACE_BLOCKS; i++)
 		free(race.block[i]);
+}
+
+/*
+ * The case the CPU number in the state is for: two CPUs' magazines alike
+ * in length and sequence, and a pop that read CPU 0's moves to CPU 1
+ * before it commits. The commit must fail there and the pop start over
+ * on CPU 1, taking CPU 1's top block; without the number it would commit
+ * CPU 1's state and hand out CPU 0's block, still cached on CPU 0.
+ */
+static struct pym_mag moving[2];
+
+static void move_to_cpu1(void *where)
+{
+	if (where == &moving[0]) {
+		pym_cpu_offset = sizeof(moving[0]);
+		pym_mag_race_hook = NULL;
+	}
+}
+
+static void test_magazine_migration(void)
+{
+	unsigned long blocks[2][2], secret = 0x1234, *p;
+	unsigned int c;
+
+	for (c = 0; c < 2; c++) {
+		pym_mag_init(&moving[c], pym_size_class(16), c);
+		EXPECT(pym_mag_claim(&blocks[c][0], secret, &all_allocated, 0) &&
+		       pym_mag_push_local(&moving[c], &blocks[c][0]), "cached on CPU %u", c);
+	}
+	EXPECT((moving[0].state ^ moving[1].state) ==
+	       1UL << PYM_MAG_CPU_SHIFT, "alike but for the CPU");
+	pym_cpu_offset = 0;
+	pym_mag_race_hook = move_to_cpu1;
+	EXPECT(pym_mag_pop_local(&moving[0], (void **)&p), "a block");
+	pym_mag_race_hook = NULL;
+	EXPECT(p == &blocks[1][0], "CPU 1's block, after the move");
+	EXPECT(pym_mag_len(&moving[0]) == 1 && moving[0].blocks[0] == &blocks[0][0],
+	       "CPU 0's magazine untouched");
+	EXPECT(pym_mag_len(&moving[1]) == 0, "CPU 1's magazine popped");
+	pym_cpu_offset = 0;
 }
 
 /*
@@ -1006,6 +1084,7 @@ static const struct test tests[] = {
 	{ "magazine", test_magazine },
 	{ "depot", test_depot },
 	{ "magazine_races", test_magazine_races },
+	{ "magazine_migration", test_magazine_migration },
 	{ "claim_overtaken_by_the_pool", test_claim_overtaken_by_the_pool },
 	{ "concurrent_double_free", test_concurrent_double_free },
 	{ "stat_names", test_stat_names },

@@ -21,6 +21,7 @@ typedef unsigned long long u64;		/* as in the kernel, for %llu */
 
 #define PYM_PAGE_SHIFT		12
 #define ____cacheline_aligned_in_smp
+#define __percpu
 
 /*
  * One thread runs a heap here, so a lock only checks that the code taking
@@ -64,6 +65,7 @@ static inline void pym_unlock(pym_lock_t *l)
 	((type *)((char *)(ptr) - offsetof(type, member)))
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define BUILD_BUG_ON(c)		assert(!(c))
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 /* The core compares only unsigned ints with them. */
 static inline unsigned int min(unsigned int a, unsigned int b)
@@ -76,10 +78,18 @@ static inline unsigned int max(unsigned int a, unsigned int b)
 	return a > b ? a : b;
 }
 
-/* One thread per magazine here: the kernel's is a CPU-local cmpxchg. */
-#define try_cmpxchg_local(ptr, old, new) \
-	__atomic_compare_exchange_n(ptr, old, new, false, __ATOMIC_SEQ_CST, \
-				    __ATOMIC_RELAXED)
+/*
+ * Per-CPU addresses, as the kernel's: a CPU's copy lies pym_cpu_offset
+ * bytes past the address (uheap.h sets it for its simulated CPUs), so a
+ * test can move a pop to another CPU in the middle. One thread runs a
+ * heap: the kernel's commit is a CPU-local cmpxchg.
+ */
+#define PYM_NR_CPU_BITS		6
+extern unsigned long pym_cpu_offset;
+#define raw_cpu_ptr(p)		((__typeof__(p))((char *)(p) + pym_cpu_offset))
+#define this_cpu_try_cmpxchg(pcp, old, new) \
+	__atomic_compare_exchange_n(raw_cpu_ptr(&(pcp)), old, new, false, \
+				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)
 
 /* The kernel's read and write barriers, as C11 fences: loads, stores. */
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)	/* loads */

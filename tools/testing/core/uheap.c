@@ -16,6 +16,7 @@
 
 struct pym_arena **uheap_map[BIT(UHEAP_MAP_BITS)][BIT(UHEAP_MAP_BITS)];
 void (*pym_mag_race_hook)(void *mag);
+unsigned long pym_cpu_offset;
 
 /* Nodes are never freed, so a lookup never reads freed memory. */
 static struct pym_arena **map_slot(const void *p)
@@ -59,7 +60,7 @@ void uheap_init_cached(struct uheap *h, unsigned int keep_empty)
 		    (unsigned long)h;
 	for (c = 0; c < PYM_NR_CLASSES; c++) {
 		for (cpu = 0; cpu < UHEAP_CPUS; cpu++)
-			pym_mag_init(&h->cpu_mags[cpu][c], c);
+			pym_mag_init(&h->cpu_mags[cpu][c], c, cpu);
 		pym_depot_init(&h->depots[c], c);
 	}
 	uheap_set_cpu(h, 0);

@@ -65,6 +65,7 @@ static inline struct pym_arena *uheap_arena_of(const void *p)
 static inline void uheap_set_cpu(struct uheap *h, unsigned int cpu)
 {
 	h->mags = h->cpu_mags[cpu];
+	pym_cpu_offset = cpu * sizeof(h->cpu_mags[0]);
 }
 
 /* The current CPU's magazine of cls is empty: the kernel's policy. */
