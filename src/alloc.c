@@ -5,8 +5,8 @@
  * input. Documentation/pymalloc.rst, "Life of a block", follows one block
  * through here, magazine.h and core.c.
  *
- * Allocation: the fast path pops this CPU's magazine of the size class
- * with preemption off and no lock (magazine.h); a miss takes the slow
+ * Allocation: the fast path pops this CPU's magazine of the size class,
+ * preemptible and without a lock (magazine.h); a miss takes the slow
  * path, which owns the magazines (pcpu.h), refills them from the depot or
  * the core (magazine.h's policy), and asks heap.c for an arena when the
  * core has none left.

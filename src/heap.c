@@ -28,7 +28,7 @@
  *                      on PREEMPT_RT a spinlock_t per type and CPU
  *                      (object.c); nothing is taken under them
  *   magazines          owned, not locked, by their CPU with interrupts off
- *                      (or preemption off on the fast paths); on
+ *                      (the fast pop commits on its CPU, or retries); on
  *                      PREEMPT_RT a spinlock_t per heap and CPU (pcpu.h)
  *   depot lock         spinlock_t per heap and class (magazine.h)
  *   core.lock          spinlock_t per heap, irq-safe: the core; nothing is

@@ -3,10 +3,10 @@
  * pcpu.h - a heap's per-CPU magazines, and who may touch them.
  *
  * Without PREEMPT_RT a CPU's magazines are its own: the fast paths pop
- * with preemption off and commit with a local cmpxchg, and push with
- * interrupts masked (magazine.h); everything else
- * runs with interrupts off on that CPU, and other CPUs reach them only
- * through an IPI.
+ * preemptible, committing with a cmpxchg on the CPU they run on, which
+ * fails if that is not the magazine's, and push with interrupts masked
+ * (magazine.h); everything else runs with interrupts off on that CPU,
+ * and other CPUs reach them only through an IPI.
  *
  * With PREEMPT_RT, spinlock_t sleeps, so nothing that takes the depot or
  * heap locks may run with preemption or interrupts off. There, as SLUB
@@ -80,7 +80,7 @@ static inline void pym_pcpu_assert_owned(struct pym_pcpu *pc)
 }
 
 /*
- * This CPU's magazine of class cls, for the fast paths; preemption is off.
+ * This CPU's magazine of class cls, for the fast free; interrupts are off.
  * Hidden from the optimiser so that blocks[] is indexed off this one
  * address rather than recomputed from the per-CPU base and the class.
  */

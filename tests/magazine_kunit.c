@@ -711,11 +711,118 @@ static void interrupts_race_the_fast_path(struct kunit *test)
 	pym_heap_destroy(r->heap);
 }
 
+/*
+ * The fast pop runs preemptible and commits on the CPU it runs on then
+ * (magazine.h): two tasks allocate, stamp, check and free while this one
+ * keeps moving them between CPUs. A pop that committed on another CPU's
+ * magazine than the one it read would hand a block out twice (a stamp
+ * overwritten) or lose one (blocks in use after the last free). And the
+ * number that makes such a commit fail: every CPU's magazine states carry
+ * their CPU's.
+ */
+#define MOVE_SLOTS	16
+
+struct mover {
+	struct pym_heap *heap;
+	struct completion done;
+	unsigned long rounds, bad, failed;
+	bool stop;
+};
+
+static int move_worker_fn(void *arg)
+{
+	struct race_slot slot[MOVE_SLOTS] = {};
+	struct mover *m = arg;
+	unsigned long i;
+
+	for (i = 0; !READ_ONCE(m->stop); i++) {
+		struct race_slot *s = &slot[i % MOVE_SLOTS];
+		unsigned long *p;
+
+		if (!race_release(s))
+			m->bad++;
+		p = pym_heap_alloc(m->heap, 64, GFP_KERNEL);
+		if (!p) {
+			m->failed++;
+			continue;
+		}
+		race_stamp(s, p, (unsigned long)current->pid << 40 | i << 8);
+		WRITE_ONCE(m->rounds, i + 1);
+		if (i % 64 == 0)
+			cond_resched();
+	}
+	for (i = 0; i < MOVE_SLOTS; i++)
+		m->bad += !race_release(&slot[i]);
+	complete(&m->done);
+	return 0;
+}
+
+static void migrations_race_the_fast_path(struct kunit *test)
+{
+	unsigned int a = cpumask_first(cpu_online_mask);
+	unsigned int b = cpumask_last(cpu_online_mask);
+	unsigned long deadline = jiffies + 120 * HZ, moves = 0;
+	struct task_struct *t[2];
+	struct pym_pcpu *pc;
+	struct pym_stats st;
+	struct mover *m;
+	unsigned int i, cpu, c, wrong = 0;
+
+	if (a == b)
+		kunit_skip(test, "needs two online CPUs");
+	m = kunit_kcalloc(test, 2, sizeof(*m), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m[0].heap = test_heap(test, 0);
+	for (i = 0; i < 2; i++) {
+		m[i].heap = m[0].heap;
+		init_completion(&m[i].done);
+	}
+	for_each_possible_cpu(cpu) {
+		pc = per_cpu_ptr(m[0].heap->pcpu, cpu);
+		for (c = 0; c < PYM_NR_CLASSES; c++)
+			wrong += pym_mag_state_cpu(pc->mags[c].state) != cpu;
+	}
+	KUNIT_EXPECT_EQ(test, wrong, 0);
+	t[0] = kthread_run(move_worker_fn, &m[0], "pym_move/0");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t[0]));
+	t[1] = kthread_run(move_worker_fn, &m[1], "pym_move/1");
+	if (IS_ERR(t[1])) {
+		WRITE_ONCE(m[0].stop, true);
+		wait_for_completion(&m[0].done);
+	}
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t[1]));
+	/* Events, not time: 2000 moves and 20000 rounds each, or give up late. */
+	while ((moves < 2000 || READ_ONCE(m[0].rounds) < 20000 ||
+		READ_ONCE(m[1].rounds) < 20000) && time_before(jiffies, deadline)) {
+		for (i = 0; i < 2; i++)
+			set_cpus_allowed_ptr(t[i], cpumask_of((moves + i) % 2 ? a : b));
+		moves++;
+		usleep_range(20, 50);
+	}
+	for (i = 0; i < 2; i++) {
+		WRITE_ONCE(m[i].stop, true);
+		wait_for_completion(&m[i].done);
+	}
+	kunit_info(test, "%lu moves over %lu and %lu rounds\n", moves,
+		   m[0].rounds, m[1].rounds);
+	KUNIT_EXPECT_EQ(test, m[0].bad + m[1].bad, 0);
+	KUNIT_EXPECT_EQ(test, m[0].failed + m[1].failed, 0);
+	KUNIT_EXPECT_GE(test, moves, 2000);
+	KUNIT_EXPECT_GE(test, m[0].rounds, 20000);
+	KUNIT_EXPECT_GE(test, m[1].rounds, 20000);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_stats(m[0].heap, &st));
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_BLOCKS_IN_USE], 0);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_INVALID_FREES], 0);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(m[0].heap));
+	pym_heap_destroy(m[0].heap);
+}
+
 static struct kunit_case pymalloc_magazine_cases[] = {
 	KUNIT_CASE(pair_stays_on_the_cpu),
 	KUNIT_CASE(caches_are_bounded),
 	KUNIT_CASE(cached_block_is_known_free),
 	KUNIT_CASE_SLOW(interrupts_race_the_fast_path),
+	KUNIT_CASE_SLOW(migrations_race_the_fast_path),
 	KUNIT_CASE(freed_on_another_cpu),
 	KUNIT_CASE(remote_frees_go_through_the_depot),
 	KUNIT_CASE(pressure_drains_caches),
