@@ -963,6 +963,24 @@ static void map_flat_part_and_tree(struct kunit *test)
 	pym_map_clear(map, mem);
 	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, low));
 	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, mem));
+	/*
+	 * With none set, as the arenas' map has pym_no_arena: empty slots,
+	 * flat or not, and addresses outside the direct map find none, which
+	 * pym_map_lookup() still answers as NULL.
+	 */
+	map->none = &e[1];
+	map->flat[0] = map->none;
+	map->flat[1] = map->none;
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_find(map, low), &e[1]);
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_find(map, mem), &e[1]);
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_find(map, NULL), &e[1]);
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, low));
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_install(map, low, &e[0], GFP_KERNEL), &e[0]);
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_find(map, low), &e[0]);
+	KUNIT_EXPECT_PTR_EQ(test, pym_map_install(map, v, &e[0], GFP_KERNEL), &e[1]);
+	pym_map_clear(map, low);
+	KUNIT_EXPECT_PTR_EQ(test, map->flat[1], &e[1]);
+	KUNIT_EXPECT_NULL(test, pym_map_lookup(map, low));
 	vfree(v);
 	pym_map_exit(map);
 	KUNIT_EXPECT_NULL(test, map->flat);
