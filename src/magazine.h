@@ -8,9 +8,10 @@
  * tests run the kernel's policy.
  *
  * The policy: an allocation pops the magazine; an empty magazine takes a
- * batch from the depot, else from the core (pym_mag_refill()). A free
- * pushes; a full magazine moves its older half to the depot, or what does
- * not fit there back to the core (pym_mag_overflow()).
+ * batch from the depot, else a whole magazine from the core
+ * (pym_mag_refill()). A free pushes; a full magazine moves its older half
+ * to the depot, or what does not fit there and a quarter more back to the
+ * core (pym_mag_overflow()).
  *
  * Portable like core.h. The caller owns the magazine (the kernel: its CPU
  * with interrupts off, or on PREEMPT_RT its lock, pcpu.h); the functions
