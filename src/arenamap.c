@@ -30,6 +30,7 @@ EXPORT_SYMBOL_IF_KUNIT(pym_arena_first);
 
 /* Never a heap's: no core, no cache, every pool class 0 and bit clear. */
 struct pym_arena pym_no_arena;
+EXPORT_SYMBOL_IF_KUNIT(pym_no_arena);
 struct pym_map pym_arenas = { .none = &pym_no_arena };
 EXPORT_SYMBOL_IF_KUNIT(pym_arenas);
 static DEFINE_SPINLOCK(map_lock);	/* writers of every map */

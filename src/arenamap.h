@@ -116,11 +116,12 @@ static __always_inline struct pym_arena *pym_arena_find(const void *p)
 	return pym_map_find(&pym_arenas, p);
 }
 
+/* The arena holding p, or NULL. */
 static __always_inline struct pym_arena *pym_arena_lookup(const void *p)
 {
-	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(),
-			 "arena lookup outside an RCU reader");
-	return pym_map_lookup(&pym_arenas, p);
+	struct pym_arena *a = pym_arena_find(p);
+
+	return a == &pym_no_arena ? NULL : a;
 }
 
 void *pym_map_install(struct pym_map *map, const void *p, void *entry,
