@@ -89,7 +89,8 @@ fi
 [ "${PYM_BENCH_USER:-1}" = 0 ] && exit 0
 echo
 echo "== user space: magazine + core, and the core alone, against user-space allocators"
-pym_need_packages valgrind libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libpython3.11 xz-utils
+pym_need_packages valgrind libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libpython3.11 \
+	libpython3.11-testsuite xz-utils
 make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/user" ubench | tee "$out/user.txt"
 make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/user" icount | tee "$out/icount.txt"
 make -s -C "$PYM_ROOT/tools/testing/core" OUT="$out/user" memory | tee "$out/memory.txt"

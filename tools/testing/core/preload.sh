@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # preload.sh BUILD_DIR - real programs on the core as their malloc
-# (libpympreload.so, preload.c): Python with PYTHONMALLOC=malloc, gcc,
-# sort, awk and git, each run on glibc, then with keep_empty_arenas=1
+# (libpympreload.so, preload.c): Python with PYTHONMALLOC=malloc (a
+# program in phases, 16 modules of its own test suite from Debian's
+# libpython3.11-testsuite, compileall), gcc, sort, awk and git, each run
+# on glibc, then with keep_empty_arenas=1
 # alone, then with the adaptive kept-arena policy. Outputs must be
 # identical to glibc's and pym_core_check() must pass at every exit; the
 # figure is the arenas each run obtained per arena of its peak.
@@ -15,7 +17,9 @@ root=$(cd "$here/../../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [ -f "$lib" ] || { echo "preload.sh: $lib not built"; exit 1; }
-python=$(command -v python3.11 || command -v python3)
+# Debian's, whose test suite libpython3.11-testsuite installs.
+python=/usr/bin/python3.11
+[ -x "$python" ] || { echo "preload.sh: $python not installed"; exit 1; }
 
 # A Python program in phases, each building and dropping a large live set.
 cat >"$work/phases.py" <<'EOF'
@@ -32,11 +36,22 @@ for phase in range(12):
     del objs, back, s, words
 print(out[-1], len(out))
 EOF
+# 3,814 tests; their results without the timings, and a fixed hash seed,
+# so that what a test prints of a set comes in the same order every run.
+cat >"$work/testsuite.sh" <<EOF
+cd "$work" && env PYTHONMALLOC=malloc PYTHONHASHSEED=0 $python -m test -v \
+	test_list test_dict test_set test_tuple test_unicode test_json test_re \
+	test_collections test_itertools test_functools test_deque \
+	test_statistics test_decimal test_long test_ast test_pickle 2>&1 |
+	grep -E ' \.\.\. |^Ran |^OK|^FAILED' |
+	sed -E 's/^(Ran [0-9]+ tests?) in .*/\1/'
+EOF
 seq 1 300000 | awk '{ print ($1 * 7919) % 100003, "x" $1 }' >"$work/data.txt"
-cp -r "$(dirname "$(python3 -c 'import json; print(json.__file__)')")" "$work/json"
+cp -r "$(dirname "$($python -c 'import json; print(json.__file__)')")" "$work/json"
 
 programs=(
 	"python-phases|env PYTHONMALLOC=malloc $python $work/phases.py"
+	"python-testsuite|bash $work/testsuite.sh"
 	"python-compileall|env PYTHONMALLOC=malloc $python -m compileall -q -f $work/json"
 	"gcc|gcc -O2 -I$here -I$root/include -c $root/src/core.c -o $work/core.o"
 	"sort|sort -n $work/data.txt"
