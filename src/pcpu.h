@@ -80,14 +80,14 @@ static inline void pym_pcpu_assert_owned(struct pym_pcpu *pc)
 }
 
 /*
- * This CPU's magazine of class cls, for the fast free; interrupts are off.
- * Hidden from the optimiser so that blocks[] is indexed off this one
- * address rather than recomputed from the per-CPU base and the class.
+ * The magazine of class cls in pcpu, for the fast free's per-CPU
+ * accesses. Hidden from the optimiser so that blocks[] is indexed off
+ * this one address rather than recomputed from pcpu and the class.
  */
-static __always_inline struct pym_mag *
+static __always_inline struct pym_mag __percpu *
 pym_pcpu_mag(struct pym_pcpu __percpu *pcpu, unsigned int cls)
 {
-	struct pym_mag *mag = &this_cpu_ptr(pcpu)->mags[cls];
+	struct pym_mag __percpu *mag = &pcpu->mags[cls];
 
 	OPTIMIZER_HIDE_VAR(mag);
 	return mag;

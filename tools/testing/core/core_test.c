@@ -614,7 +614,7 @@ static void race_push(void)
 	race.in_flight[i] = true;
 	EXPECT(pym_mag_claim(race.block[i], race.secret, &all_allocated, 0),
 	       "held block %u unmarked", i);
-	if (pym_mag_push_local(raw_cpu_ptr(&race.mag[0]), race.block[i])) {
+	if (pym_mag_push_local(&race.mag[0], race.block[i])) {
 		race.held[i] = false;
 	} else {
 		EXPECT(pym_mag_cached(race.block[i], race.secret),
@@ -652,7 +652,7 @@ static void race_interrupt(void *where)
 		for (i = 0; i < n; i++) {	/* back in another order */
 			EXPECT(pym_mag_claim(taken[i], race.secret, &all_allocated, 0),
 			       "taken block unmarked");
-			EXPECT(pym_mag_push_local(raw_cpu_ptr(&race.mag[0]), taken[i]),
+			EXPECT(pym_mag_push_local(&race.mag[0], taken[i]),
 			       "room for what was taken");
 		}
 	}
@@ -733,6 +733,7 @@ static void test_magazine_migration(void)
 	unsigned long blocks[2][2], secret = 0x1234, *p;
 	unsigned int c;
 
+	pym_cpu_offset = 0;
 	for (c = 0; c < 2; c++) {
 		pym_mag_init(&moving[c], pym_size_class(16), c);
 		EXPECT(pym_mag_claim(&blocks[c][0], secret, &all_allocated, 0) &&

@@ -87,6 +87,8 @@ static inline unsigned int max(unsigned int a, unsigned int b)
 #define PYM_NR_CPU_BITS		6
 extern unsigned long pym_cpu_offset;
 #define raw_cpu_ptr(p)		((__typeof__(p))((char *)(p) + pym_cpu_offset))
+#define raw_cpu_read(pcp)	(*raw_cpu_ptr(&(pcp)))
+#define raw_cpu_write(pcp, v)	(*raw_cpu_ptr(&(pcp)) = (v))
 #define this_cpu_try_cmpxchg(pcp, old, new) \
 	__atomic_compare_exchange_n(raw_cpu_ptr(&(pcp)), old, new, false, \
 				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)
