@@ -321,6 +321,34 @@ void *pym_core_alloc_slow(struct pym_core *core, unsigned int cls)
 	return likely(pool) ? pym_pool_take_block(core, pool, cls) : NULL;
 }
 
+/*
+ * pym_pool_take_block() up to n times from pool, which has a free block,
+ * into out[]; returns how many it took. The free-list head, the count and
+ * the state are settled once, after the loop: the pool has room for all
+ * of them (capacity - ref counts its free-list and uncarved blocks
+ * alike), and nobody else looks at it under the core's lock.
+ */
+static unsigned int pool_take_bulk(struct pym_core *core, struct pym_pool *pool,
+				   unsigned int cls, unsigned int n, void **out)
+{
+	unsigned int room = pym_class_capacity[cls] - pool->ref, i;
+	char *b = pool->freeblock, *next;
+
+	if (n > room)
+		n = room;
+	for (i = 0; i < n; i++) {
+		out[i] = pym_pool_take(core, pool, cls, b, &next);
+		b = next;
+	}
+	pool->freeblock = b;
+	pool->ref += n;
+	if (pool->ref == pym_class_capacity[cls]) {
+		pym_link_del(&pool->link);
+		pool->state = PYM_POOL_FULL;
+	}
+	return n;
+}
+
 unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 				 unsigned int n, void **out)
 {
@@ -332,10 +360,7 @@ unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 
 		if (!pool)
 			break;
-		/* Drain this pool before looking at the list again. */
-		do {
-			out[got++] = pym_pool_take_block(core, pool, cls);
-		} while (got < n && pool->state == PYM_POOL_USED);
+		got += pool_take_bulk(core, pool, cls, n - got, out + got);
 	}
 	return got;
 }

@@ -358,24 +358,38 @@ static __always_inline bool pym_pool_link_ok(const struct pym_pool *pool,
 	       (!PYM_CHECKED || !test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse));
 }
 
-static __always_inline void *pym_pool_take_block(struct pym_core *core,
-						 struct pym_pool *pool,
-						 unsigned int cls)
+/*
+ * Take b, the head of pool's free list, or when b is NULL carve a block;
+ * returns the block taken, its bit set, and leaves in *next the new head.
+ * The caller counts it in ref.
+ */
+static __always_inline char *pym_pool_take(struct pym_core *core,
+					   struct pym_pool *pool,
+					   unsigned int cls, char *b,
+					   char **next)
 {
-	char *b = pool->freeblock, *next;
-
 	if (b) {
-		next = pym_pool_next(core, b);
-		if (unlikely(next && !pym_pool_link_ok(pool, next, cls)))
-			next = pym_pool_relink(core, pool, b);
-		pool->freeblock = next;
+		*next = pym_pool_next(core, b);
+		if (unlikely(*next && !pym_pool_link_ok(pool, *next, cls)))
+			*next = pym_pool_relink(core, pool, b);
 	} else {
 		b = pool->base + pool->nextoffset;
 		pool->nextoffset += pym_class_size(cls);
+		*next = NULL;
 	}
 	if (PYM_CHECKED)
 		__set_bit((unsigned int)(b - pool->base) >> PYM_ALIGN_SHIFT,
 			  pool->inuse);
+	return b;
+}
+
+static __always_inline void *pym_pool_take_block(struct pym_core *core,
+						 struct pym_pool *pool,
+						 unsigned int cls)
+{
+	char *next, *b = pym_pool_take(core, pool, cls, pool->freeblock, &next);
+
+	pool->freeblock = next;
 	if (unlikely(++pool->ref == pym_class_capacity[cls])) {
 		pym_link_del(&pool->link);
 		pool->state = PYM_POOL_FULL;

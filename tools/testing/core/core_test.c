@@ -1028,6 +1028,55 @@ static void test_pool_link_damage(void)
 	uheap_destroy(&h);
 }
 
+/*
+ * The same damage met by a bulk take (a magazine's refill): the damaged
+ * head still comes first, then the pool's other free blocks, each once,
+ * then carved ones, and the pool's count and state match what was taken.
+ */
+static void test_pool_link_damage_bulk(void)
+{
+	unsigned int cls = pym_size_class(48), cap = pym_class_capacity[cls];
+	void *b[5], *got[PYM_POOL_SIZE / PYM_ALIGN];
+	struct pym_pool *pool;
+	struct uheap h;
+	unsigned int i, j;
+
+	uheap_init(&h, 1);
+	for (i = 0; i < 5; i++)
+		b[i] = uheap_alloc(&h, 48);
+	for (i = 1; i < 4; i++)
+		EXPECT(uheap_free(&h, b[i]) == 0, "free %u", i);
+	pool = pym_pool_of(uheap_arena_of(b[0]), b[0]);
+	*(unsigned long *)b[3] ^= 0x40;		/* a write after free */
+	pym_lock(&h.core.lock);
+	EXPECT(pym_core_alloc_bulk(&h.core, cls, 10, got) == 10, "ten taken");
+	pym_unlock(&h.core.lock);
+	EXPECT(got[0] == b[3], "the damaged head first");
+	EXPECT(h.core.cnt[PYM_STAT_CORRUPTIONS] == 1, "damage counted once");
+	EXPECT((got[1] == b[1] && got[2] == b[2]) ||
+	       (got[1] == b[2] && got[2] == b[1]), "the free blocks, none other");
+	for (i = 3; i < 10; i++)
+		EXPECT(got[i] == (char *)b[4] + (i - 2) * 48, "carved in order, %u", i);
+	for (i = 0; i < 10; i++)
+		for (j = 0; j < i; j++)
+			EXPECT(got[i] != got[j], "%u and %u the same block", i, j);
+	EXPECT(pool->ref == 12 && pool->state == PYM_POOL_USED,
+	       "ref %u after twelve taken", pool->ref);
+	EXPECT(uheap_check(&h) == 0, "consistent after the repair");
+	/* More than the pool's room: the pool fills, the rest is another's. */
+	pym_lock(&h.core.lock);
+	EXPECT(pym_core_alloc_bulk(&h.core, cls, cap - 7, got) == cap - 7,
+	       "the rest of the pool and five more");
+	pym_unlock(&h.core.lock);
+	EXPECT(pool->ref == cap && pool->state == PYM_POOL_FULL &&
+	       h.core.usedpools[cls].next != &pool->link, "full, off usedpools");
+	for (i = 0; i < cap - 7; i++)
+		EXPECT((pym_pool_of(uheap_arena_of(got[i]), got[i]) == pool) ==
+		       (i < cap - 12), "block %u in the right pool", i);
+	EXPECT(uheap_check(&h) == 0, "consistent when full");
+	uheap_destroy(&h);
+}
+
 static void test_stat_names(void)
 {
 	struct pym_out out = { .print = count_lines };
@@ -1092,6 +1141,7 @@ static const struct test tests[] = {
 	{ "freelist_lengths", test_freelist_lengths },
 	{ "freelist_damage", test_freelist_damage },
 	{ "pool_link_damage", test_pool_link_damage },
+	{ "pool_link_damage_bulk", test_pool_link_damage_bulk },
 	{ "random_small_live_set", random_small },
 	{ "random_large_live_set", random_large },
 };
