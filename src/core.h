@@ -172,6 +172,23 @@ static inline enum pym_stat pym_refusal_stat(enum pym_block_status st)
 extern const u16 pym_class_capacity[PYM_NR_CLASSES];
 extern const u32 pym_class_reciprocal[PYM_NR_CLASSES];
 
+/*
+ * Is off, below PYM_POOL_SIZE, a multiple of class cls's size s? With
+ * r = pym_class_reciprocal[cls] = 2^32 / s + 1 and off = q * s + m,
+ * off * r = q * 2^32 + q * (s * r - 2^32) + m * r, whose low 32 bits are
+ * q * (s * r - 2^32) <= 4096 when m is 0 (q <= 4096 / s, and
+ * s * r - 2^32 <= s), and at least r > 2^23 otherwise, with no carry into
+ * bit 32. One multiply and one comparison where the quotient took two
+ * multiplies; tools/testing/core checks every class and offset.
+ */
+static __always_inline bool pym_class_divides(unsigned int cls,
+					      unsigned long off)
+{
+	u32 r = pym_class_reciprocal[cls];
+
+	return (u32)(off * r) < r;
+}
+
 static __always_inline unsigned int pym_size_class(size_t size)
 {
 	return (unsigned int)((size - 1) >> PYM_ALIGN_SHIFT);
@@ -349,12 +366,10 @@ static __always_inline bool pym_pool_link_ok(const struct pym_pool *pool,
 					     const char *next, unsigned int cls)
 {
 	unsigned long off = next - pool->base;
-	unsigned int idx;
 
 	if (unlikely(off >= pool->nextoffset || off & (PYM_ALIGN - 1)))
 		return false;
-	idx = (unsigned int)(((u64)off * pym_class_reciprocal[cls]) >> 32);
-	return idx * pym_class_size(cls) == off &&
+	return pym_class_divides(cls, off) &&
 	       (!PYM_CHECKED || !test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse));
 }
 
@@ -433,12 +448,9 @@ unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 static inline enum pym_block_status
 pym_block_refusal(const struct pym_pool *pool, unsigned int off)
 {
-	unsigned int cls = pool->cls, idx;
-
 	if (pool->ref == 0)
 		return PYM_BLOCK_NOT_ALLOCATED;
-	idx = (unsigned int)(((u64)off * pym_class_reciprocal[cls]) >> 32);
-	if (idx * pym_class_size(cls) != off)
+	if (!pym_class_divides(pool->cls, off))
 		return PYM_BLOCK_INTERIOR;
 	return PYM_BLOCK_NOT_ALLOCATED;
 }

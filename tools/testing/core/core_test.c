@@ -54,6 +54,9 @@ static void test_size_classes(void)
 
 			EXPECT(q == off / s, "class %u offset %u: %u", c, off, q);
 		}
+		for (off = 0; off < PYM_POOL_SIZE; off++)
+			EXPECT(pym_class_divides(c, off) == !(off % s),
+			       "class %u offset %u: divides", c, off);
 	}
 }
 
