@@ -456,30 +456,43 @@ pym_block_refusal(const struct pym_pool *pool, unsigned int off)
 }
 
 /*
- * Is the block at offset off of pool allocated? Never reads the block.
+ * Is the block at offset off of the memory inuse covers (a pool, or the
+ * whole arena) allocated? pool is the block's pool. Never reads the block.
  * inuse[] has a bit set exactly at the start of each allocated block of
  * the pool's current class, and none in an empty pool (pym_core_check()
  * verifies both), so an 8-aligned offset with its bit set is an allocated
  * block: one test, no division, on every free.
  */
 static __always_inline enum pym_block_status
-pym_block_check(const struct pym_pool *pool, unsigned int off)
+pym_bits_check(const unsigned long *inuse, unsigned long off,
+	       const struct pym_pool *pool)
 {
 	if (!PYM_CHECKED)
 		return PYM_BLOCK_OK;
 	if (likely(!(off & (PYM_ALIGN - 1)) &&
-		   test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse)))
+		   test_bit(off >> PYM_ALIGN_SHIFT, inuse)))
 		return PYM_BLOCK_OK;
-	return pym_block_refusal(pool, off);
+	return pym_block_refusal(pool, off & (PYM_POOL_SIZE - 1));
 }
 
-/* Put the allocated block p, at offset off, on its pool's free list. */
+/* The same for the block at offset off of pool. */
+static __always_inline enum pym_block_status
+pym_block_check(const struct pym_pool *pool, unsigned int off)
+{
+	return pym_bits_check(pool->inuse, off, pool);
+}
+
+/*
+ * Put the allocated block p, at offset off of its arena a, on its pool's
+ * free list.
+ */
 static __always_inline void pym_pool_put_block(const struct pym_core *core,
+					       struct pym_arena *a,
 					       struct pym_pool *pool, void *p,
-					       unsigned int off)
+					       unsigned long off)
 {
 	if (PYM_CHECKED)
-		__clear_bit(off >> PYM_ALIGN_SHIFT, pool->inuse);
+		__clear_bit(off >> PYM_ALIGN_SHIFT, a->inuse);
 	/* The bit before the link, for pym_mag_claim() on other CPUs. */
 	smp_wmb();
 	*(unsigned long *)p = (unsigned long)pool->freeblock ^
@@ -499,8 +512,9 @@ pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
 	      struct pym_arena **release)
 {
 	struct pym_pool *pool = pym_pool_of(a, p);
-	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
-	enum pym_block_status st = pym_block_check(pool, off);
+	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
+	/* The arena's bitmap: no load of the pool's pointer into it. */
+	enum pym_block_status st = pym_bits_check(a->inuse, off, pool);
 
 	if (unlikely(st != PYM_BLOCK_OK)) {
 		core->cnt[pym_refusal_stat(st)]++;
@@ -508,7 +522,7 @@ pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
 	}
 	if (unlikely(wipe))
 		pym_block_zero(p, pool->cls);
-	pym_pool_put_block(core, pool, p, off);
+	pym_pool_put_block(core, a, pool, p, off);
 	if (likely(pool->state == PYM_POOL_USED && pool->ref > 1))
 		pool->ref--;
 	else
@@ -526,12 +540,12 @@ static __always_inline bool pym_core_free_fast(struct pym_core *core,
 					       struct pym_arena *a, void *p)
 {
 	struct pym_pool *pool = pym_pool_of(a, p);
-	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
+	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
 
 	if (unlikely(pool->state != PYM_POOL_USED || pool->ref <= 1 ||
-		     pym_block_check(pool, off) != PYM_BLOCK_OK))
+		     pym_bits_check(a->inuse, off, pool) != PYM_BLOCK_OK))
 		return false;
-	pym_pool_put_block(core, pool, p, off);
+	pym_pool_put_block(core, a, pool, p, off);
 	pool->ref--;
 	return true;
 }
