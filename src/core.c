@@ -332,12 +332,13 @@ static unsigned int pool_take_bulk(struct pym_core *core, struct pym_pool *pool,
 				   unsigned int cls, unsigned int n, void **out)
 {
 	unsigned int room = pym_class_capacity[cls] - pool->ref, i;
-	char *b = pool->freeblock, *next;
+	char *b = pool->freeblock, *base = pool->base, *next;
+	unsigned long *inuse = pool->inuse;
 
 	if (n > room)
 		n = room;
 	for (i = 0; i < n; i++) {
-		out[i] = pym_pool_take(core, pool, cls, b, &next);
+		out[i] = pym_pool_take(core, pool, base, inuse, cls, b, &next);
 		b = next;
 	}
 	pool->freeblock = b;

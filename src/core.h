@@ -360,41 +360,47 @@ void pym_core_report_link(struct pym_core *core, struct pym_pool *pool,
  * A decoded link is followed only to a free block of the pool: carved
  * already, at a block boundary, its bit clear. Anything else means the
  * link was overwritten; pym_pool_relink() rebuilds the list from the
- * bitmap, which pymalloc keeps apart from the blocks.
+ * bitmap, which pymalloc keeps apart from the blocks. base and inuse are
+ * the pool's, which the caller loaded (see pym_pool_take()).
  */
 static __always_inline bool pym_pool_link_ok(const struct pym_pool *pool,
+					     const char *base,
+					     const unsigned long *inuse,
 					     const char *next, unsigned int cls)
 {
-	unsigned long off = next - pool->base;
+	unsigned long off = next - base;
 
 	if (unlikely(off >= pool->nextoffset || off & (PYM_ALIGN - 1)))
 		return false;
 	return pym_class_divides(cls, off) &&
-	       (!PYM_CHECKED || !test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse));
+	       (!PYM_CHECKED || !test_bit(off >> PYM_ALIGN_SHIFT, inuse));
 }
 
 /*
  * Take b, the head of pool's free list, or when b is NULL carve a block;
  * returns the block taken, its bit set, and leaves in *next the new head.
- * The caller counts it in ref.
+ * The caller counts it in ref. base and inuse are pool->base and
+ * pool->inuse, loaded by the caller once: a loop taking many blocks would
+ * load them again for each, after every bit operation's memory clobber.
  */
 static __always_inline char *pym_pool_take(struct pym_core *core,
-					   struct pym_pool *pool,
+					   struct pym_pool *pool, char *base,
+					   unsigned long *inuse,
 					   unsigned int cls, char *b,
 					   char **next)
 {
 	if (b) {
 		*next = pym_pool_next(core, b);
-		if (unlikely(*next && !pym_pool_link_ok(pool, *next, cls)))
+		if (unlikely(*next &&
+			     !pym_pool_link_ok(pool, base, inuse, *next, cls)))
 			*next = pym_pool_relink(core, pool, b);
 	} else {
-		b = pool->base + pool->nextoffset;
+		b = base + pool->nextoffset;
 		pool->nextoffset += pym_class_size(cls);
 		*next = NULL;
 	}
 	if (PYM_CHECKED)
-		__set_bit((unsigned int)(b - pool->base) >> PYM_ALIGN_SHIFT,
-			  pool->inuse);
+		__set_bit((unsigned int)(b - base) >> PYM_ALIGN_SHIFT, inuse);
 	return b;
 }
 
@@ -402,7 +408,8 @@ static __always_inline void *pym_pool_take_block(struct pym_core *core,
 						 struct pym_pool *pool,
 						 unsigned int cls)
 {
-	char *next, *b = pym_pool_take(core, pool, cls, pool->freeblock, &next);
+	char *next, *b = pym_pool_take(core, pool, pool->base, pool->inuse, cls,
+				       pool->freeblock, &next);
 
 	pool->freeblock = next;
 	if (unlikely(++pool->ref == pym_class_capacity[cls])) {
