@@ -717,29 +717,32 @@ EXPORT_SYMBOL_GPL(pym_alloc_bulk);
 
 /*
  * One block of a bulk free, into heap's pools; the core's lock is held,
- * so a's owner is settled. The claim settles a race with a free into a
- * magazine of the same block, as in free_cached(). A refusal is counted.
+ * so a's owner is settled. As in free_fast(), the claim tests the block's
+ * bit, in the arena's bitmap, and settles a race with a free into a
+ * magazine of the same block; a refusal is named afterwards, and counted.
  */
 static __always_inline enum pym_block_status
 bulk_free_one(struct pym_core *core, struct pym_arena *a, void *p,
 	      struct pym_arena **release)
 {
+	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
 	struct pym_pool *pool = pym_pool_of(a, p);
-	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
 	enum pym_block_status st = PYM_BLOCK_NOT_ALLOCATED;
 
-	if (likely(a->core == core))
-		st = pym_block_check(pool, off);
-	if (likely(st == PYM_BLOCK_OK) &&
-	    unlikely(!pym_mag_claim(p, pym_pcpu_secret, pool->inuse,
-				    off >> PYM_ALIGN_SHIFT)))
-		st = PYM_BLOCK_NOT_ALLOCATED;
-	if (unlikely(st != PYM_BLOCK_OK)) {
-		core->cnt[pym_refusal_stat(st)]++;
-		return st;
+	if (likely(a->core == core && !(off & (PYM_ALIGN - 1)) &&
+		   pym_mag_claim(p, pym_pcpu_secret, a->inuse,
+				 off >> PYM_ALIGN_SHIFT))) {
+		block_freed(p, pool->cls);
+		return pym_core_free(core, a, p, want_init_on_free(), release);
 	}
-	block_freed(p, pool->cls);
-	return pym_core_free(core, a, p, want_init_on_free(), release);
+	if (a->core == core) {
+		st = pym_bits_check(a->inuse, off, pool);
+		/* Allocated by its bit, yet not claimed: cached, a double free. */
+		if (st == PYM_BLOCK_OK)
+			st = PYM_BLOCK_NOT_ALLOCATED;
+	}
+	core->cnt[pym_refusal_stat(st)]++;
+	return st;
 }
 
 /**
