@@ -997,17 +997,25 @@ static void test_freelist_damage(void)
  * list rebuilt from the bitmap, nothing leaked or handed out twice, the
  * damage counted and reported.
  */
+/* Five blocks of 48 bytes in one pool of an uncached heap, b[1..3] freed. */
+static void three_freed(struct uheap *h, void **b)
+{
+	unsigned int i;
+
+	uheap_init(h, 1);
+	for (i = 0; i < 5; i++)
+		b[i] = uheap_alloc(h, 48);
+	for (i = 1; i < 4; i++)
+		EXPECT(uheap_free(h, b[i]) == 0, "free %u", i);
+}
+
 static void test_pool_link_damage(void)
 {
 	struct uheap h;
 	void *b[5], *got[5];
 	unsigned int i, j;
 
-	uheap_init(&h, 1);
-	for (i = 0; i < 5; i++)
-		b[i] = uheap_alloc(&h, 48);
-	for (i = 1; i < 4; i++)
-		EXPECT(uheap_free(&h, b[i]) == 0, "free %u", i);
+	three_freed(&h, b);
 	/* The list is b3 -> b2 -> b1; b3's word is not b2's address. */
 	EXPECT(*(void **)b[3] != b[2], "link stored in the clear");
 	EXPECT(pym_pool_next(&h.core, b[3]) == b[2], "link decodes");
@@ -1044,11 +1052,7 @@ static void test_pool_link_damage_bulk(void)
 	struct uheap h;
 	unsigned int i, j;
 
-	uheap_init(&h, 1);
-	for (i = 0; i < 5; i++)
-		b[i] = uheap_alloc(&h, 48);
-	for (i = 1; i < 4; i++)
-		EXPECT(uheap_free(&h, b[i]) == 0, "free %u", i);
+	three_freed(&h, b);
 	pool = pym_pool_of(uheap_arena_of(b[0]), b[0]);
 	*(unsigned long *)b[3] ^= 0x40;		/* a write after free */
 	pym_lock(&h.core.lock);
