@@ -370,6 +370,27 @@ static __always_inline void pcpu_push(struct pym_heap *heap,
 }
 
 /*
+ * Claim p, a pointer into a pool of arena a (its descriptor: pool), for a
+ * free. As in free_fast(), the claim tests the block's bit, in the arena's
+ * bitmap, and settles a race with another free of the same block; only a
+ * pointer that fails it is looked at again, to name the refusal: a set bit
+ * without the claim is a cached block, a double free.
+ */
+static __always_inline enum pym_block_status
+claim_block(struct pym_arena *a, struct pym_pool *pool, void *p)
+{
+	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
+	enum pym_block_status st;
+
+	if (likely(!(off & (PYM_ALIGN - 1)) &&
+		   pym_mag_claim(p, pym_pcpu_secret, a->inuse,
+				 off >> PYM_ALIGN_SHIFT)))
+		return PYM_BLOCK_OK;
+	st = pym_bits_check(a->inuse, off, pool);
+	return st == PYM_BLOCK_OK ? PYM_BLOCK_NOT_ALLOCATED : st;
+}
+
+/*
  * Free into the magazines pc the caller owns. The checks run without the
  * core's lock: for a block the caller really owns, its pool's class, its
  * bit and the fact that the pool is in use cannot change under us, and
@@ -380,14 +401,9 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
 	    void *p, struct pym_arena **release)
 {
 	struct pym_pool *pool = pym_pool_of(a, p);
-	unsigned int off = (unsigned long)p & (PYM_POOL_SIZE - 1);
-	enum pym_block_status st = pym_block_check(pool, off);
+	enum pym_block_status st = claim_block(a, pool, p);
 	unsigned int cls;
 
-	if (likely(st == PYM_BLOCK_OK) &&
-	    unlikely(!pym_mag_claim(p, pym_pcpu_secret, pool->inuse,
-				    off >> PYM_ALIGN_SHIFT)))
-		st = PYM_BLOCK_NOT_ALLOCATED;
 	if (unlikely(st != PYM_BLOCK_OK))
 		return st;
 	cls = READ_ONCE(pool->cls);
@@ -717,32 +733,23 @@ EXPORT_SYMBOL_GPL(pym_alloc_bulk);
 
 /*
  * One block of a bulk free, into heap's pools; the core's lock is held,
- * so a's owner is settled. As in free_fast(), the claim tests the block's
- * bit, in the arena's bitmap, and settles a race with a free into a
- * magazine of the same block; a refusal is named afterwards, and counted.
+ * so a's owner is settled. A refusal is counted.
  */
 static __always_inline enum pym_block_status
 bulk_free_one(struct pym_core *core, struct pym_arena *a, void *p,
 	      struct pym_arena **release)
 {
-	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
 	struct pym_pool *pool = pym_pool_of(a, p);
 	enum pym_block_status st = PYM_BLOCK_NOT_ALLOCATED;
 
-	if (likely(a->core == core && !(off & (PYM_ALIGN - 1)) &&
-		   pym_mag_claim(p, pym_pcpu_secret, a->inuse,
-				 off >> PYM_ALIGN_SHIFT))) {
-		block_freed(p, pool->cls);
-		return pym_core_free(core, a, p, want_init_on_free(), release);
+	if (likely(a->core == core))
+		st = claim_block(a, pool, p);
+	if (unlikely(st != PYM_BLOCK_OK)) {
+		core->cnt[pym_refusal_stat(st)]++;
+		return st;
 	}
-	if (a->core == core) {
-		st = pym_bits_check(a->inuse, off, pool);
-		/* Allocated by its bit, yet not claimed: cached, a double free. */
-		if (st == PYM_BLOCK_OK)
-			st = PYM_BLOCK_NOT_ALLOCATED;
-	}
-	core->cnt[pym_refusal_stat(st)]++;
-	return st;
+	block_freed(p, pool->cls);
+	return pym_core_free(core, a, p, want_init_on_free(), release);
 }
 
 /**
