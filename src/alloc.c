@@ -78,13 +78,14 @@ static void refuse(struct pym_heap *heap, enum pym_stat kind, const void *p,
  * What every small allocation ends with: the zeroing policy, kmemleak,
  * KASAN's view of size bytes. Without zeroing, the first word is cleared:
  * a block from the fast pop still carries its marker there, and with
- * init_on_free it is the one word written after the wipe.
+ * init_on_free it is the one word written after the wipe. The fast path
+ * zeroes every class inline (fast); the others call out for the large.
  */
 static __always_inline void *alloc_done(void *p, size_t size,
-					unsigned int cls, gfp_t gfp)
+					unsigned int cls, gfp_t gfp, bool fast)
 {
-	if (unlikely(want_init_on_alloc(gfp)))
-		p = pym_block_zero(p, cls);
+	if (want_init_on_alloc(gfp))
+		p = pym_block_zero_as(p, cls, fast);
 	else
 		*(unsigned long *)p = 0;
 	kmemleak_alloc(p, pym_class_size(cls), 1, gfp);
@@ -183,7 +184,7 @@ static __always_inline void *alloc_block(struct pym_heap *heap, size_t size,
 			spin_unlock_irqrestore(&heap->core.lock, flags);
 		}
 		if (likely(p))
-			return alloc_done(p, size, cls, gfp);
+			return alloc_done(p, size, cls, gfp, false);
 		/*
 		 * Other CPUs' cached blocks of the class before a new arena;
 		 * an atomic caller cannot wait for them, and grows.
@@ -248,7 +249,7 @@ static __always_inline void *alloc_unobserved(struct pym_heap *heap,
 	/* Preemption stays on: the pop's commit fails if the task moved. */
 	if (PYM_PCPU_LOCKLESS && likely(pcpu) &&
 	    likely(pym_mag_pop_local(&pcpu->mags[cls], &p)))
-		return alloc_done(p, size, cls, gfp);
+		return alloc_done(p, size, cls, gfp, true);
 	return alloc_slow(heap, size, gfp);
 }
 
@@ -425,14 +426,14 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
  * The magazine was full: make room in it, then cache p, claimed already,
  * a block of arena a. free_fast() calls it with interrupts masked, which
  * it restores to irqflags when done, so that the fast path keeps no value
- * across a call.
+ * across a call, not even the class: p's pool, in use, keeps it.
  */
 static noinline void free_overflow(struct pym_arena *a,
-				   struct pym_pcpu __percpu *pcpu,
-				   unsigned int cls, void *p,
+				   struct pym_pcpu __percpu *pcpu, void *p,
 				   unsigned long irqflags)
 {
 	struct pym_heap *heap = pym_core_heap(READ_ONCE(a->core));
+	unsigned int cls = READ_ONCE(pym_pool_of(a, p)->cls);
 	struct pym_arena *release = NULL;
 	struct pym_pcpu *pc;
 	unsigned long flags;
@@ -456,14 +457,15 @@ static noinline void free_overflow(struct pym_arena *a,
  * by the claim, which reads the block's first word before: a bad pointer
  * that got this far points into a pool, memory of ours, and is never
  * written. Anything else (NULL, a large block, a bad pointer, an uncached
- * heap, init_on_free, PREEMPT_RT, and with sampled true a pool holding a
- * sampled block) returns false having changed nothing, for do_free(),
- * which names the refusal.
+ * heap, init_on_free, where no arena has a cache field, PREEMPT_RT, and
+ * with sampled true a pool holding a sampled block) returns false having
+ * changed nothing, for do_free(), which names the refusal.
  */
 static __always_inline bool free_fast(const void *p, bool sampled)
 {
 	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
 	struct pym_pcpu __percpu *pcpu;
+	struct pym_mag __percpu *mag;
 	struct pym_arena *a;
 	unsigned long flags;
 	unsigned int cls;
@@ -474,20 +476,21 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 	a = pym_arena_find(p);
 	pcpu = READ_ONCE(a->cache);
 	cls = READ_ONCE(a->cls[off >> PYM_POOL_SHIFT]);
-	/* init_on_free wipes in do_free(): a call here costs every free. */
-	if (unlikely(!pcpu) || want_init_on_free() ||
+	/* Formed at once, so that the class needs no register of its own. */
+	mag = pym_pcpu_mag(pcpu, cls);
+	if (unlikely(!pcpu) ||
 	    (sampled && pym_callers_pool(pym_pool_of(a, p))) ||
 	    unlikely(off & (PYM_ALIGN - 1)) ||
-	    unlikely(!pym_mag_claim((void *)p, pym_pcpu_secret, a->inuse,
-				    off >> PYM_ALIGN_SHIFT)))
+	    unlikely(!pym_mag_claim_as((void *)p, pym_pcpu_secret, a->inuse,
+				       off >> PYM_ALIGN_SHIFT, true)))
 		goto decline;
 	block_freed(p, cls);
-	if (likely(pym_mag_push_local(pym_pcpu_mag(pcpu, cls), (void *)p))) {
+	if (likely(pym_mag_push_local(mag, (void *)p))) {
 		local_irq_restore(flags);
 		return true;
 	}
 	/* Still masked: a heap being retired waits for this RCU reader. */
-	free_overflow(a, pcpu, cls, (void *)p, flags);
+	free_overflow(a, pcpu, (void *)p, flags);
 	return true;
 decline:
 	local_irq_restore(flags);
@@ -713,7 +716,7 @@ int pym_alloc_bulk(struct pym_heap *heap, size_t size, gfp_t gfp, size_t n,
 				break;
 		}
 		for (j = 0; j < i; j++) {
-			p[j] = alloc_done(p[j], size, cls, gfp);
+			p[j] = alloc_done(p[j], size, cls, gfp, false);
 			if (static_branch_unlikely(&pym_observing))
 				pym_observe_alloc(heap, p[j], size, gfp, _RET_IP_);
 		}

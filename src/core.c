@@ -57,31 +57,13 @@ const u32 pym_class_reciprocal[PYM_NR_CLASSES] = {
 	8801163, 8659209, 8521761, 8388609,
 };
 
-/*
- * Zero n words, 16 < n <= 64 (blocks above PYM_ZERO_INLINE_MAX bytes), in
- * two straight runs of stores that may overlap, chosen by at most two
- * tests, with at most 15 words stored twice.
- */
 static_assert(PYM_ZERO_INLINE_MAX == 16 * sizeof(u64),
 	      "pym_zero_words() takes the blocks above 16 words");
 
+/* pym_zero_large(), out of line, for pym_block_zero(). */
 void *pym_zero_words(u64 *w, unsigned int n)
 {
-	u64 *end = w + n;
-
-	if (n > 32) {
-		pym_zero32(w);
-		if (n > 48)
-			pym_zero32(end - 32);
-		else
-			pym_zero16(end - 16);
-	} else {
-		pym_zero16(w);
-		if (n > 24)
-			pym_zero16(end - 16);
-		else
-			pym_zero8(end - 8);
-	}
+	pym_zero_large(w, w + n, n - 1);
 	return w;
 }
 

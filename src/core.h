@@ -201,7 +201,7 @@ static __always_inline unsigned int pym_class_size(unsigned int cls)
 
 void *pym_zero_words(u64 *w, unsigned int n);
 
-/* Largest block zeroed inline; see pym_block_zero(). */
+/* Largest block pym_block_zero() zeroes inline; see there. */
 #define PYM_ZERO_INLINE_MAX	128U
 
 /* Straight runs of stores: no loop, no rep stosq (see pym_block_zero()). */
@@ -236,20 +236,50 @@ static __always_inline void pym_zero32(u64 *w)
 }
 
 /*
- * Zero a block (init_on_alloc, init_on_free); returns it. A block of n
- * words, n <= 16, is zeroed by two runs of 2^k words, 2^k <= n <= 2^(k+1),
- * one from each end, overlapping: three tests and straight stores. A rep
- * stosq needs more set-up than an 8-byte block has stores, and costs three
- * plain stores a trip under QEMU's TCG. Larger blocks take
- * pym_zero_words() out of line, as a tail call.
+ * Zero the words from w to end, a block of class cls, 16 <= cls < 64, in
+ * two straight runs of stores that may overlap, chosen by at most two
+ * tests, with at most 15 words stored twice. The tests are on the class,
+ * which the caller has in a register, not on the number of words.
  */
-static __always_inline void *pym_block_zero(void *p, unsigned int cls)
+static __always_inline void pym_zero_large(u64 *w, u64 *end, unsigned int cls)
+{
+	if (cls >= 32) {
+		pym_zero32(w);
+		if (cls >= 48)
+			pym_zero32(end - 32);
+		else
+			pym_zero16(end - 16);
+	} else {
+		pym_zero16(w);
+		if (cls >= 24)
+			pym_zero16(end - 16);
+		else
+			pym_zero8(end - 8);
+	}
+}
+
+/*
+ * Zero a block of class cls; returns it. A block of n words, n <= 16, is
+ * zeroed by two runs of 2^k words, 2^k <= n <= 2^(k+1), one from each
+ * end, overlapping: three tests and straight stores. A rep stosq needs
+ * more set-up than an 8-byte block has stores, and costs three plain
+ * stores a trip under QEMU's TCG. Larger blocks (pym_zero_large()) are
+ * zeroed inline only where inline_large says so: the allocation's fast
+ * path, where a call costs more instructions than its tests (its entry,
+ * arguments and return; 8 of them on Debian's 6.12 kernel), and the
+ * code is laid out once per exported function. Elsewhere they take
+ * pym_zero_words(), out of line.
+ */
+static __always_inline void *pym_block_zero_as(void *p, unsigned int cls,
+					       bool inline_large)
 {
 	u64 *w = p, *end = w + cls + 1;
 
-	if (cls >= PYM_ZERO_INLINE_MAX / PYM_ALIGN)
-		return pym_zero_words(w, cls + 1);
-	if (cls < 2) {
+	if (cls >= PYM_ZERO_INLINE_MAX / PYM_ALIGN) {
+		if (!inline_large)
+			return pym_zero_words(w, cls + 1);
+		pym_zero_large(w, end, cls);
+	} else if (cls < 2) {
 		w[0] = 0;
 		end[-1] = 0;
 	} else if (cls < 4) {
@@ -263,6 +293,11 @@ static __always_inline void *pym_block_zero(void *p, unsigned int cls)
 		pym_zero8(end - 8);
 	}
 	return p;
+}
+
+static __always_inline void *pym_block_zero(void *p, unsigned int cls)
+{
+	return pym_block_zero_as(p, cls, false);
 }
 
 /* The spare: the empty pool a size class keeps on usedpools[] (core.c). */

@@ -376,7 +376,11 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 	 * magazines' idle work, every second (pym_heap_age()).
 	 */
 	heap->core.keep_adaptive = heap->pcpu && !(flags & PYM_HEAP_PINNED);
-	heap->core.cache = heap->pcpu;
+	/*
+	 * What the fast free reads, in every arena: under init_on_free,
+	 * nothing, so that the wipe (do_free()) costs it no test.
+	 */
+	heap->core.cache = want_init_on_free() ? NULL : heap->pcpu;
 	heap->core.secret = get_random_long();
 	strscpy(heap->name, name, sizeof(heap->name));
 	return heap;

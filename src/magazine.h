@@ -132,11 +132,14 @@ static __always_inline bool pym_mag_cached(const void *p, unsigned long secret)
  * magazines and back into its pool, which writes over the marker, in
  * between: a plain load and store, or a bit tested only before, let both
  * through. The pool's side clears the bit before it writes the link
- * (pym_pool_put_block()).
+ * (pym_pool_put_block()). The first word changes under the claim only in
+ * such a race, or when the caller writes a block it is freeing: once
+ * says to give up then, false, for a caller that retries on a slower
+ * path (the kernel's fast free, which a loop here costs a register).
  */
-static __always_inline bool pym_mag_claim(void *p, unsigned long secret,
-					  const unsigned long *inuse,
-					  unsigned long bit)
+static __always_inline bool pym_mag_claim_as(void *p, unsigned long secret,
+					     const unsigned long *inuse,
+					     unsigned long bit, bool once)
 {
 	unsigned long *w = p, marker = pym_mag_marker(p, secret);
 	unsigned long old;
@@ -152,7 +155,16 @@ static __always_inline bool pym_mag_claim(void *p, unsigned long secret,
 		pym_mag_race_window(p);
 		if (likely(try_cmpxchg(w, &old, marker)))
 			return true;
+		if (once)
+			return false;
 	}
+}
+
+static __always_inline bool pym_mag_claim(void *p, unsigned long secret,
+					  const unsigned long *inuse,
+					  unsigned long bit)
+{
+	return pym_mag_claim_as(p, secret, inuse, bit, false);
 }
 
 /* The block for the next allocation, marker cleared, or NULL if empty. */
@@ -231,14 +243,19 @@ static __always_inline bool pym_mag_pop_local(struct pym_mag __percpu *pmag,
 static __always_inline bool pym_mag_push_local(struct pym_mag __percpu *pmag,
 					       void *p)
 {
-	unsigned long state = raw_cpu_read(pmag->state);
-	unsigned int len = pym_mag_state_len(state);
+	unsigned long state = raw_cpu_read(pmag->state), next;
 
 	pym_assert_irqs_disabled();
-	if (unlikely(len == pym_mag_state_cap(state)))
+	if (unlikely((u8)state == (u8)(state >> PYM_MAG_CAP_SHIFT)))
 		return false;
-	raw_cpu_write(pmag->blocks[len], p);
-	raw_cpu_write(pmag->state, pym_mag_next(state, 1));
+	/*
+	 * The slot is indexed by the new length less one, not by the old
+	 * length: GCC folds blocks[len]'s address into (len + 1) words and
+	 * spends an addition on it, where the new state has len + 1 already.
+	 */
+	next = pym_mag_next(state, 1);
+	raw_cpu_write(pmag->blocks[(unsigned long)pym_mag_state_len(next) - 1], p);
+	raw_cpu_write(pmag->state, next);
 	return true;
 }
 

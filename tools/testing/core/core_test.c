@@ -60,21 +60,30 @@ static void test_size_classes(void)
 	}
 }
 
-/* Every class size: exactly the block's words are zeroed, none around it. */
+/*
+ * Every class size, inline and out of line: exactly the block's words are
+ * zeroed, none around it.
+ */
 static void test_block_zero(void)
 {
 	u64 buf[PYM_NR_CLASSES + 2];
-	unsigned int c, i;
+	unsigned int c, i, inline_large;
 
-	for (c = 0; c < PYM_NR_CLASSES; c++) {
-		memset(buf, 0xa5, sizeof(buf));
-		EXPECT(pym_block_zero(&buf[1], c) == &buf[1], "class %u: returned", c);
-		EXPECT(buf[0] == 0xa5a5a5a5a5a5a5a5ULL, "class %u: word before", c);
-		for (i = 1; i <= c + 1; i++)
-			EXPECT(buf[i] == 0, "class %u: word %u", c, i - 1);
-		for (; i < PYM_NR_CLASSES + 2; i++)
-			EXPECT(buf[i] == 0xa5a5a5a5a5a5a5a5ULL,
-			       "class %u: word %u past the block", c, i - 1);
+	for (inline_large = 0; inline_large < 2; inline_large++) {
+		for (c = 0; c < PYM_NR_CLASSES; c++) {
+			memset(buf, 0xa5, sizeof(buf));
+			EXPECT(pym_block_zero_as(&buf[1], c, inline_large) == &buf[1],
+			       "class %u inline %u: returned", c, inline_large);
+			EXPECT(buf[0] == 0xa5a5a5a5a5a5a5a5ULL,
+			       "class %u inline %u: word before", c, inline_large);
+			for (i = 1; i <= c + 1; i++)
+				EXPECT(buf[i] == 0, "class %u inline %u: word %u",
+				       c, inline_large, i - 1);
+			for (; i < PYM_NR_CLASSES + 2; i++)
+				EXPECT(buf[i] == 0xa5a5a5a5a5a5a5a5ULL,
+				       "class %u inline %u: word %u past the block",
+				       c, inline_large, i - 1);
+		}
 	}
 }
 
