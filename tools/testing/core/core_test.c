@@ -814,6 +814,42 @@ static void test_claim_overtaken_by_the_pool(void)
 }
 
 /*
+ * The first word changes between the claim's read and its cmpxchg (here
+ * the owner writes the block it frees): the claim the kernel's fast free
+ * makes once gives up, changing nothing, for do_free() to claim again;
+ * the retrying claim reads the word anew and takes the block.
+ */
+static void rewrite_hook(void *p)
+{
+	if (overtake.calls++ == 1)
+		overtake.block[0] = 43;
+}
+
+static void test_claim_once_gives_up(void)
+{
+	unsigned int once;
+
+	overtake.secret = 0x5eed5eed5eed5eedUL;
+	overtake.block = aligned_alloc(64, 64);
+	for (once = 0; once < 2; once++) {
+		overtake.block[0] = 42;
+		overtake.inuse = 1;
+		overtake.calls = 0;
+		pym_mag_race_hook = rewrite_hook;
+		EXPECT(pym_mag_claim_as(overtake.block, overtake.secret,
+					&overtake.inuse, 0, once) == !once,
+		       "once %u: claimed only by the retrying claim", once);
+		pym_mag_race_hook = NULL;
+		EXPECT(overtake.calls >= 2, "once %u: the window reached", once);
+		EXPECT(pym_mag_cached(overtake.block, overtake.secret) == !once,
+		       "once %u: marked only when claimed", once);
+		EXPECT(once ? overtake.block[0] == 43 : overtake.inuse == 1,
+		       "once %u: the owner's write kept, the bit untouched", once);
+	}
+	free(overtake.block);
+}
+
+/*
  * Two threads free the same block at the same moment, many times over:
  * the claim must let exactly one of them cache it each time.
  */
@@ -1152,6 +1188,7 @@ static const struct test tests[] = {
 	{ "magazine_races", test_magazine_races },
 	{ "magazine_migration", test_magazine_migration },
 	{ "claim_overtaken_by_the_pool", test_claim_overtaken_by_the_pool },
+	{ "claim_once_gives_up", test_claim_once_gives_up },
 	{ "concurrent_double_free", test_concurrent_double_free },
 	{ "stat_names", test_stat_names },
 	{ "freelist_lengths", test_freelist_lengths },
