@@ -79,7 +79,8 @@ static void refuse(struct pym_heap *heap, enum pym_stat kind, const void *p,
  * KASAN's view of size bytes. Without zeroing, the first word is cleared:
  * a block from the fast pop still carries its marker there, and with
  * init_on_free it is the one word written after the wipe. The fast path
- * zeroes every class inline (fast); the others call out for the large.
+ * and the bulk allocation zero every class inline (fast); the slow path
+ * calls out for the large ones.
  */
 static __always_inline void *alloc_done(void *p, size_t size,
 					unsigned int cls, gfp_t gfp, bool fast)
@@ -716,7 +717,7 @@ int pym_alloc_bulk(struct pym_heap *heap, size_t size, gfp_t gfp, size_t n,
 				break;
 		}
 		for (j = 0; j < i; j++) {
-			p[j] = alloc_done(p[j], size, cls, gfp, false);
+			p[j] = alloc_done(p[j], size, cls, gfp, true);
 			if (static_branch_unlikely(&pym_observing))
 				pym_observe_alloc(heap, p[j], size, gfp, _RET_IP_);
 		}

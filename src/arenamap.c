@@ -55,8 +55,8 @@ int pym_map_init_flat(struct pym_map *map)
 /*
  * Put entry in map's slot for p's region unless one is there already, and
  * return the slot's entry; map->none when a node could not be allocated
- * or p is outside the direct map. Nodes are allocated with gfp before the lock is
- * taken; a spare left over from a race is freed.
+ * or p is outside the direct map. Nodes are allocated with gfp before the
+ * lock is taken; a spare left over from a race is freed.
  *
  * The releases pair with the lockless READ_ONCE() loads in
  * pym_map_lookup(): a reader that sees a pointer sees what it points to
