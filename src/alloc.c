@@ -430,11 +430,14 @@ free_cached(struct pym_heap *heap, struct pym_pcpu *pc, struct pym_arena *a,
  * across a call, not even the class: p's pool, in use, keeps it.
  */
 static noinline void free_overflow(struct pym_arena *a,
-				   struct pym_pcpu __percpu *pcpu, void *p,
+				   struct pym_mag __percpu *mag, void *p,
 				   unsigned long irqflags)
 {
 	struct pym_heap *heap = pym_core_heap(READ_ONCE(a->core));
 	unsigned int cls = READ_ONCE(pym_pool_of(a, p)->cls);
+	/* mag is the heap's class cls magazine (pym_core_class_cache()). */
+	struct pym_pcpu __percpu *pcpu = (struct pym_pcpu __percpu *)
+		((char __percpu *)(mag - cls) - offsetof(struct pym_pcpu, mags));
 	struct pym_arena *release = NULL;
 	struct pym_pcpu *pc;
 	unsigned long flags;
@@ -452,46 +455,48 @@ static noinline void free_overflow(struct pym_arena *a,
  * push: the push needs that (pym_mag_push_local()), it keeps the magazine
  * ours, and it makes this an RCU reader, so the arena and the caches
  * looked up stay valid; one mask costs fewer instructions than preemption
- * off around a masked push. The arena's cache field alone says whether it
- * belongs to a cached heap: NULL, ZERO_SIZE_PTR and every address in no
- * arena find pym_no_arena, whose field is NULL. The bit is tested once,
+ * off around a masked push. The pool's magazine in the arena alone says
+ * whether it belongs to a cached heap: NULL, ZERO_SIZE_PTR and every
+ * address in no arena find pym_no_arena, which has none. The bit is tested once,
  * by the claim, which reads the block's first word before: a bad pointer
  * that got this far points into a pool, memory of ours, and is never
  * written. Anything else (NULL, a large block, a bad pointer, an uncached
- * heap, init_on_free, where no arena has a cache field, PREEMPT_RT, and
+ * heap, init_on_free, where no pool has a magazine, PREEMPT_RT, and
  * with sampled true a pool holding a sampled block) returns false having
  * changed nothing, for do_free(), which names the refusal.
  */
 static __always_inline bool free_fast(const void *p, bool sampled)
 {
 	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
-	struct pym_pcpu __percpu *pcpu;
 	struct pym_mag __percpu *mag;
 	struct pym_arena *a;
 	unsigned long flags;
-	unsigned int cls;
 
 	if (!PYM_PCPU_LOCKLESS)
 		return false;
 	local_irq_save(flags);
 	a = pym_arena_find(p);
-	pcpu = READ_ONCE(a->cache);
-	cls = READ_ONCE(a->cls[off >> PYM_POOL_SHIFT]);
-	/* Formed at once, so that the class needs no register of its own. */
-	mag = pym_pcpu_mag(pcpu, cls);
-	if (unlikely(!pcpu) ||
+	/*
+	 * Read once: the value, not the memory, is what the rest uses. A
+	 * volatile or atomic load costs GCC an addition apart, the field's
+	 * offset folded into the index rather than the displacement.
+	 */
+	mag = a->pool_cache[off >> PYM_POOL_SHIFT];
+	OPTIMIZER_HIDE_VAR(mag);
+	if (unlikely(!mag) ||
 	    (sampled && pym_callers_pool(pym_pool_of(a, p))) ||
 	    unlikely(off & (PYM_ALIGN - 1)) ||
 	    unlikely(!pym_mag_claim_as((void *)p, pym_pcpu_secret, a->inuse,
 				       off >> PYM_ALIGN_SHIFT, true)))
 		goto decline;
-	block_freed(p, cls);
+	/* The pool is in use: its class stays. */
+	block_freed(p, pym_pool_of(a, p)->cls);
 	if (likely(pym_mag_push_local(mag, (void *)p))) {
 		local_irq_restore(flags);
 		return true;
 	}
 	/* Still masked: a heap being retired waits for this RCU reader. */
-	free_overflow(a, pcpu, (void *)p, flags);
+	free_overflow(a, mag, (void *)p, flags);
 	return true;
 decline:
 	local_irq_restore(flags);

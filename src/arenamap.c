@@ -28,7 +28,7 @@
 unsigned long pym_arena_first __ro_after_init;
 EXPORT_SYMBOL_IF_KUNIT(pym_arena_first);
 
-/* Never a heap's: no core, no cache, every pool class 0 and bit clear. */
+/* Never a heap's: no core, no pool with a magazine, no bit set. */
 struct pym_arena pym_no_arena;
 EXPORT_SYMBOL_IF_KUNIT(pym_no_arena);
 struct pym_map pym_arenas = { .none = &pym_no_arena };

@@ -106,7 +106,7 @@ static __always_inline void *pym_map_lookup(struct pym_map *map, const void *p)
 }
 
 /*
- * The arena holding p, or pym_no_arena (no core, no cache): for the fast
+ * The arena holding p, or pym_no_arena (no core, no magazine): for the fast
  * free, which declines both alike.
  */
 static __always_inline struct pym_arena *pym_arena_find(const void *p)

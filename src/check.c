@@ -102,8 +102,6 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 
 	if (a->core != core)
 		violation(ck, "arena %llu: belongs to another heap", a->id);
-	if (a->cache != core->cache)
-		violation(ck, "arena %llu: not its heap's per-CPU caches", a->id);
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 		pool = &a->pools[i];
 		if (pool->index != i ||
@@ -111,9 +109,9 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 		    pool->inuse != &a->inuse[i * PYM_BITMAP_LONGS])
 			violation(ck, "arena %llu pool %u: wrong index, base or bitmap",
 				  a->id, i);
-		if (pool->state != PYM_POOL_FRESH && a->cls[i] != pool->cls)
-			violation(ck, "arena %llu pool %u: class %u, the arena says %u",
-				  a->id, i, pool->cls, a->cls[i]);
+		if (a->pool_cache[i] != pym_core_class_cache(core, pool->cls))
+			violation(ck, "arena %llu pool %u: not its class's magazine",
+				  a->id, i);
 		fresh = pool->state == PYM_POOL_FRESH;
 		untouched = i >= a->nextfresh;
 		if (fresh != untouched)

@@ -234,7 +234,8 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 		      unsigned int cls)
 {
 	pool->cls = cls;
-	WRITE_ONCE(pool_arena(pool)->cls[pool->index], cls);
+	WRITE_ONCE(pool_arena(pool)->pool_cache[pool->index],
+		   pym_core_class_cache(core, cls));
 	pool->state = PYM_POOL_USED;
 	pool->ref = 0;
 	pool->freeblock = NULL;
@@ -357,7 +358,6 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	memset(a, 0, sizeof(*a));
 	a->base = base;
 	a->core = core;
-	a->cache = core->cache;
 	a->nid = nid;
 	a->id = core->cnt[PYM_STAT_ARENAS_ALLOCATED];
 	a->nfreepools = PYM_POOLS_PER_ARENA;
@@ -366,6 +366,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 		a->pools[i].index = i;
 		a->pools[i].inuse = &a->inuse[i * PYM_BITMAP_LONGS];
 		a->pools[i].state = PYM_POOL_FRESH;
+		a->pool_cache[i] = pym_core_class_cache(core, 0);
 	}
 	pym_link_add_front(&core->all_arenas, &a->all);
 	usable_insert(core, a);
@@ -379,11 +380,17 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 void pym_core_set_cache(struct pym_core *core, void __percpu *cache)
 {
 	const struct pym_link *l;
+	struct pym_arena *a;
+	unsigned int i;
 
 	pym_core_assert_held(core);
 	core->cache = cache;
-	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next)
-		WRITE_ONCE(container_of(l, struct pym_arena, all)->cache, cache);
+	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next) {
+		a = container_of(l, struct pym_arena, all);
+		for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
+			WRITE_ONCE(a->pool_cache[i],
+				   pym_core_class_cache(core, a->pools[i].cls));
+	}
 }
 
 static void arena_release(struct pym_core *core, struct pym_arena *a,
@@ -402,7 +409,8 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 		usable_remove(core, a);
 	arena_unkeep(core, a);
 	pym_link_del(&a->all);
-	WRITE_ONCE(a->cache, NULL);
+	for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
+		WRITE_ONCE(a->pool_cache[i], NULL);
 	WRITE_ONCE(a->core, NULL);
 	a->release_next = *release;
 	*release = a;

@@ -75,8 +75,11 @@ enum pym_pool_state {
  */
 struct pym_pool {
 	struct pym_link link;		/* usedpools[cls] ring while USED */
-	struct pym_pool *nextfree;	/* arena freepools while FREE */
-	void *freeblock;		/* freed blocks, encoded link in the block */
+	/* A FREE pool has no blocks to list; pool_init() forgets them. */
+	union {
+		void *freeblock;	/* USED, FULL: freed blocks, encoded link */
+		struct pym_pool *nextfree;	/* FREE: arena freepools */
+	};
 	char *base;
 	u16 ref;
 	u16 nextoffset;
@@ -97,11 +100,6 @@ struct pym_core;
 struct pym_arena {
 	char *base;
 	struct pym_core *core;		/* NULL once released */
-	/*
-	 * The core's cache while the arena belongs to it (see struct
-	 * pym_core), read by the fast free instead of core then cache.
-	 */
-	void __percpu *cache;
 	struct pym_arena *nextarena, *prevarena;	/* usable_arenas */
 	struct pym_link all;				/* every arena of the core */
 	struct pym_arena *release_next;		/* handed back to the caller */
@@ -113,12 +111,16 @@ struct pym_arena {
 	int nid;
 	u64 id;				/* ordinal for reports, never an address */
 	/*
-	 * For the free's fast path, what the pool of an address holds,
-	 * found from the address with shifts and masks alone: cls[] mirrors
-	 * each pool's cls, and inuse[] is every pool's bitmap end to end,
-	 * one bit per 8 bytes of the arena.
+	 * For the free's fast path, what it needs of the pool of an
+	 * address, found from the address with shifts and masks alone.
+	 * pool_cache[i] is where a free caches a block of pool i: the core's
+	 * cache of the pool's class, pym_core_class_cache(core, cls), NULL
+	 * while the core has none or once the arena is released. Its address
+	 * rather than the class spares the fast free the arithmetic. inuse[]
+	 * is every pool's bitmap end to end, one bit per 8 bytes of the
+	 * arena.
 	 */
-	u8 cls[PYM_POOLS_PER_ARENA];
+	void __percpu *pool_cache[PYM_POOLS_PER_ARENA];
 	unsigned long inuse[PYM_POOLS_PER_ARENA * PYM_BITMAP_LONGS];
 	struct pym_pool pools[PYM_POOLS_PER_ARENA];
 };
@@ -148,10 +150,12 @@ struct pym_core {
 	unsigned int peak;
 	unsigned int arena_desc_bytes;	/* what a descriptor costs its owner */
 	/*
-	 * The owner's per-CPU caches, or NULL: opaque here, copied into each
-	 * arena (pym_core_set_cache()).
+	 * The owner's per-CPU caches, or NULL: opaque here but for where
+	 * each class's begins, cache + cls * cache_stride, which every pool
+	 * of every arena carries (pool_cache[]; pym_core_set_cache()).
 	 */
 	void __percpu *cache;
+	unsigned int cache_stride;
 	/* Figures counted as they happen; the rest are computed (stats.c). */
 	u64 cnt[PYM_STAT_NR_KEPT];
 };
@@ -235,20 +239,26 @@ static __always_inline void pym_zero32(u64 *w)
 	pym_zero16(w + 16);
 }
 
+/* Zero the words from w to end, a block of class cls, 48 <= cls < 64. */
+static __always_inline void pym_zero_top(u64 *w, u64 *end)
+{
+	pym_zero32(w);
+	pym_zero32(end - 32);
+}
+
 /*
  * Zero the words from w to end, a block of class cls, 16 <= cls < 64, in
- * two straight runs of stores that may overlap, chosen by at most two
+ * two straight runs of stores that may overlap, chosen by at most three
  * tests, with at most 15 words stored twice. The tests are on the class,
  * which the caller has in a register, not on the number of words.
  */
 static __always_inline void pym_zero_large(u64 *w, u64 *end, unsigned int cls)
 {
-	if (cls >= 32) {
+	if (cls >= 48) {
+		pym_zero_top(w, end);
+	} else if (cls >= 32) {
 		pym_zero32(w);
-		if (cls >= 48)
-			pym_zero32(end - 32);
-		else
-			pym_zero16(end - 16);
+		pym_zero16(end - 16);
 	} else {
 		pym_zero16(w);
 		if (cls >= 24)
@@ -267,15 +277,20 @@ static __always_inline void pym_zero_large(u64 *w, u64 *end, unsigned int cls)
  * zeroed inline only where inline_large says so: the allocation's fast
  * path, where a call costs more instructions than its tests (its entry,
  * arguments and return; 8 of them on Debian's 6.12 kernel), and the
- * code is laid out once per exported function. Elsewhere they take
- * pym_zero_words(), out of line.
+ * code is laid out once per exported function. There the largest
+ * classes are tested for first: their pair is the closest to half of
+ * kmalloc's, which zeroes 512 bytes for all of them, and every other
+ * class has a test to spare. Elsewhere they take pym_zero_words(), out
+ * of line.
  */
 static __always_inline void *pym_block_zero_as(void *p, unsigned int cls,
 					       bool inline_large)
 {
 	u64 *w = p, *end = w + cls + 1;
 
-	if (cls >= PYM_ZERO_INLINE_MAX / PYM_ALIGN) {
+	if (inline_large && cls >= 48) {
+		pym_zero_top(w, end);
+	} else if (cls >= PYM_ZERO_INLINE_MAX / PYM_ALIGN) {
 		if (!inline_large)
 			return pym_zero_words(w, cls + 1);
 		pym_zero_large(w, end, cls);
@@ -598,6 +613,14 @@ static __always_inline bool pym_core_free_fast(struct pym_core *core,
  */
 void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 			void *base, int nid);
+
+/* Where core caches blocks of class cls: NULL when it has no cache. */
+static inline void __percpu *pym_core_class_cache(const struct pym_core *core,
+						  unsigned int cls)
+{
+	return core->cache ?
+	       (char __percpu *)core->cache + cls * core->cache_stride : NULL;
+}
 
 /* Set the cache every arena of core carries from now on (NULL: none). */
 void pym_core_set_cache(struct pym_core *core, void __percpu *cache);

@@ -377,10 +377,13 @@ static struct pym_heap *heap_new(const char *name, unsigned int flags)
 	 */
 	heap->core.keep_adaptive = heap->pcpu && !(flags & PYM_HEAP_PINNED);
 	/*
-	 * What the fast free reads, in every arena: under init_on_free,
-	 * nothing, so that the wipe (do_free()) costs it no test.
+	 * What the fast free reads, in every pool: the magazine of the
+	 * pool's class; under init_on_free nothing, so that the wipe
+	 * (do_free()) costs it no test.
 	 */
-	heap->core.cache = want_init_on_free() ? NULL : heap->pcpu;
+	if (heap->pcpu && !want_init_on_free())
+		heap->core.cache = heap->pcpu->mags;
+	heap->core.cache_stride = sizeof(struct pym_mag);
 	heap->core.secret = get_random_long();
 	strscpy(heap->name, name, sizeof(heap->name));
 	return heap;

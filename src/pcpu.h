@@ -79,18 +79,4 @@ static inline void pym_pcpu_assert_owned(struct pym_pcpu *pc)
 #endif
 }
 
-/*
- * The magazine of class cls in pcpu, for the fast free's per-CPU
- * accesses. Hidden from the optimiser so that blocks[] is indexed off
- * this one address rather than recomputed from pcpu and the class.
- */
-static __always_inline struct pym_mag __percpu *
-pym_pcpu_mag(struct pym_pcpu __percpu *pcpu, unsigned int cls)
-{
-	struct pym_mag __percpu *mag = &pcpu->mags[cls];
-
-	OPTIMIZER_HIDE_VAR(mag);
-	return mag;
-}
-
 #endif /* _PYM_PCPU_H */

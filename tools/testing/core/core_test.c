@@ -142,32 +142,44 @@ static void test_pool_states(void)
 	pool = pool_of(blocks[cap]);
 	EXPECT(pym_pool_spare(pool), "last pool of a class is cached");
 	EXPECT(uheap_check(&h) == 0, "check");
-	/* The free's fast path reads the class and bitmap through the arena. */
-	EXPECT(uheap_arena_of(blocks[cap])->cls[pool->index] == 7, "class mirrored");
+	/* The free's fast path reads the magazine and bitmap through the arena. */
+	EXPECT(!uheap_arena_of(blocks[cap])->pool_cache[pool->index], "no cache, no magazine");
 	EXPECT(pool->inuse == &uheap_arena_of(blocks[cap])->inuse[pool->index * PYM_BITMAP_LONGS],
 	       "bitmap in the arena's");
-	uheap_arena_of(blocks[cap])->cls[pool->index] = 8;
-	EXPECT(uheap_check(&h) == 1, "a wrong mirror is a violation");
-	uheap_arena_of(blocks[cap])->cls[pool->index] = 7;
 	pool->inuse++;
 	EXPECT(uheap_check(&h) >= 1, "a misplaced bitmap is a violation");
 	pool->inuse--;
 	EXPECT(uheap_check(&h) == 0, "check");
-	/* The owner's cache pointer: every arena carries it, new ones too. */
+	/*
+	 * The owner's caches: every pool of every arena, new ones too, knows
+	 * its class's, which is never dereferenced here.
+	 */
+	h.core.cache_stride = 256;
 	pym_core_set_cache(&h.core, &h);
-	EXPECT(uheap_arena_of(blocks[cap])->cache == &h, "cache set");
+	EXPECT(uheap_arena_of(blocks[cap])->pool_cache[pool->index] == (char *)&h + 7 * 256,
+	       "cache set, at the class's");
+	EXPECT(uheap_arena_of(blocks[cap])->pool_cache[PYM_POOLS_PER_ARENA - 1] == (char *)&h,
+	       "a fresh pool has class 0's");
 	for (n = 0; h.core.cnt[PYM_STAT_ARENAS_CURRENT] < 2 && n < ARRAY_SIZE(more); n++)
 		more[n] = uheap_alloc(&h, 64);
 	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 2, "a second arena");
 	EXPECT(uheap_arena_of(more[n - 1]) != uheap_arena_of(blocks[cap]) &&
-	       uheap_arena_of(more[n - 1])->cache == &h,
-	       "a new arena carries the cache");
+	       uheap_arena_of(more[n - 1])->pool_cache[pool_of(more[n - 1])->index] ==
+	       (char *)&h + 7 * 256, "a new arena's pool has it");
+	blocks[0] = uheap_alloc(&h, 24);
+	EXPECT(uheap_arena_of(blocks[0])->pool_cache[pool_of(blocks[0])->index] ==
+	       (char *)&h + 2 * 256,
+	       "a pool given a class has the class's");
 	EXPECT(uheap_check(&h) == 0, "check");
-	uheap_arena_of(blocks[cap])->cache = NULL;
-	EXPECT(uheap_check(&h) == 1, "an arena without its cache is a violation");
+	uheap_arena_of(blocks[cap])->pool_cache[pool->index] = (char *)&h + 8 * 256;
+	EXPECT(uheap_check(&h) == 1, "another class's magazine is a violation");
+	uheap_arena_of(blocks[cap])->pool_cache[pool->index] = NULL;
+	EXPECT(uheap_check(&h) == 1, "no magazine is a violation");
 	pym_core_set_cache(&h.core, NULL);
-	EXPECT(!uheap_arena_of(blocks[cap])->cache &&
-	       !uheap_arena_of(more[n - 1])->cache, "cache cleared");
+	EXPECT(!uheap_arena_of(blocks[cap])->pool_cache[pool->index] &&
+	       !uheap_arena_of(more[n - 1])->pool_cache[pool_of(more[n - 1])->index],
+	       "cache cleared");
+	EXPECT(uheap_free(&h, blocks[0]) == 0, "free");
 	while (n)
 		EXPECT(uheap_free(&h, more[--n]) == 0, "free");
 	EXPECT(uheap_check(&h) == 0, "check");
