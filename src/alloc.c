@@ -476,13 +476,7 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 		return false;
 	local_irq_save(flags);
 	a = pym_arena_find(p);
-	/*
-	 * Read once: the value, not the memory, is what the rest uses. A
-	 * volatile or atomic load costs GCC an addition apart, the field's
-	 * offset folded into the index rather than the displacement.
-	 */
-	mag = a->pool_cache[off >> PYM_POOL_SHIFT];
-	OPTIMIZER_HIDE_VAR(mag);
+	mag = READ_ONCE(a->pool_cache[off >> PYM_POOL_SHIFT]);
 	if (unlikely(!mag) ||
 	    (sampled && pym_callers_pool(pym_pool_of(a, p))) ||
 	    unlikely(off & (PYM_ALIGN - 1)) ||

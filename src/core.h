@@ -98,6 +98,19 @@ struct pym_core;
  * an arena is wholly empty when nfreepools + nspare == PYM_POOLS_PER_ARENA.
  */
 struct pym_arena {
+	/*
+	 * For the free's fast path, what it needs of the pool of an
+	 * address, found from the address with shifts and masks alone.
+	 * pool_cache[i] is where a free caches a block of pool i: the core's
+	 * cache of the pool's class, pym_core_class_cache(core, cls), NULL
+	 * while the core has none or once the arena is released. Its address
+	 * rather than the class spares the fast free the arithmetic; first in
+	 * the descriptor, so that its load needs no displacement, which GCC
+	 * would add to the index apart for a READ_ONCE(). inuse[] is every
+	 * pool's bitmap end to end, one bit per 8 bytes of the arena.
+	 */
+	void __percpu *pool_cache[PYM_POOLS_PER_ARENA];
+	unsigned long inuse[PYM_POOLS_PER_ARENA * PYM_BITMAP_LONGS];
 	char *base;
 	struct pym_core *core;		/* NULL once released */
 	struct pym_arena *nextarena, *prevarena;	/* usable_arenas */
@@ -110,18 +123,6 @@ struct pym_arena {
 	bool kept;			/* wholly empty, kept against thrashing */
 	int nid;
 	u64 id;				/* ordinal for reports, never an address */
-	/*
-	 * For the free's fast path, what it needs of the pool of an
-	 * address, found from the address with shifts and masks alone.
-	 * pool_cache[i] is where a free caches a block of pool i: the core's
-	 * cache of the pool's class, pym_core_class_cache(core, cls), NULL
-	 * while the core has none or once the arena is released. Its address
-	 * rather than the class spares the fast free the arithmetic. inuse[]
-	 * is every pool's bitmap end to end, one bit per 8 bytes of the
-	 * arena.
-	 */
-	void __percpu *pool_cache[PYM_POOLS_PER_ARENA];
-	unsigned long inuse[PYM_POOLS_PER_ARENA * PYM_BITMAP_LONGS];
 	struct pym_pool pools[PYM_POOLS_PER_ARENA];
 };
 
