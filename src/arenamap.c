@@ -127,6 +127,7 @@ int pym_arena_map(void *base, struct pym_arena *a, gfp_t gfp)
 {
 	return pym_map_install(&pym_arenas, base, a, gfp) == a ? 0 : -ENOMEM;
 }
+EXPORT_SYMBOL_IF_KUNIT(pym_arena_map);
 
 void pym_map_clear(struct pym_map *map, const void *p)
 {
@@ -151,6 +152,7 @@ void pym_arena_unmap(void *base)
 {
 	pym_map_clear(&pym_arenas, base);
 }
+EXPORT_SYMBOL_IF_KUNIT(pym_arena_unmap);
 
 /* Free map's nodes, and with kfree() its entries too when free_entries. */
 static void map_free(struct pym_map *map, bool free_entries)

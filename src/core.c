@@ -366,7 +366,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 		a->pools[i].index = i;
 		a->pools[i].inuse = &a->inuse[i * PYM_BITMAP_LONGS];
 		a->pools[i].state = PYM_POOL_FRESH;
-		a->pool_cache[i] = pym_core_class_cache(core, 0);
+		WRITE_ONCE(a->pool_cache[i], pym_core_class_cache(core, 0));
 	}
 	pym_link_add_front(&core->all_arenas, &a->all);
 	usable_insert(core, a);

@@ -66,13 +66,6 @@
 #include "pym_trace.h"
 #include "kasan.h"
 
-/* The kernel's wrapper around the core's arena descriptor. */
-struct pym_karena {
-	struct rcu_head rcu;
-	struct pym_heap *heap;		/* outlives the arena: heap_retire() */
-	struct pym_arena a;
-};
-
 struct pym_heap *pym_default_heap;
 EXPORT_SYMBOL_IF_KUNIT(pym_default_heap);
 /* Every heap: walked under RCU, changed under pym_heaps_lock. */
@@ -121,6 +114,23 @@ void pym_heap_release_arenas(struct pym_arena *a)
 	}
 }
 
+/*
+ * A descriptor for a new arena of heap. pym_heap_grow() publishes it in
+ * the arenas' map before the core fills it (pym_core_add_arena()), and
+ * frees of addresses in the arena may read it from then on: it comes
+ * with no core, no pool's magazine and no bit set, as the fast free and
+ * do_free() need to refuse them.
+ */
+struct pym_karena *pym_karena_new(struct pym_heap *heap, gfp_t gfp, int nid)
+{
+	struct pym_karena *ka = kzalloc_node(sizeof(*ka), gfp, nid);
+
+	if (ka)
+		ka->heap = heap;
+	return ka;
+}
+EXPORT_SYMBOL_IF_KUNIT(pym_karena_new);
+
 /* Obtain one arena for heap, outside its lock; -ENOMEM is counted. */
 int pym_heap_grow(struct pym_heap *heap, gfp_t gfp)
 {
@@ -134,7 +144,7 @@ int pym_heap_grow(struct pym_heap *heap, gfp_t gfp)
 
 	if (arena_should_fail())
 		goto fail;
-	ka = kmalloc_node(sizeof(*ka), g, nid);
+	ka = pym_karena_new(heap, g, nid);
 	if (!ka)
 		goto fail;
 	/* Order 6 is costly: fail fast rather than thrash, and count it. */
@@ -144,8 +154,6 @@ int pym_heap_grow(struct pym_heap *heap, gfp_t gfp)
 	base = page_address(page);
 	pym_kasan_unused(base, PYM_ARENA_SIZE);
 	/* Published before it serves blocks, so every block can be found. */
-	ka->a.core = NULL;
-	ka->heap = heap;
 	err = pym_arena_map(base, &ka->a, g);
 	if (err)
 		goto fail_pages;

@@ -67,6 +67,13 @@ static inline struct pym_heap *pym_core_heap(struct pym_core *core)
 }
 
 /* heap.c */
+/* The kernel's wrapper around the core's arena descriptor. */
+struct pym_karena {
+	struct rcu_head rcu;
+	struct pym_heap *heap;		/* outlives the arena: heap_retire() */
+	struct pym_arena a;
+};
+
 int pym_heaps_init(void);
 void pym_heaps_exit(void);
 bool pym_heaps_any(bool (*fn)(struct pym_heap *heap, void *arg), void *arg);
@@ -75,6 +82,7 @@ u64 pym_heaps_reclaimable(void);
 bool pym_valid_name(const char *name);
 struct pym_heap *pym_type_heap_create(const char *type_name, unsigned int flags);
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
+struct pym_karena *pym_karena_new(struct pym_heap *heap, gfp_t gfp, int nid);
 int pym_heap_grow(struct pym_heap *heap, gfp_t gfp);
 void pym_heap_release_arenas(struct pym_arena *a);
 void pym_heap_age(struct pym_heap *heap, bool forget);

@@ -1495,6 +1495,56 @@ static void cached_blocks_before_a_new_arena(struct kunit *test)
 	pym_heap_destroy(w.heap);
 }
 
+/*
+ * pym_heap_grow() publishes a new arena in the map before the heap's core
+ * fills its descriptor, so that every block it will serve can be found.
+ * A free of an address in it meanwhile is of memory nobody was handed:
+ * refused like any in no arena, without reading or writing it. The fast
+ * free takes its magazine and bits from the descriptor as it comes.
+ */
+static void arena_published_before_added(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, 0);
+	u64 foreign, dbl, invalid;
+	struct pym_karena *ka;
+	struct page *page;
+	unsigned int i;
+	char *base;
+
+	ka = pym_karena_new(heap, GFP_KERNEL, NUMA_NO_NODE);
+	KUNIT_ASSERT_NOT_NULL(test, ka);
+	KUNIT_EXPECT_NULL(test, ka->a.core);
+	for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
+		KUNIT_EXPECT_NULL(test, ka->a.pool_cache[i]);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(ka->a.inuse,
+					     PYM_ARENA_SIZE / PYM_ALIGN));
+	page = alloc_pages(GFP_KERNEL, PYM_ARENA_ORDER);
+	if (!page) {
+		kfree(ka);
+		pym_heap_destroy(heap);
+		kunit_skip(test, "no order-%d page", PYM_ARENA_ORDER);
+	}
+	base = page_address(page);
+	memset(base, 0xa5, PYM_ARENA_SIZE);
+	KUNIT_ASSERT_EQ(test, pym_arena_map(base, &ka->a, GFP_KERNEL), 0);
+	foreign = def_stat(test, PYM_STAT_FOREIGN_FREES);
+	dbl = def_stat(test, PYM_STAT_DOUBLE_FREES);
+	invalid = def_stat(test, PYM_STAT_INVALID_FREES);
+	pym_free(base);
+	pym_free(base + 7 * PYM_POOL_SIZE + 64);
+	pym_free(base + PYM_ARENA_SIZE - PYM_ALIGN);
+	KUNIT_EXPECT_EQ(test, def_stat(test, PYM_STAT_FOREIGN_FREES) - foreign +
+			def_stat(test, PYM_STAT_DOUBLE_FREES) - dbl, 3);
+	KUNIT_EXPECT_EQ(test, def_stat(test, PYM_STAT_INVALID_FREES) - invalid, 3);
+	KUNIT_EXPECT_NULL(test, memchr_inv(base, 0xa5, PYM_ARENA_SIZE));
+	pym_arena_unmap(base);
+	synchronize_rcu();
+	__free_pages(page, PYM_ARENA_ORDER);
+	kfree(ka);
+	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
+	pym_heap_destroy(heap);
+}
+
 static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
@@ -1509,6 +1559,7 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(arena_failure_counted),
 	KUNIT_CASE(no_arena_falls_back_to_kmalloc),
 	KUNIT_CASE(map_flat_part_and_tree),
+	KUNIT_CASE(arena_published_before_added),
 	KUNIT_CASE(pinned_heap_keeps_its_arenas),
 	KUNIT_CASE(kasan_sees_inside_arenas),
 	KUNIT_CASE(damaged_pool_link_never_followed),
