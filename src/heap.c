@@ -98,7 +98,22 @@ void pym_core_report_link(struct pym_core *core, struct pym_pool *pool,
 			   pym_class_size(pool->cls), link);
 }
 
-/* Return arenas the core gave up, after dropping every lock. */
+static void arena_free_rcu(struct rcu_head *rcu)
+{
+	struct pym_karena *ka = container_of(rcu, struct pym_karena, rcu);
+
+	pym_kasan_unpoison(ka->a.base, PYM_ARENA_SIZE);
+	free_pages((unsigned long)ka->a.base, PYM_ARENA_ORDER);
+	kfree(ka);
+}
+
+/*
+ * Return arenas the core gave up, after dropping every lock: out of the
+ * map at once, back to the page allocator after a grace period. A free
+ * that found an arena before it left the map may still read it, and not
+ * only its descriptor: a stale pointer's free reads the block's first
+ * word before the bit that says the block is not allocated.
+ */
 void pym_heap_release_arenas(struct pym_arena *a)
 {
 	while (a) {
@@ -107,9 +122,7 @@ void pym_heap_release_arenas(struct pym_arena *a)
 
 		trace_pym_arena_free(ka->heap, a->id, a->nid);
 		pym_arena_unmap(a->base);
-		pym_kasan_unpoison(a->base, PYM_ARENA_SIZE);
-		free_pages((unsigned long)a->base, PYM_ARENA_ORDER);
-		kfree_rcu(ka, rcu);
+		call_rcu(&ka->rcu, arena_free_rcu);
 		a = next;
 	}
 }
@@ -270,7 +283,8 @@ EXPORT_SYMBOL_IF_KUNIT(pym_heap_age);
  * A pinned heap keeps its arenas; a debug heap keeps its quarantine.
  *
  * Context: process context; it waits for the other CPUs (an IPI each that
- * caches blocks of @heap).
+ * caches blocks of @heap), and for the grace period after which released
+ * arenas' pages are back with the page allocator (rcu_barrier()).
  */
 void pym_heap_shrink(struct pym_heap *heap)
 {
@@ -282,6 +296,7 @@ void pym_heap_shrink(struct pym_heap *heap)
 	if (pcpu)
 		pym_pcpu_drain(heap, pcpu, false);
 	pym_heap_age(heap, true);
+	rcu_barrier();
 }
 EXPORT_SYMBOL_GPL(pym_heap_shrink);
 

@@ -1545,6 +1545,41 @@ static void arena_published_before_added(struct kunit *test)
 	pym_heap_destroy(heap);
 }
 
+/*
+ * A released arena's pages outlive the RCU readers that could have found
+ * it, as its descriptor does: every free is one, and a stale pointer's
+ * reads the block's first word before it can learn that the arena left.
+ * The last free of a heap that keeps no empty arena releases it at once;
+ * inside a reader, its first page must still be allocated.
+ */
+static void released_arena_outlives_readers(struct kunit *test)
+{
+	struct pym_heap *heap = test_heap(test, PYM_HEAP_NOCACHE);
+	struct pym_stats st;
+	struct page *page;
+	unsigned long flags;
+	int refs;
+	void *p;
+
+	spin_lock_irqsave(&heap->core.lock, flags);
+	heap->core.keep_empty = 0;
+	heap->core.keep_adaptive = false;
+	spin_unlock_irqrestore(&heap->core.lock, flags);
+	p = pym_heap_alloc(heap, 64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	page = virt_to_page(pym_arena_base(p));
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	rcu_read_lock();
+	pym_free(p);
+	refs = page_ref_count(page);
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, refs, 1);
+	get_stats(test, heap, &st);
+	KUNIT_EXPECT_EQ(test, st.v[PYM_STAT_ARENAS_CURRENT], 0);
+	rcu_barrier();
+	pym_heap_destroy(heap);
+}
+
 static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(size_classes_and_alignment),
 	KUNIT_CASE(pool_state_transitions),
@@ -1560,6 +1595,7 @@ static struct kunit_case pymalloc_alloc_cases[] = {
 	KUNIT_CASE(no_arena_falls_back_to_kmalloc),
 	KUNIT_CASE(map_flat_part_and_tree),
 	KUNIT_CASE(arena_published_before_added),
+	KUNIT_CASE(released_arena_outlives_readers),
 	KUNIT_CASE(pinned_heap_keeps_its_arenas),
 	KUNIT_CASE(kasan_sees_inside_arenas),
 	KUNIT_CASE(damaged_pool_link_never_followed),
