@@ -349,6 +349,16 @@ unsigned int pym_core_alloc_bulk(struct pym_core *core, unsigned int cls,
 	return got;
 }
 
+/* Every pool of a takes core's cache for its class (FRESH ones: class 0). */
+static void arena_set_pool_caches(struct pym_core *core, struct pym_arena *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
+		WRITE_ONCE(a->pool_cache[i],
+			   pym_core_class_cache(core, a->pools[i].cls));
+}
+
 void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 			void *base, int nid)
 {
@@ -366,8 +376,8 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 		a->pools[i].index = i;
 		a->pools[i].inuse = &a->inuse[i * PYM_BITMAP_LONGS];
 		a->pools[i].state = PYM_POOL_FRESH;
-		WRITE_ONCE(a->pool_cache[i], pym_core_class_cache(core, 0));
 	}
+	arena_set_pool_caches(core, a);
 	pym_link_add_front(&core->all_arenas, &a->all);
 	usable_insert(core, a);
 
@@ -380,17 +390,11 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 void pym_core_set_cache(struct pym_core *core, void __percpu *cache)
 {
 	const struct pym_link *l;
-	struct pym_arena *a;
-	unsigned int i;
 
 	pym_core_assert_held(core);
 	core->cache = cache;
-	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next) {
-		a = container_of(l, struct pym_arena, all);
-		for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
-			WRITE_ONCE(a->pool_cache[i],
-				   pym_core_class_cache(core, a->pools[i].cls));
-	}
+	for (l = core->all_arenas.next; l != &core->all_arenas; l = l->next)
+		arena_set_pool_caches(core, container_of(l, struct pym_arena, all));
 }
 
 static void arena_release(struct pym_core *core, struct pym_arena *a,
