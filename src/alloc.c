@@ -478,7 +478,7 @@ static __always_inline bool free_fast(const void *p, bool sampled)
 	a = pym_arena_find(p);
 	mag = READ_ONCE(a->pool_cache[off >> PYM_POOL_SHIFT]);
 	if (unlikely(!mag) ||
-	    (sampled && pym_callers_pool(pym_pool_of(a, p))) ||
+	    (sampled && pym_callers_pool(a, p)) ||
 	    unlikely(off & (PYM_ALIGN - 1)) ||
 	    unlikely(!pym_mag_claim_as((void *)p, pym_pcpu_secret, a->inuse,
 				       off >> PYM_ALIGN_SHIFT, true)))
@@ -849,8 +849,7 @@ bool pym_free_check(const void *p, unsigned long caller)
 		 * block the caller owns it cannot change. A racing bad pointer
 		 * may pass here; the free itself checks again.
 		 */
-		st = pym_block_check(pym_pool_of(a, p),
-				     (unsigned long)p & (PYM_POOL_SIZE - 1));
+		st = pym_block_check(a, p);
 		/* Cached in a magazine: free, whatever the core thinks. */
 		if (st == PYM_BLOCK_OK && READ_ONCE(heap->pcpu) &&
 		    pym_mag_cached(p, pym_pcpu_secret))

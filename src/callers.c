@@ -144,6 +144,7 @@ void pym_callers_sample(struct pym_heap *heap, const void *p, size_t size,
 	struct pym_arena *a;
 	unsigned long flags;
 	unsigned int i;
+	u8 *sampled;
 
 	this_cpu_write(pym_sample_left, next_gap(interval));
 	if (ZERO_OR_NULL_PTR(p) || size > PYM_SMALL_MAX)
@@ -153,8 +154,9 @@ void pym_callers_sample(struct pym_heap *heap, const void *p, size_t size,
 	if (!a)		/* served by kmalloc, no arena to be had */
 		goto out;
 	pool = pym_pool_of(a, p);
+	sampled = &a->sampled[pym_pool_index(p)];
 	raw_spin_lock_irqsave(&samples_lock, flags);
-	if (nsamples >= PYM_SAMPLES_MAX || pool->sampled == U8_MAX) {
+	if (nsamples >= PYM_SAMPLES_MAX || *sampled == U8_MAX) {
 		samples_dropped++;
 		goto unlock;
 	}
@@ -165,7 +167,7 @@ void pym_callers_sample(struct pym_heap *heap, const void *p, size_t size,
 		.req = size, .block = pym_class_size(pool->cls),
 	};
 	nsamples++;
-	WRITE_ONCE(pool->sampled, pool->sampled + 1);
+	WRITE_ONCE(*sampled, *sampled + 1);
 unlock:
 	raw_spin_unlock_irqrestore(&samples_lock, flags);
 out:
@@ -175,18 +177,18 @@ out:
 /* p of arena a is being freed: forget its sample, if it has one. */
 void pym_callers_free(struct pym_arena *a, const void *p)
 {
-	struct pym_pool *pool = pym_pool_of(a, p);
+	u8 *sampled = &a->sampled[pym_pool_index(p)];
 	unsigned long flags;
 	unsigned int i;
 
-	if (!READ_ONCE(pool->sampled))
+	if (!READ_ONCE(*sampled))
 		return;
 	raw_spin_lock_irqsave(&samples_lock, flags);
 	i = find(p);
 	if (i < PYM_SAMPLES) {
 		remove_slot(i);
 		nsamples--;
-		WRITE_ONCE(pool->sampled, pool->sampled - 1);
+		WRITE_ONCE(*sampled, *sampled - 1);
 	}
 	raw_spin_unlock_irqrestore(&samples_lock, flags);
 }

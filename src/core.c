@@ -67,11 +67,6 @@ void *pym_zero_words(u64 *w, unsigned int n)
 	return w;
 }
 
-static inline struct pym_arena *pool_arena(struct pym_pool *pool)
-{
-	return container_of(pool - pool->index, struct pym_arena, pools[0]);
-}
-
 void pym_core_init(struct pym_core *core, unsigned int keep_empty,
 		   unsigned int arena_desc_bytes)
 {
@@ -234,11 +229,11 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 		      unsigned int cls)
 {
 	pool->cls = cls;
-	WRITE_ONCE(pool_arena(pool)->pool_cache[pool->index],
+	WRITE_ONCE(pym_pool_arena(pool)->pool_cache[pool->index],
 		   pym_core_class_cache(core, cls));
 	pool->state = PYM_POOL_USED;
 	pool->ref = 0;
-	pool->freeblock = NULL;
+	pool->freeblock = PYM_NOBLOCK;
 	pool->nextoffset = 0;
 	pym_link_add_front(&core->usedpools[cls], &pool->link);
 	core->cnt[PYM_STAT_POOL_INITS]++;
@@ -247,7 +242,7 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 /* The class's spare pool (top of this file) takes blocks again. */
 static void pool_reused(struct pym_pool *pool)
 {
-	struct pym_arena *a = pool_arena(pool);
+	struct pym_arena *a = pym_pool_arena(pool);
 
 	a->nspare--;
 	arena_unkeep(a->core, a);
@@ -278,20 +273,22 @@ static struct pym_pool *class_pool(struct pym_core *core, unsigned int cls)
  * carved, not allocated, and not b, which is being taken). Nothing leaks
  * and nothing is handed out twice.
  */
-void *pym_pool_relink(struct pym_core *core, struct pym_pool *pool, char *b)
+unsigned int pym_pool_relink(struct pym_core *core, struct pym_pool *pool,
+			     char *b)
 {
-	unsigned int size = pym_class_size(pool->cls), off;
-	char *head = NULL, *blk;
+	struct pym_arena *a = pym_pool_arena(pool);
+	unsigned int size = pym_class_size(pool->cls), off, head = PYM_NOBLOCK;
+	unsigned long *inuse = pym_pool_inuse(a, pool);
+	char *base = pym_pool_base(a, pool), *blk;
 
 	core->cnt[PYM_STAT_CORRUPTIONS]++;
 	pym_core_report_link(core, pool, b, *(unsigned long *)b);
 	for (off = 0; off < pool->nextoffset; off += size) {
-		blk = pool->base + off;
-		if (blk == b || test_bit(off >> PYM_ALIGN_SHIFT, pool->inuse))
+		blk = base + off;
+		if (blk == b || test_bit(off >> PYM_ALIGN_SHIFT, inuse))
 			continue;
-		*(unsigned long *)blk = (unsigned long)head ^
-					pym_pool_link_code(core, blk);
-		head = blk;
+		*(unsigned long *)blk = head ^ pym_pool_link_code(core, blk);
+		head = off;
 	}
 	return head;
 }
@@ -315,16 +312,16 @@ static unsigned int pool_take_bulk(struct pym_core *core, struct pym_pool *pool,
 				   unsigned int cls, unsigned int n, void **out)
 {
 	unsigned int room = pym_class_capacity[cls] - pool->ref, i;
-	char *b = pool->freeblock, *base = pool->base, *next;
-	unsigned long *inuse = pool->inuse;
+	unsigned int off = pool->freeblock;
+	struct pym_arena *a = pym_pool_arena(pool);
+	unsigned long *inuse = pym_pool_inuse(a, pool);
+	char *base = pym_pool_base(a, pool);
 
 	if (n > room)
 		n = room;
-	for (i = 0; i < n; i++) {
-		out[i] = pym_pool_take(core, pool, base, inuse, cls, b, &next);
-		b = next;
-	}
-	pool->freeblock = b;
+	for (i = 0; i < n; i++)
+		out[i] = pym_pool_take(core, pool, base, inuse, cls, off, &off);
+	pool->freeblock = off;
 	pool->ref += n;
 	if (pool->ref == pym_class_capacity[cls]) {
 		pym_link_del(&pool->link);
@@ -372,9 +369,7 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	a->id = core->cnt[PYM_STAT_ARENAS_ALLOCATED];
 	a->nfreepools = PYM_POOLS_PER_ARENA;
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
-		a->pools[i].base = a->base + i * PYM_POOL_SIZE;
 		a->pools[i].index = i;
-		a->pools[i].inuse = &a->inuse[i * PYM_BITMAP_LONGS];
 		a->pools[i].state = PYM_POOL_FRESH;
 	}
 	arena_set_pool_caches(core, a);
@@ -483,7 +478,7 @@ unsigned int pym_core_age(struct pym_core *core, bool forget,
 static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 			 struct pym_arena **release)
 {
-	struct pym_arena *a = pool_arena(pool);
+	struct pym_arena *a = pym_pool_arena(pool);
 	struct pym_link *head = &core->usedpools[pool->cls];
 
 	if (head->next == &pool->link && head->prev == &pool->link) {
@@ -522,10 +517,9 @@ void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
 unsigned int pym_core_block_size(struct pym_arena *a, const void *p,
 				 enum pym_block_status *status)
 {
-	const struct pym_pool *pool = pym_pool_of(a, p);
-
-	*status = pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1));
-	return *status == PYM_BLOCK_OK ? pym_class_size(pool->cls) : 0;
+	*status = pym_block_check(a, p);
+	return *status == PYM_BLOCK_OK ?
+	       pym_class_size(pym_pool_of(a, p)->cls) : 0;
 }
 
 unsigned int pym_core_trim(struct pym_core *core, struct pym_arena **release)

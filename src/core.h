@@ -65,29 +65,34 @@ enum pym_pool_state {
 
 /*
  * A pool descriptor. Invariants, all checked by pym_core_check():
- *  - ref == number of bits set in inuse[] == blocks handed out;
+ *  - ref == number of bits set in the pool's part of inuse[] == blocks
+ *    handed out;
  *  - blocks below nextoffset are either allocated or on freeblock;
  *    blocks at or above nextoffset have never been touched;
  *  - state USED <=> ref < capacity, on usedpools[cls]; ref == 0 there
  *    only for the one pool per class kept against ping-pong (the spare);
  *    state FULL <=> ref == capacity, on no list;
- *    ref == 0 => inuse[] all zero.
+ *    ref == 0 => its bits all clear.
+ *
+ * 24 bytes, so that 64 of them and the bitmap leave the arena descriptor
+ * small enough for five to a slab (heap.c): the pool's address, its
+ * bitmap and its arena follow from index, and the free list holds pool
+ * offsets, not addresses.
  */
+#define PYM_NOBLOCK		0xffffU	/* the end of a pool's free list */
+
 struct pym_pool {
-	struct pym_link link;		/* usedpools[cls] ring while USED */
-	/* A FREE pool has no blocks to list; pool_init() forgets them. */
 	union {
-		void *freeblock;	/* USED, FULL: freed blocks, encoded link */
+		struct pym_link link;		/* USED: usedpools[cls] ring */
 		struct pym_pool *nextfree;	/* FREE: arena freepools */
 	};
-	char *base;
+	/* USED, FULL: offset of the first freed block, or PYM_NOBLOCK. */
+	u16 freeblock;
 	u16 ref;
 	u16 nextoffset;
 	u8 cls;
-	u8 state;
-	u8 index;			/* position in the arena */
-	u8 sampled;			/* the owner's: blocks sampled (callers.c) */
-	unsigned long *inuse;		/* its part of the arena's inuse[] */
+	u8 state : 2;			/* enum pym_pool_state */
+	u8 index : 6;			/* position in the arena */
 };
 
 struct pym_core;
@@ -124,7 +129,45 @@ struct pym_arena {
 	int nid;
 	u64 id;				/* ordinal for reports, never an address */
 	struct pym_pool pools[PYM_POOLS_PER_ARENA];
+	u8 sampled[PYM_POOLS_PER_ARENA];	/* the owner's (callers.c) */
 };
+
+static_assert(PYM_POOLS_PER_ARENA <= 64 && PYM_POOL_SIZE < PYM_NOBLOCK,
+	      "struct pym_pool's index and offsets are too narrow");
+
+/*
+ * What a descriptor of size bytes costs its owner when it comes from a
+ * slab cache of its own: its share of an order-3 slab, the largest SLUB
+ * makes by default (slub_max_order), which SLUB fills with as many as
+ * fit. Five fit: 6,554 bytes each, where kmalloc-8k takes 8,192.
+ */
+#define PYM_DESC_SLAB_BYTES	(8U << PYM_PAGE_SHIFT)
+
+static inline unsigned int pym_desc_cost(unsigned int size)
+{
+	unsigned int n = PYM_DESC_SLAB_BYTES / size;
+
+	return (PYM_DESC_SLAB_BYTES + n - 1) / n;
+}
+
+/* The arena whose pools[] holds pool. */
+static __always_inline struct pym_arena *pym_pool_arena(const struct pym_pool *pool)
+{
+	return container_of(pool - pool->index, struct pym_arena, pools[0]);
+}
+
+static __always_inline char *pym_pool_base(const struct pym_arena *a,
+					   const struct pym_pool *pool)
+{
+	return a->base + (pool->index << PYM_POOL_SHIFT);
+}
+
+/* pool's part of its arena's bitmap. */
+static __always_inline unsigned long *pym_pool_inuse(struct pym_arena *a,
+						     const struct pym_pool *pool)
+{
+	return &a->inuse[pool->index * PYM_BITMAP_LONGS];
+}
 
 /*
  * lock is the owner's: the core never takes it, every function here runs
@@ -323,11 +366,15 @@ static __always_inline bool pym_pool_spare(const struct pym_pool *pool)
 }
 
 /* Arenas are naturally aligned: the pool index is in p's address bits. */
+static __always_inline unsigned int pym_pool_index(const void *p)
+{
+	return ((unsigned long)p >> PYM_POOL_SHIFT) & (PYM_POOLS_PER_ARENA - 1);
+}
+
 static __always_inline struct pym_pool *pym_pool_of(struct pym_arena *a,
 						    const void *p)
 {
-	return &a->pools[((unsigned long)p >> PYM_POOL_SHIFT) &
-			 (PYM_POOLS_PER_ARENA - 1)];
+	return &a->pools[pym_pool_index(p)];
 }
 
 /* Arena of an address that is known to lie inside some arena. */
@@ -384,11 +431,11 @@ static inline void pym_link_move_tail(struct pym_link *head, struct pym_link *n)
 }
 
 /*
- * A freed block keeps the link to the next in its first word, as in
- * CPython, but encoded as SLAB_FREELIST_HARDENED encodes SLUB's: next ^
- * the heap's secret ^ swab(the block's address). A write after free that
- * changes it yields an address nobody chose, and one that reads it learns
- * nothing it can use.
+ * A freed block keeps the offset in its pool of the next in its first
+ * word, as CPython keeps the address, but encoded as
+ * SLAB_FREELIST_HARDENED encodes SLUB's links: next ^ the heap's secret ^
+ * swab(the block's address). A write after free that changes it yields an
+ * offset nobody chose, and one that reads it learns nothing it can use.
  */
 static __always_inline unsigned long pym_pool_link_code(const struct pym_core *core,
 							const void *b)
@@ -396,13 +443,15 @@ static __always_inline unsigned long pym_pool_link_code(const struct pym_core *c
 	return core->secret ^ swab((unsigned long)b);
 }
 
-static __always_inline void *pym_pool_next(const struct pym_core *core,
-					   const void *b)
+/* The link in the free block b: an offset, PYM_NOBLOCK, or damage. */
+static __always_inline unsigned long pym_pool_next(const struct pym_core *core,
+						   const void *b)
 {
-	return (void *)(*(const unsigned long *)b ^ pym_pool_link_code(core, b));
+	return *(const unsigned long *)b ^ pym_pool_link_code(core, b);
 }
 
-void *pym_pool_relink(struct pym_core *core, struct pym_pool *pool, char *b);
+unsigned int pym_pool_relink(struct pym_core *core, struct pym_pool *pool,
+			     char *b);
 /* The owner's report of a damaged link, under the core's lock. */
 void pym_core_report_link(struct pym_core *core, struct pym_pool *pool,
 			  const void *b, unsigned long link);
@@ -411,47 +460,54 @@ void pym_core_report_link(struct pym_core *core, struct pym_pool *pool,
  * A decoded link is followed only to a free block of the pool: carved
  * already, at a block boundary, its bit clear. Anything else means the
  * link was overwritten; pym_pool_relink() rebuilds the list from the
- * bitmap, which pymalloc keeps apart from the blocks. base and inuse are
- * the pool's, which the caller loaded (see pym_pool_take()).
+ * bitmap, which pymalloc keeps apart from the blocks. inuse is the
+ * pool's part of it, which the caller loaded (see pym_pool_take()).
  */
 static __always_inline bool pym_pool_link_ok(const struct pym_pool *pool,
-					     const char *base,
 					     const unsigned long *inuse,
-					     const char *next, unsigned int cls)
+					     unsigned long next,
+					     unsigned int cls)
 {
-	unsigned long off = next - base;
-
-	if (unlikely(off >= pool->nextoffset || off & (PYM_ALIGN - 1)))
+	if (unlikely(next >= pool->nextoffset || next & (PYM_ALIGN - 1)))
 		return false;
-	return pym_class_divides(cls, off) &&
-	       (!PYM_CHECKED || !test_bit(off >> PYM_ALIGN_SHIFT, inuse));
+	return pym_class_divides(cls, next) &&
+	       (!PYM_CHECKED || !test_bit(next >> PYM_ALIGN_SHIFT, inuse));
 }
 
 /*
- * Take b, the head of pool's free list, or when b is NULL carve a block;
- * returns the block taken, its bit set, and leaves in *next the new head.
- * The caller counts it in ref. base and inuse are pool->base and
- * pool->inuse, loaded by the caller once: a loop taking many blocks would
- * load them again for each, after every bit operation's memory clobber.
+ * Take the block at offset off, the head of pool's free list, or when off
+ * is PYM_NOBLOCK carve one; returns the block taken, its bit set, and
+ * leaves in *next the new head. The caller counts it in ref. base and
+ * inuse are the pool's (pym_pool_base(), pym_pool_inuse()), worked out by
+ * the caller once: a loop taking many blocks would load them again for
+ * each, after every bit operation's memory clobber.
  */
 static __always_inline char *pym_pool_take(struct pym_core *core,
 					   struct pym_pool *pool, char *base,
 					   unsigned long *inuse,
-					   unsigned int cls, char *b,
-					   char **next)
+					   unsigned int cls, unsigned int off,
+					   unsigned int *next)
 {
-	if (b) {
-		*next = pym_pool_next(core, b);
-		if (unlikely(*next &&
-			     !pym_pool_link_ok(pool, base, inuse, *next, cls)))
+	char *b;
+
+	if (off != PYM_NOBLOCK) {
+		unsigned long link;
+
+		b = base + off;
+		link = pym_pool_next(core, b);
+		if (likely(link == PYM_NOBLOCK ||
+			   pym_pool_link_ok(pool, inuse, link, cls)))
+			*next = link;
+		else
 			*next = pym_pool_relink(core, pool, b);
 	} else {
-		b = base + pool->nextoffset;
+		off = pool->nextoffset;
+		b = base + off;
 		pool->nextoffset += pym_class_size(cls);
-		*next = NULL;
+		*next = PYM_NOBLOCK;
 	}
 	if (PYM_CHECKED)
-		__set_bit((unsigned int)(b - base) >> PYM_ALIGN_SHIFT, inuse);
+		__set_bit(off >> PYM_ALIGN_SHIFT, inuse);
 	return b;
 }
 
@@ -459,8 +515,11 @@ static __always_inline void *pym_pool_take_block(struct pym_core *core,
 						 struct pym_pool *pool,
 						 unsigned int cls)
 {
-	char *next, *b = pym_pool_take(core, pool, pool->base, pool->inuse, cls,
-				       pool->freeblock, &next);
+	struct pym_arena *a = pym_pool_arena(pool);
+	unsigned int next;
+	char *b = pym_pool_take(core, pool, pym_pool_base(a, pool),
+				pym_pool_inuse(a, pool), cls, pool->freeblock,
+				&next);
 
 	pool->freeblock = next;
 	if (unlikely(++pool->ref == pym_class_capacity[cls])) {
@@ -533,11 +592,13 @@ pym_bits_check(const unsigned long *inuse, unsigned long off,
 	return pym_block_refusal(pool, off & (PYM_POOL_SIZE - 1));
 }
 
-/* The same for the block at offset off of pool. */
+/* The same for the block p of arena a. */
 static __always_inline enum pym_block_status
-pym_block_check(const struct pym_pool *pool, unsigned int off)
+pym_block_check(const struct pym_arena *a, const void *p)
 {
-	return pym_bits_check(pool->inuse, off, pool);
+	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
+
+	return pym_bits_check(a->inuse, off, &a->pools[off >> PYM_POOL_SHIFT]);
 }
 
 /*
@@ -553,9 +614,8 @@ static __always_inline void pym_pool_put_block(const struct pym_core *core,
 		__clear_bit(off >> PYM_ALIGN_SHIFT, a->inuse);
 	/* The bit before the link, for pym_mag_claim() on other CPUs. */
 	smp_wmb();
-	*(unsigned long *)p = (unsigned long)pool->freeblock ^
-			      pym_pool_link_code(core, p);
-	pool->freeblock = p;
+	*(unsigned long *)p = pool->freeblock ^ pym_pool_link_code(core, p);
+	pool->freeblock = off & (PYM_POOL_SIZE - 1);
 }
 
 /*

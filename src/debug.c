@@ -379,8 +379,9 @@ static void walk_blocks(struct pym_core *core, block_fn fn, void *arg)
 			if (pool->state != PYM_POOL_USED &&
 			    pool->state != PYM_POOL_FULL)
 				continue;
-			for_each_set_bit(bit, pool->inuse, PYM_POOL_SIZE / PYM_ALIGN)
-				fn((u8 *)pool->base + bit * PYM_ALIGN,
+			for_each_set_bit(bit, pym_pool_inuse(a, pool),
+					 PYM_POOL_SIZE / PYM_ALIGN)
+				fn((u8 *)pym_pool_base(a, pool) + bit * PYM_ALIGN,
 				   pym_class_size(pool->cls), arg);
 		}
 	}

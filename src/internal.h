@@ -83,6 +83,7 @@ bool pym_valid_name(const char *name);
 struct pym_heap *pym_type_heap_create(const char *type_name, unsigned int flags);
 void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
 struct pym_karena *pym_karena_new(struct pym_heap *heap, gfp_t gfp, int nid);
+void pym_karena_free(struct pym_karena *ka);
 int pym_heap_grow(struct pym_heap *heap, gfp_t gfp);
 void pym_heap_release_arenas(struct pym_arena *a);
 void pym_heap_age(struct pym_heap *heap, bool forget);
@@ -156,11 +157,12 @@ static __always_inline void pym_callers_alloc(struct pym_heap *heap,
 		pym_callers_sample(heap, p, size, caller);
 }
 
-/* Must a free of a block of pool look for its sample? */
-static __always_inline bool pym_callers_pool(const struct pym_pool *pool)
+/* Must a free of p, a block of arena a, look for its sample? */
+static __always_inline bool pym_callers_pool(const struct pym_arena *a,
+					     const void *p)
 {
 	return static_branch_unlikely(&pym_sampling) &&
-	       unlikely(READ_ONCE(pool->sampled));
+	       unlikely(READ_ONCE(a->sampled[pym_pool_index(p)]));
 }
 
 /* rcu.c */

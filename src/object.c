@@ -215,9 +215,7 @@ bool pym_freelist_valid(const struct pym_freelist *c, const void *p,
 	const struct pym_type_state *st = c->owner;
 	size_t block = type_block(st, n);
 	struct pym_heap *heap = st->heap ?: pym_default_heap;
-	struct pym_pool *pool;
 	struct pym_arena *a;
-	unsigned long off;
 
 	if ((unsigned long)p & (PYM_ALIGN - 1))
 		return false;
@@ -229,10 +227,8 @@ bool pym_freelist_valid(const struct pym_freelist *c, const void *p,
 	a = pym_arena_lookup(p);
 	if (!a || READ_ONCE(a->core) != &heap->core)
 		return false;
-	pool = pym_pool_of(a, (void *)p);
-	off = (unsigned long)p & (PYM_POOL_SIZE - 1);
-	return READ_ONCE(pool->cls) == pym_size_class(block) &&
-	       pym_block_check(pool, off) == PYM_BLOCK_OK;
+	return READ_ONCE(pym_pool_of(a, p)->cls) == pym_size_class(block) &&
+	       pym_block_check(a, p) == PYM_BLOCK_OK;
 }
 
 /*

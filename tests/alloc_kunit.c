@@ -1520,7 +1520,7 @@ static void arena_published_before_added(struct kunit *test)
 					     PYM_ARENA_SIZE / PYM_ALIGN));
 	page = alloc_pages(GFP_KERNEL, PYM_ARENA_ORDER);
 	if (!page) {
-		kfree(ka);
+		pym_karena_free(ka);
 		pym_heap_destroy(heap);
 		kunit_skip(test, "no order-%d page", PYM_ARENA_ORDER);
 	}
@@ -1540,7 +1540,7 @@ static void arena_published_before_added(struct kunit *test)
 	pym_arena_unmap(base);
 	synchronize_rcu();
 	__free_pages(page, PYM_ARENA_ORDER);
-	kfree(ka);
+	pym_karena_free(ka);
 	KUNIT_EXPECT_EQ(test, 0, pym_heap_check(heap));
 	pym_heap_destroy(heap);
 }

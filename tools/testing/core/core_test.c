@@ -144,11 +144,14 @@ static void test_pool_states(void)
 	EXPECT(uheap_check(&h) == 0, "check");
 	/* The free's fast path reads the magazine and bitmap through the arena. */
 	EXPECT(!uheap_arena_of(blocks[cap])->pool_cache[pool->index], "no cache, no magazine");
-	EXPECT(pool->inuse == &uheap_arena_of(blocks[cap])->inuse[pool->index * PYM_BITMAP_LONGS],
-	       "bitmap in the arena's");
-	pool->inuse++;
-	EXPECT(uheap_check(&h) >= 1, "a misplaced bitmap is a violation");
-	pool->inuse--;
+	/* Its address and bitmap follow from its index. */
+	EXPECT(pym_pool_arena(pool) == uheap_arena_of(blocks[cap]) &&
+	       pym_pool_base(pym_pool_arena(pool), pool) ==
+	       (char *)((unsigned long)blocks[cap] & -PYM_POOL_SIZE),
+	       "pool, arena and address agree");
+	pool[1].index = pool->index;
+	EXPECT(uheap_check(&h) >= 1, "a wrong index is a violation");
+	pool[1].index = pool->index + 1;
 	EXPECT(uheap_check(&h) == 0, "check");
 	/*
 	 * The owner's caches: every pool of every arena, new ones too, knows
@@ -201,7 +204,8 @@ static void test_lazy_carving(void)
 	EXPECT(q == p + 104 && pool->nextoffset == 208, "second block follows");
 	/* Nothing past the carved blocks, nor in other pools, was written. */
 	end = (unsigned char *)pym_arena_base(p) + PYM_ARENA_SIZE;
-	for (c = (unsigned char *)pool->base + 208; c < end && *c == 0xa5; c++)
+	for (c = (unsigned char *)pym_pool_base(pym_pool_arena(pool), pool) + 208;
+	     c < end && *c == 0xa5; c++)
 		;
 	EXPECT(c == end, "memory touched at arena offset %ld",
 	       (long)(c - (unsigned char *)pym_arena_base(p)));
@@ -1073,9 +1077,11 @@ static void test_pool_link_damage(void)
 	unsigned int i, j;
 
 	three_freed(&h, b);
-	/* The list is b3 -> b2 -> b1; b3's word is not b2's address. */
-	EXPECT(*(void **)b[3] != b[2], "link stored in the clear");
-	EXPECT(pym_pool_next(&h.core, b[3]) == b[2], "link decodes");
+	/* The list is b3 -> b2 -> b1, by offset; b3's word is not b2's. */
+	EXPECT(*(unsigned long *)b[3] != 96, "link stored in the clear");
+	EXPECT(pym_pool_next(&h.core, b[3]) == 96 &&
+	       (unsigned long)b[2] % PYM_POOL_SIZE == 96, "link decodes");
+	EXPECT(pym_pool_next(&h.core, b[1]) == PYM_NOBLOCK, "the list ends");
 	*(unsigned long *)b[3] ^= 0x40;		/* a write after free */
 	for (i = 0; i < 3; i++)
 		got[i] = uheap_alloc(&h, 48);

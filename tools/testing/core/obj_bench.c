@@ -34,17 +34,14 @@ bool pym_freelist_valid(const struct pym_freelist *c, const void *p,
 			unsigned int n)
 {
 	struct pym_arena *a;
-	struct pym_pool *pool;
 
 	if ((unsigned long)p & (PYM_ALIGN - 1))
 		return false;
 	a = uheap_arena_of(p);
 	if (!a)
 		return false;
-	pool = pym_pool_of(a, (void *)p);
-	return pool->cls == pym_size_class(OBJ_SIZE) &&
-	       pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1)) ==
-	       PYM_BLOCK_OK;
+	return pym_pool_of(a, (void *)p)->cls == pym_size_class(OBJ_SIZE) &&
+	       pym_block_check(a, p) == PYM_BLOCK_OK;
 }
 
 void pym_freelist_damaged(struct pym_freelist *c, void *obj, unsigned int n,

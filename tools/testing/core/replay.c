@@ -23,7 +23,8 @@
  * kmalloc's side is the sum of bytes_alloc of live objects (the trace's own
  * figure, or kmalloc's size classes for the random workload): a lower bound
  * on its slab pages. pymalloc's side is what it holds from the page
- * allocator: arenas * 256 KiB plus their descriptors (kmalloc-8k each).
+ * allocator: arenas * 256 KiB plus their descriptors, each its share of
+ * a slab as the kernel's come (pym_desc_cost()).
  * Requests above 512 bytes go to kmalloc either way and count on both.
  * The figures are taken at each side's own peak. At the peak of pools in
  * use it also prints how many pools perfect packing would need: the
@@ -37,7 +38,7 @@
 
 #include "uheap.h"
 
-#define DESCRIPTOR_BYTES	8192ULL
+#define DESCRIPTOR_BYTES	((unsigned long long)pym_desc_cost(sizeof(struct pym_arena)))
 
 struct obj {
 	unsigned long key;

@@ -167,7 +167,7 @@ int uheap_free_mag(struct uheap *h, struct pym_arena *a, void *p)
 	struct pym_mag *mag;
 	int st;
 
-	st = pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1));
+	st = pym_block_check(a, p);
 	if (st == PYM_BLOCK_OK && pym_mag_cached(p, h->secret))
 		st = PYM_BLOCK_NOT_ALLOCATED;
 	if (st != PYM_BLOCK_OK) {

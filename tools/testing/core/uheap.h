@@ -110,8 +110,8 @@ static inline int uheap_free(struct uheap *h, void *p)
 		return pym_core_free_fast(&h->core, a, p) ? 0 : uheap_free_core(h, a, p);
 	pool = pym_pool_of(a, p);
 	mag = &h->mags[pool->cls];
-	if (unlikely(pym_block_check(pool, (unsigned long)p & (PYM_POOL_SIZE - 1)) !=
-		     PYM_BLOCK_OK || pym_mag_cached(p, h->secret) ||
+	if (unlikely(pym_block_check(a, p) != PYM_BLOCK_OK ||
+		     pym_mag_cached(p, h->secret) ||
 		     pym_mag_full(mag)))
 		return uheap_free_mag(h, a, p);
 	pym_mag_push(mag, p, h->secret);
