@@ -184,9 +184,10 @@ if want debug && [ -n "${KDIR:-}" ]; then
 	stage=debug
 	if mods=$(build_modules debug "$KDIR"); then
 		# Every KASAN report, not only the first, reaches the judge.
-		# kmalloc-8k poisoned: arena descriptors come uninitialised as
-		# they would on any kernel, not zeroed by chance.
-		cmd="kasan_multi_shot slub_debug=P,kmalloc-8k"
+		# The arena descriptors' cache poisoned: a write to one after
+		# its grace period, or a read that relies on a zeroed slab,
+		# shows.
+		cmd="kasan_multi_shot slub_debug=P,pym_arena"
 		[ -n "$FILTER" ] && cmd="$cmd kunit.filter_glob=$FILTER"
 		PYM_SMP=4,sockets=2,cores=2,threads=1 PYM_QEMU_EXTRA="$DEBUG_NUMA" \
 			run_guest debug "$KERNEL" "$mods" \

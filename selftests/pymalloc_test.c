@@ -529,6 +529,54 @@ TEST_F_TIMEOUT(pym, arenas_released_after_free, 120)
 	free(stats);
 }
 
+/* A one-number file of /sys/kernel/slab/pym_arena; 0 if it is not there. */
+static unsigned long long slab_attr(const char *name)
+{
+	char path[96], *s;
+	unsigned long long v;
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/pym_arena/%s", name);
+	s = slurp(path);
+	v = s ? strtoull(s, NULL, 10) : 0;
+	free(s);
+	return v;
+}
+
+/*
+ * bytes_metadata charges each arena its descriptor's share of a slab of
+ * the pym_arena cache, five to an order-3 slab; SLUB's own figures say
+ * what the share is. A cache laid out for debugging (poisoning, red
+ * zones, KASAN's metadata) holds fewer, and is not what is charged.
+ */
+TEST_F_TIMEOUT(pym, descriptors_charged_as_the_slab_holds_them, 120)
+{
+	unsigned long long order, objs, slab, arenas;
+	char *stats;
+
+	ASSERT_EQ(0, ctl("alloc 3000 256"));
+	stats = slurp(HEAP "/stats");
+	ASSERT_NE(NULL, stats);
+	arenas = stat_value(stats, "arenas_current");
+	ASSERT_GE(arenas, 1);
+	order = slab_attr("order");
+	objs = slab_attr("objs_per_slab");
+	ASSERT_NE(0, objs) TH_LOG("no /sys/kernel/slab/pym_arena");
+	slab = (unsigned long long)sysconf(_SC_PAGESIZE) << order;
+	if (slab_attr("poison") || slab_attr("red_zone") ||
+	    slab_attr("store_user") ||
+	    slab_attr("slab_size") > slab_attr("object_size") + 8) {
+		free(stats);
+		SKIP(return, "pym_arena laid out for debugging: %llu in %llu bytes",
+		     objs, slab);
+	}
+	EXPECT_EQ(5, objs);
+	EXPECT_EQ(32768, slab);
+	EXPECT_EQ(arenas * ((slab + objs - 1) / objs),
+		  stat_value(stats, "bytes_metadata"));
+	free(stats);
+	ASSERT_EQ(0, ctl("freeall"));
+}
+
 TEST_F_TIMEOUT(pym, shrinker_releases_kept_arena, 120)
 {
 	unsigned long long reclaimed, arenas_before;

@@ -8,6 +8,7 @@
 
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
+#include <linux/slab.h>
 
 /* Kbuild defines the PYM_HAVE_* symbols by looking at the headers. */
 #ifdef PYM_HAVE_KUNIT_VISIBILITY
@@ -78,6 +79,11 @@ static inline void pym_shrinker_unregister(struct shrinker *s)
 {
 	unregister_shrinker(s);
 }
+#endif
+
+/* Before 6.5 no flag keeps a cache apart; pym_arena may then be merged. */
+#ifndef SLAB_NO_MERGE
+#define SLAB_NO_MERGE	0
 #endif
 
 #endif /* _PYM_COMPAT_H */
