@@ -154,15 +154,15 @@ void pym_arena_unmap(void *base)
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_arena_unmap);
 
-/* Free map's nodes, and with kfree() its entries too when free_entries. */
-static void map_free(struct pym_map *map, bool free_entries)
+/* Free map's nodes, and its entries with free_entry(). */
+static void map_free(struct pym_map *map, void (*free_entry)(void *entry))
 {
 	unsigned int t, m, e;
 	unsigned long n;
 
-	for (n = 0; free_entries && n < map->flat_end; n++)
+	for (n = 0; n < map->flat_end; n++)
 		if (map->flat[n] != map->none)
-			kfree(map->flat[n]);
+			free_entry(map->flat[n]);
 	kvfree(map->flat);
 	map->flat = NULL;
 	map->flat_end = 0;
@@ -174,8 +174,9 @@ static void map_free(struct pym_map *map, bool free_entries)
 		for (m = 0; m < ARRAY_SIZE(mid->leaf); m++) {
 			struct pym_map_leaf *leaf = mid->leaf[m];
 
-			for (e = 0; free_entries && leaf && e < ARRAY_SIZE(leaf->entry); e++)
-				kfree(leaf->entry[e]);
+			for (e = 0; leaf && e < ARRAY_SIZE(leaf->entry); e++)
+				if (leaf->entry[e] && leaf->entry[e] != map->none)
+					free_entry(leaf->entry[e]);
 			kfree(leaf);
 		}
 		kfree(mid);
@@ -183,10 +184,15 @@ static void map_free(struct pym_map *map, bool free_entries)
 	}
 }
 
+static void entry_kfree(void *entry)
+{
+	kfree(entry);
+}
+
 /* A map whose entries are kmalloc()ed and its own, freed with it. */
 void pym_map_exit(struct pym_map *map)
 {
-	map_free(map, true);
+	map_free(map, entry_kfree);
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_map_exit);
 
@@ -196,7 +202,17 @@ int pym_arena_map_init(void)
 	return pym_map_init_flat(&pym_arenas);
 }
 
+/*
+ * An arena still mapped at unload: its heap was destroyed with live
+ * blocks. Its pages stay, for whoever still points into them; nothing
+ * reads its descriptor once the module is gone.
+ */
+static void entry_karena(void *entry)
+{
+	pym_karena_free(container_of(entry, struct pym_karena, a));
+}
+
 void pym_arena_map_exit(void)
 {
-	map_free(&pym_arenas, false);
+	map_free(&pym_arenas, entry_karena);
 }

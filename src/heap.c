@@ -76,10 +76,9 @@ static DEFINE_MUTEX(pym_heaps_lock);
 /*
  * Arena descriptors, from a cache of their own: at 6,320 bytes SLUB puts
  * five in a 32 KiB slab (pym_desc_cost()), where kmalloc-8k would hold
- * four. pym_karenas counts those not yet freed, for the module's exit.
+ * four.
  */
 static struct kmem_cache *pym_karena_cache;
-static atomic_long_t pym_karenas = ATOMIC_LONG_INIT(0);
 static_assert(sizeof(struct pym_karena) <= PYM_DESC_SLAB_BYTES / 5,
 	      "five arena descriptors to a slab");
 
@@ -149,11 +148,8 @@ struct pym_karena *pym_karena_new(struct pym_heap *heap, gfp_t gfp, int nid)
 	struct pym_karena *ka;
 
 	ka = kmem_cache_alloc_node(pym_karena_cache, gfp | __GFP_ZERO, nid);
-
-	if (ka) {
+	if (ka)
 		ka->heap = heap;
-		atomic_long_inc(&pym_karenas);
-	}
 	return ka;
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_karena_new);
@@ -161,9 +157,25 @@ EXPORT_SYMBOL_IF_KUNIT(pym_karena_new);
 void pym_karena_free(struct pym_karena *ka)
 {
 	kmem_cache_free(pym_karena_cache, ka);
-	atomic_long_dec(&pym_karenas);
 }
 EXPORT_SYMBOL_IF_KUNIT(pym_karena_free);
+
+int pym_karenas_init(void)
+{
+	pym_karena_cache = kmem_cache_create("pym_arena",
+					     sizeof(struct pym_karena), 0,
+					     SLAB_NO_MERGE, NULL);
+	return pym_karena_cache ? 0 : -ENOMEM;
+}
+
+/*
+ * After the arenas' map, which frees the descriptors of arenas that heaps
+ * destroyed with live blocks keep at unload (pym_arena_map_exit()).
+ */
+void pym_karenas_exit(void)
+{
+	kmem_cache_destroy(pym_karena_cache);
+}
 
 /* Obtain one arena for heap, outside its lock; -ENOMEM is counted. */
 int pym_heap_grow(struct pym_heap *heap, gfp_t gfp)
@@ -690,17 +702,10 @@ EXPORT_SYMBOL_IF_KUNIT(pym_heaps_trim);
 
 int pym_heaps_init(void)
 {
-	pym_karena_cache = kmem_cache_create("pym_arena",
-					     sizeof(struct pym_karena), 0,
-					     SLAB_NO_MERGE, NULL);
-	if (!pym_karena_cache)
-		return -ENOMEM;
 	pym_default_heap = heap_new("default",
 				    pym_debug_default ? PYM_HEAP_DEBUG : 0);
-	if (!pym_default_heap) {
-		kmem_cache_destroy(pym_karena_cache);
+	if (!pym_default_heap)
 		return -ENOMEM;
-	}
 	list_add_rcu(&pym_default_heap->node, &pym_heaps);
 	pym_debugfs_add_heap(pym_default_heap);
 	return 0;
@@ -720,12 +725,9 @@ void pym_heaps_exit(void)
 		heap_retire(heap);
 	}
 	mutex_unlock(&pym_heaps_lock);
-	/* Heaps retired with live blocks keep their arenas for good now. */
+	/*
+	 * Heaps retired with live blocks keep their arenas' pages for good
+	 * now; the rest are back once the grace periods end.
+	 */
 	rcu_barrier();
-	if (atomic_long_read(&pym_karenas)) {
-		pr_err("%ld arenas stay with their descriptors' cache\n",
-		       atomic_long_read(&pym_karenas));
-		return;
-	}
-	kmem_cache_destroy(pym_karena_cache);
 }

@@ -46,9 +46,12 @@ static int __init pymalloc_init(void)
 {
 	int err;
 
-	err = pym_arena_map_init();
+	err = pym_karenas_init();
 	if (err)
 		return err;
+	err = pym_arena_map_init();
+	if (err)
+		goto out_karenas;
 	err = pym_pcpu_init();
 	if (err)
 		goto out_map;
@@ -87,6 +90,8 @@ out_pcpu:
 	pym_pcpu_exit();
 out_map:
 	pym_arena_map_exit();
+out_karenas:
+	pym_karenas_exit();
 	return err;
 }
 
@@ -102,6 +107,7 @@ static void __exit pymalloc_exit(void)
 	pym_pcpu_exit();
 	/* After every heap is gone: no lookup can run any more. */
 	pym_arena_map_exit();
+	pym_karenas_exit();
 	pym_large_exit();
 }
 
