@@ -36,61 +36,63 @@ static unsigned int pool_bits_set(const unsigned long *map)
 static void check_pool(struct checker *ck, const struct pym_core *core,
 		       const struct pym_arena *a, const struct pym_pool *pool)
 {
-	const unsigned long *inuse = &a->inuse[pool->index * PYM_BITMAP_LONGS];
-	const char *base = a->base + pool->index * PYM_POOL_SIZE;
+	unsigned int pos = pym_pool_pos(pool);
+	enum pym_pool_state state = pym_pool_state(pool);
+	const unsigned long *inuse = &a->inuse[pos * PYM_BITMAP_LONGS];
+	const char *base = a->base + pos * PYM_POOL_SIZE;
 	unsigned int size = pym_class_size(pool->cls);
 	unsigned int cap = pym_class_capacity[pool->cls];
 	unsigned int weight = pool_bits_set(inuse), nfree = 0, slot;
 	unsigned long off;
 
-	if (pool->state != PYM_POOL_USED && pool->state != PYM_POOL_FULL) {
+	if (state != PYM_POOL_USED && state != PYM_POOL_FULL) {
 		if (pool->ref || weight)
 			violation(ck, "arena %llu pool %u: empty pool with ref %u, %u bits set",
-				  a->id, pool->index, pool->ref, weight);
+				  a->id, pos, pool->ref, weight);
 		return;
 	}
 	if (pool->cls >= PYM_NR_CLASSES) {
 		violation(ck, "arena %llu pool %u: bad class %u", a->id,
-			  pool->index, pool->cls);
+			  pos, pool->cls);
 		return;
 	}
 	if (weight != pool->ref)
 		violation(ck, "arena %llu pool %u: ref %u but %u blocks marked allocated",
-			  a->id, pool->index, pool->ref, weight);
-	if (pool->state == PYM_POOL_USED ? pool->ref >= cap : pool->ref != cap)
+			  a->id, pos, pool->ref, weight);
+	if (state == PYM_POOL_USED ? pool->ref >= cap : pool->ref != cap)
 		violation(ck, "arena %llu pool %u: state %u with ref %u of %u",
-			  a->id, pool->index, pool->state, pool->ref, cap);
+			  a->id, pos, state, pool->ref, cap);
 	if (pool->nextoffset % size || pool->nextoffset > cap * size)
 		violation(ck, "arena %llu pool %u: next offset %u for size %u",
-			  a->id, pool->index, pool->nextoffset, size);
+			  a->id, pos, pool->nextoffset, size);
 	for (slot = 0; slot < PYM_POOL_SLOTS; slot++) {
 		unsigned int off = slot << PYM_ALIGN_SHIFT;
 
 		if (test_bit(slot, inuse) &&
 		    (off % size || off >= pool->nextoffset))
 			violation(ck, "arena %llu pool %u: offset %u marked allocated",
-				  a->id, pool->index, off);
+				  a->id, pos, off);
 	}
 	/* Bounded walk: a cycle shows up as too many free blocks. */
 	for (off = pool->freeblock; off != PYM_NOBLOCK;
 	     off = pym_pool_next(core, base + off)) {
 		if (off >= pool->nextoffset || off % size) {
 			violation(ck, "arena %llu pool %u: free list leaves the pool",
-				  a->id, pool->index);
+				  a->id, pos);
 			return;
 		}
 		if (test_bit(off >> PYM_ALIGN_SHIFT, inuse))
 			violation(ck, "arena %llu pool %u: free list holds allocated offset %lu",
-				  a->id, pool->index, off);
+				  a->id, pos, off);
 		if (++nfree > cap) {
 			violation(ck, "arena %llu pool %u: free list has a cycle",
-				  a->id, pool->index);
+				  a->id, pos);
 			return;
 		}
 	}
 	if (nfree + pool->ref != pool->nextoffset / size)
 		violation(ck, "arena %llu pool %u: %u free + %u allocated blocks, %u carved",
-			  a->id, pool->index, nfree, pool->ref,
+			  a->id, pos, nfree, pool->ref,
 			  pool->nextoffset / size);
 }
 
@@ -105,29 +107,29 @@ static void check_arena(struct checker *ck, const struct pym_core *core,
 		violation(ck, "arena %llu: belongs to another heap", a->id);
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 		pool = &a->pools[i];
-		if (pool->index != i) {
+		if (pym_pool_pos(pool) != i) {
 			violation(ck, "arena %llu pool %u: index %u", a->id, i,
-				  pool->index);
+				  pym_pool_pos(pool));
 			continue;
 		}
 		if (a->pool_cache[i] != pym_core_class_cache(core, pool->cls))
 			violation(ck, "arena %llu pool %u: not its class's magazine",
 				  a->id, i);
-		fresh = pool->state == PYM_POOL_FRESH;
+		fresh = pym_pool_state(pool) == PYM_POOL_FRESH;
 		untouched = i >= a->nextfresh;
 		if (fresh != untouched)
 			violation(ck, "arena %llu pool %u: fresh, next fresh is %u",
 				  a->id, i, a->nextfresh);
-		nfresh += pool->state == PYM_POOL_FRESH;
-		nfree += pool->state == PYM_POOL_FREE;
+		nfresh += fresh;
+		nfree += pym_pool_state(pool) == PYM_POOL_FREE;
 		nspare += pym_pool_spare(pool);
 		check_pool(ck, core, a, pool);
 	}
 	for (pool = a->freepools; pool && listed <= nfree;
 	     pool = pool->nextfree, listed++)
-		if (pool->state != PYM_POOL_FREE)
+		if (pym_pool_state(pool) != PYM_POOL_FREE)
 			violation(ck, "arena %llu pool %u: on freepools in state %u",
-				  a->id, pool->index, pool->state);
+				  a->id, pym_pool_pos(pool), pym_pool_state(pool));
 	if (listed != nfree)
 		violation(ck, "arena %llu: %u pools on freepools, %u free",
 			  a->id, listed, nfree);
@@ -200,9 +202,9 @@ static unsigned int check_usedpools(struct checker *ck,
 				violation(ck, "usedpools[%u]: pool of class %u", c, pool->cls);
 			if (pym_pool_spare(pool))
 				spare++;
-			if (pool->state != PYM_POOL_USED)
+			if (pym_pool_state(pool) != PYM_POOL_USED)
 				violation(ck, "usedpools[%u]: pool in state %u", c,
-					  pool->state);
+					  pym_pool_state(pool));
 		}
 		if (spare > 1)
 			violation(ck, "usedpools[%u]: %u spare pools", c, spare);
@@ -233,7 +235,7 @@ unsigned int pym_core_check(const struct pym_core *core, struct pym_out *out)
 		check_arena(&ck, core, a, &nkept);
 		nusable += a->nfreepools > 0;
 		for (i = 0; i < PYM_POOLS_PER_ARENA; i++)
-			onlists += a->pools[i].state == PYM_POOL_USED;
+			onlists += pym_pool_state(&a->pools[i]) == PYM_POOL_USED;
 	}
 	if (narenas != core->cnt[PYM_STAT_ARENAS_CURRENT])
 		violation(&ck, "%u arenas listed, %llu counted", narenas,

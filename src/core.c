@@ -229,9 +229,9 @@ static void pool_init(struct pym_core *core, struct pym_pool *pool,
 		      unsigned int cls)
 {
 	pool->cls = cls;
-	WRITE_ONCE(pym_pool_arena(pool)->pool_cache[pool->index],
+	WRITE_ONCE(pym_pool_arena(pool)->pool_cache[pym_pool_pos(pool)],
 		   pym_core_class_cache(core, cls));
-	pool->state = PYM_POOL_USED;
+	pym_pool_set_state(pool, PYM_POOL_USED);
 	pool->ref = 0;
 	pool->freeblock = PYM_NOBLOCK;
 	pool->nextoffset = 0;
@@ -325,7 +325,7 @@ static unsigned int pool_take_bulk(struct pym_core *core, struct pym_pool *pool,
 	pool->ref += n;
 	if (pool->ref == pym_class_capacity[cls]) {
 		pym_link_del(&pool->link);
-		pool->state = PYM_POOL_FULL;
+		pym_pool_set_state(pool, PYM_POOL_FULL);
 	}
 	return n;
 }
@@ -369,8 +369,8 @@ void pym_core_add_arena(struct pym_core *core, struct pym_arena *a,
 	a->id = core->cnt[PYM_STAT_ARENAS_ALLOCATED];
 	a->nfreepools = PYM_POOLS_PER_ARENA;
 	for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
-		a->pools[i].index = i;
-		a->pools[i].state = PYM_POOL_FRESH;
+		a->pools[i].state_pos = i;
+		pym_pool_set_state(&a->pools[i], PYM_POOL_FRESH);
 	}
 	arena_set_pool_caches(core, a);
 	pym_link_add_front(&core->all_arenas, &a->all);
@@ -400,7 +400,7 @@ static void arena_release(struct pym_core *core, struct pym_arena *a,
 	for (i = 0; a->nspare && i < PYM_POOLS_PER_ARENA; i++) {
 		if (pym_pool_spare(&a->pools[i])) {
 			pym_link_del(&a->pools[i].link);
-			a->pools[i].state = PYM_POOL_FREE;
+			pym_pool_set_state(&a->pools[i], PYM_POOL_FREE);
 			a->nspare--;
 		}
 	}
@@ -485,7 +485,7 @@ static void pool_emptied(struct pym_core *core, struct pym_pool *pool,
 		a->nspare++;
 	} else {
 		pym_link_del(&pool->link);
-		pool->state = PYM_POOL_FREE;
+		pym_pool_set_state(pool, PYM_POOL_FREE);
 		pool->nextfree = a->freepools;
 		a->freepools = pool;
 		arena_pool_freed(core, a);
@@ -505,10 +505,10 @@ void pym_core_free_slow(struct pym_core *core, struct pym_pool *pool,
 			struct pym_arena **release)
 {
 	pym_core_assert_held(core);
-	if (pool->state == PYM_POOL_FULL) {
+	if (pym_pool_state(pool) == PYM_POOL_FULL) {
 		/* First free from a full pool: it serves the next allocation. */
 		pym_link_add_front(&core->usedpools[pool->cls], &pool->link);
-		pool->state = PYM_POOL_USED;
+		pym_pool_set_state(pool, PYM_POOL_USED);
 	}
 	if (--pool->ref == 0)
 		pool_emptied(core, pool, release);

@@ -56,11 +56,12 @@ struct pym_link {
 	struct pym_link *next, *prev;
 };
 
+/* USED last: pym_pool_used() is one comparison. */
 enum pym_pool_state {
 	PYM_POOL_FRESH,		/* never used since the arena was obtained */
 	PYM_POOL_FREE,		/* empty, on its arena's freepools */
-	PYM_POOL_USED,		/* on usedpools[cls], not full */
 	PYM_POOL_FULL,		/* every block allocated, on no list */
+	PYM_POOL_USED,		/* on usedpools[cls], not full */
 };
 
 /*
@@ -91,9 +92,39 @@ struct pym_pool {
 	u16 ref;
 	u16 nextoffset;
 	u8 cls;
-	u8 state : 2;			/* enum pym_pool_state */
-	u8 index : 6;			/* position in the arena */
+	/*
+	 * The state above the position in the arena: pym_pool_state(),
+	 * pym_pool_pos(). One byte for both keeps the descriptor at 24
+	 * bytes and the test for USED, the largest state, one comparison.
+	 */
+	u8 state_pos;
 };
+
+#define PYM_POOL_STATE_SHIFT	6
+
+static __always_inline enum pym_pool_state
+pym_pool_state(const struct pym_pool *pool)
+{
+	return (enum pym_pool_state)(pool->state_pos >> PYM_POOL_STATE_SHIFT);
+}
+
+static __always_inline bool pym_pool_used(const struct pym_pool *pool)
+{
+	return pool->state_pos >= PYM_POOL_USED << PYM_POOL_STATE_SHIFT;
+}
+
+static __always_inline void pym_pool_set_state(struct pym_pool *pool,
+					       enum pym_pool_state state)
+{
+	pool->state_pos = (u8)(state << PYM_POOL_STATE_SHIFT |
+			       (pool->state_pos & (BIT(PYM_POOL_STATE_SHIFT) - 1)));
+}
+
+/* The pool's position in its arena's pools[]. */
+static __always_inline unsigned int pym_pool_pos(const struct pym_pool *pool)
+{
+	return pool->state_pos & (BIT(PYM_POOL_STATE_SHIFT) - 1);
+}
 
 struct pym_core;
 
@@ -153,20 +184,20 @@ static inline unsigned int pym_desc_cost(unsigned int size)
 /* The arena whose pools[] holds pool. */
 static __always_inline struct pym_arena *pym_pool_arena(const struct pym_pool *pool)
 {
-	return container_of(pool - pool->index, struct pym_arena, pools[0]);
+	return container_of(pool - pym_pool_pos(pool), struct pym_arena, pools[0]);
 }
 
 static __always_inline char *pym_pool_base(const struct pym_arena *a,
 					   const struct pym_pool *pool)
 {
-	return a->base + (pool->index << PYM_POOL_SHIFT);
+	return a->base + (pym_pool_pos(pool) << PYM_POOL_SHIFT);
 }
 
 /* pool's part of its arena's bitmap. */
 static __always_inline unsigned long *pym_pool_inuse(struct pym_arena *a,
 						     const struct pym_pool *pool)
 {
-	return &a->inuse[pool->index * PYM_BITMAP_LONGS];
+	return &a->inuse[pym_pool_pos(pool) * PYM_BITMAP_LONGS];
 }
 
 /*
@@ -362,7 +393,7 @@ static __always_inline void *pym_block_zero(void *p, unsigned int cls)
 /* The spare: the empty pool a size class keeps on usedpools[] (core.c). */
 static __always_inline bool pym_pool_spare(const struct pym_pool *pool)
 {
-	return pool->state == PYM_POOL_USED && pool->ref == 0;
+	return pym_pool_used(pool) && pool->ref == 0;
 }
 
 /* Arenas are naturally aligned: the pool index is in p's address bits. */
@@ -524,7 +555,7 @@ static __always_inline void *pym_pool_take_block(struct pym_core *core,
 	pool->freeblock = next;
 	if (unlikely(++pool->ref == pym_class_capacity[cls])) {
 		pym_link_del(&pool->link);
-		pool->state = PYM_POOL_FULL;
+		pym_pool_set_state(pool, PYM_POOL_FULL);
 	}
 	return b;
 }
@@ -641,7 +672,7 @@ pym_core_free(struct pym_core *core, struct pym_arena *a, void *p, bool wipe,
 	if (unlikely(wipe))
 		pym_block_zero(p, pool->cls);
 	pym_pool_put_block(core, a, pool, p, off);
-	if (likely(pool->state == PYM_POOL_USED && pool->ref > 1))
+	if (likely(pym_pool_used(pool) && pool->ref > 1))
 		pool->ref--;
 	else
 		pym_core_free_slow(core, pool, release);
@@ -660,7 +691,7 @@ static __always_inline bool pym_core_free_fast(struct pym_core *core,
 	struct pym_pool *pool = pym_pool_of(a, p);
 	unsigned long off = (unsigned long)p & (PYM_ARENA_SIZE - 1);
 
-	if (unlikely(pool->state != PYM_POOL_USED || pool->ref <= 1 ||
+	if (unlikely(!pym_pool_used(pool) || pool->ref <= 1 ||
 		     pym_bits_check(a->inuse, off, pool) != PYM_BLOCK_OK))
 		return false;
 	pym_pool_put_block(core, a, pool, p, off);

@@ -376,8 +376,8 @@ static void walk_blocks(struct pym_core *core, block_fn fn, void *arg)
 		for (i = 0; i < PYM_POOLS_PER_ARENA; i++) {
 			struct pym_pool *pool = &a->pools[i];
 
-			if (pool->state != PYM_POOL_USED &&
-			    pool->state != PYM_POOL_FULL)
+			if (pym_pool_state(pool) != PYM_POOL_USED &&
+			    pym_pool_state(pool) != PYM_POOL_FULL)
 				continue;
 			for_each_set_bit(bit, pym_pool_inuse(a, pool),
 					 PYM_POOL_SIZE / PYM_ALIGN)

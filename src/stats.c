@@ -165,7 +165,7 @@ static char pool_glyph(const struct pym_pool *pool)
 {
 	if (pym_pool_spare(pool))
 		return 's';
-	switch (pool->state) {
+	switch (pym_pool_state(pool)) {
 	case PYM_POOL_USED:
 		return '0' + (char)(pool->ref * 10 / pym_class_capacity[pool->cls]);
 	case PYM_POOL_FULL:

@@ -64,24 +64,24 @@ static void pool_state_transitions(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, b[0]);
 	pool = pool_of(b[0]);
 	KUNIT_ASSERT_NOT_NULL(test, pool);
-	KUNIT_EXPECT_EQ(test, (enum pym_pool_state)pool->state, PYM_POOL_USED);
+	KUNIT_EXPECT_EQ(test, pym_pool_state(pool), PYM_POOL_USED);
 	KUNIT_EXPECT_EQ(test, pool->ref, 1);
 	/* Lazy carving: exactly one block's worth handed out so far. */
 	KUNIT_EXPECT_EQ(test, pool->nextoffset, 128);
 	for (i = 1; i < cap; i++)
 		b[i] = pym_heap_alloc(heap, 128, GFP_KERNEL);
-	KUNIT_EXPECT_EQ(test, (enum pym_pool_state)pool->state, PYM_POOL_FULL);
+	KUNIT_EXPECT_EQ(test, pym_pool_state(pool), PYM_POOL_FULL);
 	KUNIT_EXPECT_PTR_EQ(test, heap->core.usedpools[15].next,
 			    &heap->core.usedpools[15]);
 	b[cap] = pym_heap_alloc(heap, 128, GFP_KERNEL);
 	KUNIT_EXPECT_PTR_NE(test, pool_of(b[cap]), pool);
 	pym_free(b[5]);
-	KUNIT_EXPECT_EQ(test, (enum pym_pool_state)pool->state, PYM_POOL_USED);
+	KUNIT_EXPECT_EQ(test, pym_pool_state(pool), PYM_POOL_USED);
 	KUNIT_EXPECT_PTR_EQ(test, heap->core.usedpools[15].next, &pool->link);
 	KUNIT_EXPECT_PTR_EQ(test, pym_heap_alloc(heap, 128, GFP_KERNEL), b[5]);
 	for (i = 0; i < cap; i++)
 		pym_free(b[i]);
-	KUNIT_EXPECT_EQ(test, (enum pym_pool_state)pool->state, PYM_POOL_FREE);
+	KUNIT_EXPECT_EQ(test, pym_pool_state(pool), PYM_POOL_FREE);
 	pool = pool_of(b[cap]);
 	pym_free(b[cap]);
 	KUNIT_EXPECT_TRUE(test, pym_pool_spare(pool));

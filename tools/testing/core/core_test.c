@@ -120,38 +120,40 @@ static void test_pool_states(void)
 	uheap_init(&h, 1);
 	blocks[0] = uheap_alloc(&h, 64);
 	pool = pool_of(blocks[0]);
-	EXPECT(pool->state == PYM_POOL_USED && pool->ref == 1, "used after one");
+	EXPECT(pym_pool_state(pool) == PYM_POOL_USED && pool->ref == 1, "used after one");
 	EXPECT(h.core.usedpools[7].next == &pool->link, "on usedpools");
 	for (i = 1; i < cap; i++)
 		blocks[i] = uheap_alloc(&h, 64);
-	EXPECT(pool->state == PYM_POOL_FULL && pool->ref == cap, "full");
+	EXPECT(pym_pool_state(pool) == PYM_POOL_FULL && pool->ref == cap, "full");
 	EXPECT(h.core.usedpools[7].next == &h.core.usedpools[7], "full pool left the list");
 	/* A second pool for the class while the first is full. */
 	blocks[cap] = uheap_alloc(&h, 64);
 	EXPECT(pool_of(blocks[cap]) != pool, "new pool");
 	EXPECT(uheap_free(&h, blocks[3]) == 0, "free");
-	EXPECT(pool->state == PYM_POOL_USED, "full -> used on first free");
+	EXPECT(pym_pool_state(pool) == PYM_POOL_USED, "full -> used on first free");
 	EXPECT(h.core.usedpools[7].next == &pool->link, "relinked at the front");
 	EXPECT(uheap_alloc(&h, 64) == blocks[3], "LIFO reuse of the freed block");
 	for (i = 0; i < cap; i++)
 		EXPECT(uheap_free(&h, blocks[i]) == 0, "free %u", i);
 	/* Not the only pool of the class: it goes back to the arena. */
-	EXPECT(pool->state == PYM_POOL_FREE, "used -> free, state %u", pool->state);
+	EXPECT(pym_pool_state(pool) == PYM_POOL_FREE, "used -> free, state %u",
+	       pym_pool_state(pool));
 	EXPECT(uheap_arena_of(blocks[0])->freepools == pool, "on freepools");
 	EXPECT(uheap_free(&h, blocks[cap]) == 0, "free last");
 	pool = pool_of(blocks[cap]);
 	EXPECT(pym_pool_spare(pool), "last pool of a class is cached");
 	EXPECT(uheap_check(&h) == 0, "check");
 	/* The free's fast path reads the magazine and bitmap through the arena. */
-	EXPECT(!uheap_arena_of(blocks[cap])->pool_cache[pool->index], "no cache, no magazine");
+	EXPECT(!uheap_arena_of(blocks[cap])->pool_cache[pym_pool_pos(pool)],
+	       "no cache, no magazine");
 	/* Its address and bitmap follow from its index. */
 	EXPECT(pym_pool_arena(pool) == uheap_arena_of(blocks[cap]) &&
 	       pym_pool_base(pym_pool_arena(pool), pool) ==
 	       (char *)((unsigned long)blocks[cap] & -PYM_POOL_SIZE),
 	       "pool, arena and address agree");
-	pool[1].index = pool->index;
+	pool[1].state_pos--;		/* the next pool's says pool's position */
 	EXPECT(uheap_check(&h) >= 1, "a wrong index is a violation");
-	pool[1].index = pool->index + 1;
+	pool[1].state_pos++;
 	EXPECT(uheap_check(&h) == 0, "check");
 	/*
 	 * The owner's caches: every pool of every arena, new ones too, knows
@@ -159,7 +161,7 @@ static void test_pool_states(void)
 	 */
 	h.core.cache_stride = 256;
 	pym_core_set_cache(&h.core, &h);
-	EXPECT(uheap_arena_of(blocks[cap])->pool_cache[pool->index] == (char *)&h + 7 * 256,
+	EXPECT(uheap_arena_of(blocks[cap])->pool_cache[pym_pool_pos(pool)] == (char *)&h + 7 * 256,
 	       "cache set, at the class's");
 	EXPECT(uheap_arena_of(blocks[cap])->pool_cache[PYM_POOLS_PER_ARENA - 1] == (char *)&h,
 	       "a fresh pool has class 0's");
@@ -167,20 +169,20 @@ static void test_pool_states(void)
 		more[n] = uheap_alloc(&h, 64);
 	EXPECT(h.core.cnt[PYM_STAT_ARENAS_CURRENT] == 2, "a second arena");
 	EXPECT(uheap_arena_of(more[n - 1]) != uheap_arena_of(blocks[cap]) &&
-	       uheap_arena_of(more[n - 1])->pool_cache[pool_of(more[n - 1])->index] ==
+	       uheap_arena_of(more[n - 1])->pool_cache[pym_pool_pos(pool_of(more[n - 1]))] ==
 	       (char *)&h + 7 * 256, "a new arena's pool has it");
 	blocks[0] = uheap_alloc(&h, 24);
-	EXPECT(uheap_arena_of(blocks[0])->pool_cache[pool_of(blocks[0])->index] ==
+	EXPECT(uheap_arena_of(blocks[0])->pool_cache[pym_pool_pos(pool_of(blocks[0]))] ==
 	       (char *)&h + 2 * 256,
 	       "a pool given a class has the class's");
 	EXPECT(uheap_check(&h) == 0, "check");
-	uheap_arena_of(blocks[cap])->pool_cache[pool->index] = (char *)&h + 8 * 256;
+	uheap_arena_of(blocks[cap])->pool_cache[pym_pool_pos(pool)] = (char *)&h + 8 * 256;
 	EXPECT(uheap_check(&h) == 1, "another class's magazine is a violation");
-	uheap_arena_of(blocks[cap])->pool_cache[pool->index] = NULL;
+	uheap_arena_of(blocks[cap])->pool_cache[pym_pool_pos(pool)] = NULL;
 	EXPECT(uheap_check(&h) == 1, "no magazine is a violation");
 	pym_core_set_cache(&h.core, NULL);
-	EXPECT(!uheap_arena_of(blocks[cap])->pool_cache[pool->index] &&
-	       !uheap_arena_of(more[n - 1])->pool_cache[pool_of(more[n - 1])->index],
+	EXPECT(!uheap_arena_of(blocks[cap])->pool_cache[pym_pool_pos(pool)] &&
+	       !uheap_arena_of(more[n - 1])->pool_cache[pym_pool_pos(pool_of(more[n - 1]))],
 	       "cache cleared");
 	EXPECT(uheap_free(&h, blocks[0]) == 0, "free");
 	while (n)
@@ -1130,7 +1132,7 @@ static void test_pool_link_damage_bulk(void)
 	for (i = 0; i < 10; i++)
 		for (j = 0; j < i; j++)
 			EXPECT(got[i] != got[j], "%u and %u the same block", i, j);
-	EXPECT(pool->ref == 12 && pool->state == PYM_POOL_USED,
+	EXPECT(pool->ref == 12 && pym_pool_state(pool) == PYM_POOL_USED,
 	       "ref %u after twelve taken", pool->ref);
 	EXPECT(uheap_check(&h) == 0, "consistent after the repair");
 	/* More than the pool's room: the pool fills, the rest is another's. */
@@ -1138,7 +1140,7 @@ static void test_pool_link_damage_bulk(void)
 	EXPECT(pym_core_alloc_bulk(&h.core, cls, cap - 7, got) == cap - 7,
 	       "the rest of the pool and five more");
 	pym_unlock(&h.core.lock);
-	EXPECT(pool->ref == cap && pool->state == PYM_POOL_FULL &&
+	EXPECT(pool->ref == cap && pym_pool_state(pool) == PYM_POOL_FULL &&
 	       h.core.usedpools[cls].next != &pool->link, "full, off usedpools");
 	for (i = 0; i < cap - 7; i++)
 		EXPECT((pym_pool_of(uheap_arena_of(got[i]), got[i]) == pool) ==
