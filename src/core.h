@@ -77,8 +77,8 @@ enum pym_pool_state {
  *
  * 24 bytes, so that 64 of them and the bitmap leave the arena descriptor
  * small enough for five to a slab (heap.c): the pool's address, its
- * bitmap and its arena follow from index, and the free list holds pool
- * offsets, not addresses.
+ * bitmap and its arena follow from its position, and the free list holds
+ * offsets in the pool, not addresses.
  */
 #define PYM_NOBLOCK		0xffffU	/* the end of a pool's free list */
 
@@ -164,7 +164,7 @@ struct pym_arena {
 };
 
 static_assert(PYM_POOLS_PER_ARENA <= 64 && PYM_POOL_SIZE < PYM_NOBLOCK,
-	      "struct pym_pool's index and offsets are too narrow");
+	      "struct pym_pool's position and offsets are too narrow");
 
 /*
  * What a descriptor of size bytes costs its owner when it comes from a
