@@ -577,6 +577,27 @@ TEST_F_TIMEOUT(pym, descriptors_charged_as_the_slab_holds_them, 120)
 	ASSERT_EQ(0, ctl("freeall"));
 }
 
+/*
+ * A heap destroyed with a live block that nobody frees, then pymalloc
+ * unloaded: the arena's pages stay, for whoever still points into them;
+ * the rest goes, the descriptors' cache too, and pymalloc loads again.
+ * On the debug kernel, kmemleak would name a heap or descriptor left.
+ */
+TEST_F_TIMEOUT(pym, unload_after_a_leaked_heap, 120)
+{
+	const char *cache = "/sys/kernel/slab/pym_arena";
+	struct stat st;
+
+	ASSERT_EQ(0, ctl("leak"));
+	ASSERT_EQ(0, stat(cache, &st));
+	ASSERT_EQ(0, unload("test_pymalloc"));
+	ASSERT_EQ(0, unload("pymalloc"));
+	EXPECT_EQ(-1, stat(cache, &st));
+	ASSERT_EQ(0, load("pymalloc"));
+	EXPECT_EQ(0, stat(cache, &st));
+	ASSERT_EQ(0, load("test_pymalloc"));
+}
+
 TEST_F_TIMEOUT(pym, shrinker_releases_kept_arena, 120)
 {
 	unsigned long long reclaimed, arenas_before;

@@ -369,6 +369,24 @@ static int do_heaps(unsigned long n)
 }
 
 /*
+ * A client's bug: a heap destroyed with a block live, and the block
+ * forgotten. The heap lingers with its arena until pymalloc unloads.
+ */
+static int do_leak(void)
+{
+	struct pym_heap *heap = pym_heap_create("kselftest-leak", 0);
+
+	if (IS_ERR(heap))
+		return PTR_ERR(heap);
+	if (!pym_heap_alloc(heap, 64, GFP_KERNEL)) {
+		pym_heap_destroy(heap);
+		return -ENOMEM;
+	}
+	pym_heap_destroy(heap);
+	return 0;
+}
+
+/*
  * n blocks of size by pym_alloc_bulk(), checked, then freed by
  * pym_free_bulk() with a NULL entry and the first block a second time,
  * which must be refused.
@@ -467,6 +485,8 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 		err = do_rcu(a);
 	} else if (!strcmp(cmd, "heaps") && n == 2) {
 		err = do_heaps(a);
+	} else if (!strcmp(cmd, "leak")) {
+		err = do_leak();
 	}
 	mutex_unlock(&lock);
 	return err ? err : len;

@@ -202,14 +202,9 @@ int pym_arena_map_init(void)
 	return pym_map_init_flat(&pym_arenas);
 }
 
-/*
- * An arena still mapped at unload: its heap was destroyed with live
- * blocks. Its pages stay, for whoever still points into them; nothing
- * reads its descriptor once the module is gone.
- */
 static void entry_karena(void *entry)
 {
-	pym_karena_free(container_of(entry, struct pym_karena, a));
+	pym_karena_leaked(entry);
 }
 
 void pym_arena_map_exit(void)

@@ -79,6 +79,8 @@ static DEFINE_MUTEX(pym_heaps_lock);
  * four.
  */
 static struct kmem_cache *pym_karena_cache;
+/* Heaps destroyed with live blocks, found at unload (pym_karena_leaked()). */
+static LIST_HEAD(pym_leaked_heaps);
 static_assert(sizeof(struct pym_karena) <= PYM_DESC_SLAB_BYTES / 5,
 	      "five arena descriptors to a slab");
 
@@ -169,11 +171,34 @@ int pym_karenas_init(void)
 }
 
 /*
- * After the arenas' map, which frees the descriptors of arenas that heaps
- * destroyed with live blocks keep at unload (pym_arena_map_exit()).
+ * An arena still in the map at unload (pym_arena_map_exit()): its heap
+ * was destroyed with live blocks, which nothing can free any more. Its
+ * pages stay, for whoever still points into them; its descriptor goes,
+ * and its heap once the last such arena has (pym_karenas_exit()):
+ * nothing reads them once the module is gone.
  */
+void pym_karena_leaked(struct pym_arena *a)
+{
+	struct pym_karena *ka = container_of(a, struct pym_karena, a);
+	struct pym_heap *heap = ka->heap;
+
+	if (heap->dead) {
+		heap->dead = false;
+		list_add(&heap->node, &pym_leaked_heaps);
+	}
+	pym_karena_free(ka);
+}
+
+/* After the arenas' map, and every arena and heap with it. */
 void pym_karenas_exit(void)
 {
+	struct pym_heap *heap, *next;
+
+	list_for_each_entry_safe(heap, next, &pym_leaked_heaps, node) {
+		kfree(heap->debug);
+		kfree(heap);
+	}
+	INIT_LIST_HEAD(&pym_leaked_heaps);
 	kmem_cache_destroy(pym_karena_cache);
 }
 

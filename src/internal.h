@@ -85,6 +85,7 @@ void pym_heap_collect(struct pym_heap *heap, struct pym_core_stats *st);
 struct pym_karena *pym_karena_new(struct pym_heap *heap, gfp_t gfp, int nid);
 void pym_karena_free(struct pym_karena *ka);
 int pym_karenas_init(void);
+void pym_karena_leaked(struct pym_arena *a);
 void pym_karenas_exit(void);
 int pym_heap_grow(struct pym_heap *heap, gfp_t gfp);
 void pym_heap_release_arenas(struct pym_arena *a);
