@@ -39,7 +39,7 @@ static void check_pool(struct checker *ck, const struct pym_core *core,
 	unsigned int pos = pym_pool_pos(pool);
 	enum pym_pool_state state = pym_pool_state(pool);
 	const unsigned long *inuse = &a->inuse[pos * PYM_BITMAP_LONGS];
-	const char *base = a->base + pos * PYM_POOL_SIZE;
+	const char *base = pym_pool_base(a, pool);
 	unsigned int size = pym_class_size(pool->cls);
 	unsigned int cap = pym_class_capacity[pool->cls];
 	unsigned int weight = pool_bits_set(inuse), nfree = 0, slot;
